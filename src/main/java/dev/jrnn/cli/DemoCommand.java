@@ -1,0 +1,176 @@
+package dev.jrnn.cli;
+
+import static dev.jrnn.Dim.dyn;
+
+import dev.jrnn.DType;
+import dev.jrnn.Dim;
+import dev.jrnn.Graph;
+import dev.jrnn.Options;
+import dev.jrnn.Recurrent;
+import dev.jrnn.Result;
+import dev.jrnn.Session;
+import dev.jrnn.Tensor;
+import dev.jrnn.Value;
+import dev.jrnn.Weights;
+import dev.jrnn.spi.Backend;
+import dev.jrnn.spi.Backends;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * {@code jrnn demo} (what {@code make run} starts): the backends, then two canned sequence models
+ * run on every available backend with output checksums, the largest difference from {@code
+ * reference} and the time per run.
+ */
+final class DemoCommand implements Main.Command {
+
+  /** A canned model: a graph and its input shapes. */
+  private record Model(String name, Graph graph, int steps, int batch, int features) {}
+
+  @Override
+  public String summary() {
+    return "run canned LSTM and GRU models on every available backend";
+  }
+
+  @Override
+  public String usage() {
+    return "usage: jrnn demo [--threads N] [--runs K]\n\n"
+        + "Lists the backends, then runs a 2-layer LSTM with ragged sequence lengths and a\n"
+        + "bidirectional GRU (random weights, seed 1) on each available backend and prints the\n"
+        + "output checksum, the max abs difference against 'reference' and the median time.";
+  }
+
+  @Override
+  public int run(Args args) {
+    int threads = args.integer("threads", 0, 1);
+    int runs = args.integer("runs", 5, 1);
+    args.rejectUnknown();
+    BackendsCommand.print(System.out);
+    System.out.println();
+    List<Backend> avail = new ArrayList<>();
+    for (Backend b : Backends.all()) {
+      if (b.availability().available()) {
+        avail.add(b);
+      }
+    }
+    List<Model> models = List.of(lstmModel(), gruModel());
+    System.out.printf(
+        "%-34s %-10s %7s %16s %12s %10s%n",
+        "model", "backend", "threads", "checksum(y)", "max|diff|", "median ms");
+    boolean ok = true;
+    for (Model m : models) {
+      try (Weights w = Weights.random(m.graph(), 1);
+          Tensor x = random(2, m.steps(), m.batch(), m.features());
+          Tensor len = lengths(m.batch(), m.steps())) {
+        Map<String, Tensor> in =
+            m.graph().inputs().containsKey("lengths")
+                ? Map.of("x", x, "lengths", len)
+                : Map.of("x", x);
+        float[] reference = null;
+        for (Backend b : orderReferenceFirst(avail)) {
+          Options o = Options.backend(b.name()).threads(threads);
+          try (Session s = Session.open(m.graph(), w, o)) {
+            float[] y = null;
+            double[] ms = new double[runs];
+            for (int i = -1; i < runs; i++) { // one warm-up run
+              long t0 = System.nanoTime();
+              try (Result r = s.run(in)) {
+                y = r.get("y").toFloatArray();
+              }
+              if (i >= 0) {
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+              }
+            }
+            if (reference == null) {
+              reference = y;
+            }
+            double diff = maxAbsDiff(reference, y);
+            ok &= diff <= 1e-5;
+            Arrays.sort(ms);
+            System.out.printf(
+                "%-34s %-10s %7d %16.6f %12.2e %10.2f%n",
+                m.name(), b.name(), s.options().threadCount(), sum(y), diff, ms[runs / 2]);
+          }
+        }
+      }
+    }
+    System.out.println();
+    System.out.println(
+        ok
+            ? "every backend agrees with reference to within 1e-5"
+            : "DISAGREEMENT: a backend differs from reference by more than 1e-5");
+    return ok ? 0 : 1;
+  }
+
+  private static List<Backend> orderReferenceFirst(List<Backend> avail) {
+    List<Backend> l = new ArrayList<>();
+    avail.stream().filter(b -> b.name().equals("reference")).forEach(l::add);
+    avail.stream().filter(b -> !b.name().equals("reference")).forEach(l::add);
+    return l;
+  }
+
+  private static Model lstmModel() {
+    int t = 48;
+    int n = 4;
+    int in = 64;
+    Graph g =
+        Graph.build(
+            b -> {
+              Value x = b.input("x", DType.F32, dyn("T"), dyn("N"), Dim.of(in));
+              Value len = b.input("lengths", DType.I32, dyn("N"));
+              Value y = b.recurrent(x, Recurrent.lstm(128).layers(2), len, null, null);
+              b.output("y", y);
+            });
+    return new Model("lstm 2x128, T=48 N=4 I=64, ragged", g, t, n, in);
+  }
+
+  private static Model gruModel() {
+    int t = 48;
+    int n = 4;
+    int in = 64;
+    Graph g =
+        Graph.build(
+            b -> {
+              Value x = b.input("x", DType.F32, dyn("T"), dyn("N"), Dim.of(in));
+              b.output("y", b.recurrent(x, Recurrent.gru(96).bidirectional()));
+            });
+    return new Model("gru bidir 96, T=48 N=4 I=64", g, t, n, in);
+  }
+
+  private static Tensor random(long seed, int... shape) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] v =
+        new float[Math.toIntExact(Arrays.stream(shape).asLongStream().reduce(1, (a, b) -> a * b))];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) (r.nextDouble() * 2 - 1);
+    }
+    return Tensor.of(v, shape);
+  }
+
+  private static Tensor lengths(int batch, int steps) {
+    int[] l = new int[batch];
+    for (int i = 0; i < batch; i++) {
+      l[i] = Math.max(1, steps - i * steps / (batch + 1));
+    }
+    return Tensor.ofInts(l, batch);
+  }
+
+  private static double sum(float[] v) {
+    double s = 0;
+    for (float f : v) {
+      s += f;
+    }
+    return s;
+  }
+
+  private static double maxAbsDiff(float[] a, float[] b) {
+    double m = 0;
+    for (int i = 0; i < a.length; i++) {
+      m = Math.max(m, Math.abs((double) a[i] - b[i]));
+    }
+    return m;
+  }
+}
