@@ -6,9 +6,11 @@ import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.Op;
 import dev.jrnn.spi.TensorType;
 import dev.jrnn.spi.WeightSpec;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -16,12 +18,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A graph compiled for execution: the nodes the outputs need, in order, each placed on a backend
- * and compiled, and a slot for every value. {@link #run} binds and checks inputs, infers concrete
- * shapes node by node, and runs the compiled nodes over per-call workspace memory.
+ * and compiled, and a slot for every value.
+ *
+ * <p>A call runs on a {@link Workspace} taken from a pool. The first call with a given set of input
+ * shapes checks everything, infers every shape and builds a {@link Plan}: intermediate tensors and
+ * the argument arrays of every node. Later calls with the same shapes compare the shapes, bind the
+ * new tensors into those arrays and run, allocating nothing (when outputs are provided by the
+ * caller).
  */
 final class Program implements AutoCloseable {
 
@@ -32,10 +38,14 @@ final class Program implements AutoCloseable {
   private final Map<Value, Integer> slots = new IdentityHashMap<>();
   private final int[][] inSlots;
   private final int[][] outSlots; // -1: nobody reads this output
-  private final Set<String> stateOnlyInputs = new HashSet<>();
+  private final String[] inputNames; // graph inputs, in order
+  private final int[] inputSlots; // -1 when no output depends on the input
+  private final boolean[] stateOnly; // input feeds only initial states of recurrent nodes
+  private final String[] outputNames;
+  private final int[] outputSlots;
   private final List<Backend.Context> contexts;
   private final int threads;
-  private final ConcurrentLinkedQueue<Workspace> pool = new ConcurrentLinkedQueue<>();
+  private final ArrayDeque<Workspace> pool = new ArrayDeque<>();
   private final List<Workspace> allWorkspaces = new ArrayList<>();
 
   Program(
@@ -94,28 +104,41 @@ final class Program implements AutoCloseable {
       }
       kernels[k] = ctx.get(b).compile(n, w);
     }
-    // Inputs read only as initial states: in step mode the State supplies those.
-    for (Map.Entry<String, Value> e : graph.inputs().entrySet()) {
-      boolean onlyState = true;
-      boolean any = false;
-      for (Node n : order) {
-        for (int i = 0; i < n.inputCount(); i++) {
-          if (n.input(i) == e.getValue()) {
-            any = true;
-            boolean state =
-                n.op() instanceof Op.RecurrentLayer
-                    && (i == Op.RecurrentLayer.H0 || i == Op.RecurrentLayer.C0);
-            onlyState &= state;
+    inputNames = graph.inputs().keySet().toArray(String[]::new);
+    inputSlots = new int[inputNames.length];
+    stateOnly = new boolean[inputNames.length];
+    for (int i = 0; i < inputNames.length; i++) {
+      Value v = graph.inputs().get(inputNames[i]);
+      Integer s = slots.get(v);
+      inputSlots[i] = s == null ? -1 : s;
+      stateOnly[i] = feedsOnlyInitialStates(v);
+    }
+    outputNames = graph.outputs().keySet().toArray(String[]::new);
+    outputSlots = new int[outputNames.length];
+    for (int i = 0; i < outputNames.length; i++) {
+      outputSlots[i] = slots.get(graph.outputs().get(outputNames[i]));
+    }
+  }
+
+  private boolean feedsOnlyInitialStates(Value v) {
+    if (graph.outputs().containsValue(v)) {
+      return false;
+    }
+    boolean any = false;
+    for (Node n : order) {
+      for (int i = 0; i < n.inputCount(); i++) {
+        if (n.input(i) == v) {
+          any = true;
+          boolean state =
+              n.op() instanceof Op.RecurrentLayer
+                  && (i == Op.RecurrentLayer.H0 || i == Op.RecurrentLayer.C0);
+          if (!state) {
+            return false;
           }
         }
       }
-      if (graph.outputs().containsValue(e.getValue())) {
-        onlyState = false;
-      }
-      if (any && onlyState) {
-        stateOnlyInputs.add(e.getKey());
-      }
     }
+    return any;
   }
 
   private static Set<Node> neededNodes(Graph g) {
@@ -157,124 +180,140 @@ final class Program implements AutoCloseable {
 
   /**
    * Runs the graph. {@code provided} (nullable) holds caller-owned output tensors to write into;
-   * otherwise outputs are allocated and owned by the returned map's caller. {@code state}
-   * (nullable) makes this a streaming step.
+   * otherwise outputs are allocated and handed to the caller in the returned map (null when
+   * provided). {@code state} (nullable) makes this a streaming step.
    */
   Map<String, Tensor> run(Map<String, Tensor> inputs, Map<String, Tensor> provided, State state) {
-    Tensor[] vals = new Tensor[slots.size()];
-    bindInputs(inputs, vals, state != null);
-    if (provided != null) {
-      checkProvided(provided);
+    Workspace ws;
+    synchronized (pool) {
+      ws = pool.pollLast();
     }
-    Workspace ws = pool.poll();
     if (ws == null) {
-      ws = new Workspace();
+      ws = new Workspace(threads);
       synchronized (allWorkspaces) {
         allWorkspaces.add(ws);
       }
     }
-    Map<Value, Tensor> owned = new IdentityHashMap<>();
-    List<Tensor> copies = new ArrayList<>();
-    Context ctx = new Context(ws, threads);
-    boolean ok = false;
     try {
-      for (int k = 0; k < order.length; k++) {
-        runNode(k, vals, ctx, provided, owned, state);
+      Plan plan = ws.plan;
+      boolean stepping = state != null;
+      if (plan == null || plan.stepping != stepping || !plan.matches(inputs)) {
+        checkInputs(inputs, stepping); // throws with the precise problem
+        if (plan != null) {
+          plan.close();
+        }
+        plan = new Plan(inputs, stepping);
+        ws.plan = plan;
       }
-      Map<String, Tensor> out = collectOutputs(vals, provided, owned, copies);
-      ok = true;
-      return out;
+      return execute(plan, ws, inputs, provided, state);
     } finally {
-      if (!ok) {
-        owned.values().forEach(Tensor::close);
-        copies.forEach(Tensor::close);
-      }
       ws.reset();
-      pool.add(ws);
+      synchronized (pool) {
+        pool.addLast(ws);
+      }
     }
   }
 
-  private void runNode(
-      int k,
-      Tensor[] vals,
-      Context ctx,
+  private Map<String, Tensor> execute(
+      Plan plan,
+      Workspace ws,
+      Map<String, Tensor> inputs,
       Map<String, Tensor> provided,
-      Map<Value, Tensor> owned,
       State state) {
-    Node n = order[k];
-    Tensor[] ins = new Tensor[n.inputCount()];
-    for (int i = 0; i < ins.length; i++) {
-      ins[i] = inSlots[k][i] < 0 ? null : vals[inSlots[k][i]];
-    }
-    boolean stepping = state != null && n.op() instanceof Op.RecurrentLayer;
-    if (stepping) {
-      Tensor x = ins[Op.RecurrentLayer.X];
-      Op.RecurrentLayer r = (Op.RecurrentLayer) n.op();
-      int batch = x.dim(r.spec().isBatchFirst() ? 0 : 1);
-      Tensor[] hc = state.tensorsFor(n, batch);
-      ins[Op.RecurrentLayer.H0] = hc[0];
-      if (hc.length > 1) {
-        ins[Op.RecurrentLayer.C0] = hc[1];
+    Tensor[] vals = plan.vals;
+    for (int i = 0; i < inputNames.length; i++) {
+      if (inputSlots[i] >= 0 && !(plan.stepping && stateOnly[i])) {
+        bind(plan, inputSlots[i], inputs.get(inputNames[i]));
       }
     }
-    TensorType[] inTypes = new TensorType[ins.length];
-    for (int i = 0; i < ins.length; i++) {
-      inTypes[i] = ins[i] == null ? null : TensorType.fixed(ins[i].dtype(), ins[i].shape());
-    }
-    TensorType[] outTypes;
-    try {
-      outTypes = n.op().infer(inTypes);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "node '" + n.name() + "' (" + n.op().kind() + "): " + e.getMessage(), e);
-    }
-    checkLengths(n, ins);
-    Tensor[] outs = new Tensor[outTypes.length];
-    for (int i = 0; i < outs.length; i++) {
-      int slot = outSlots[k][i];
-      boolean stateOut = stepping && i > 0;
-      if (slot < 0 && !stateOut) {
-        continue;
-      }
-      Value v = n.output(i);
-      int[] shape = outTypes[i].shape();
-      String outName = outputName(v);
-      Tensor t;
-      if (outName != null && provided != null) {
-        t = provided.get(outName);
-        if (!Arrays.equals(t.shape(), shape) || t.dtype() != outTypes[i].dtype()) {
-          throw new IllegalArgumentException(
-              "output '"
-                  + outName
-                  + "' is "
-                  + outTypes[i]
-                  + " for these inputs, the tensor given"
-                  + " for it is "
-                  + t.describe());
+    Map<String, Tensor> allocated = null;
+    if (provided != null) {
+      checkProvided(plan, provided);
+      for (int i = 0; i < outputNames.length; i++) {
+        if (plan.outputOwner[i]) {
+          bind(plan, outputSlots[i], provided.get(outputNames[i]));
         }
-      } else if (outName != null) {
-        t = Tensor.allocate(outTypes[i].dtype(), shape);
-        owned.put(v, t);
-      } else {
-        t = ctx.tensor(outTypes[i].dtype(), shape);
       }
-      outs[i] = t;
-      if (slot >= 0) {
-        vals[slot] = t;
+    } else {
+      allocated = new LinkedHashMap<>();
+      for (int i = 0; i < outputNames.length; i++) {
+        if (plan.outputOwner[i]) {
+          TensorType t = plan.types[outputSlots[i]];
+          Tensor out = Tensor.allocate(t.dtype(), t.shape());
+          allocated.put(outputNames[i], out);
+          bind(plan, outputSlots[i], out);
+        }
       }
     }
-    kernels[k].run(ins, outs, ctx);
-    if (stepping) {
-      Tensor[] hc = state.tensorsFor(n, -1);
-      hc[0].copyFrom(outs[Op.RecurrentLayer.HN]);
-      if (hc.length > 1) {
-        hc[1].copyFrom(outs[Op.RecurrentLayer.CN]);
+    boolean ok = false;
+    try {
+      for (int k = 0; k < order.length; k++) {
+        Node n = order[k];
+        Tensor[] ins = plan.ins[k];
+        Tensor[] outs = plan.outs[k];
+        boolean stepping = state != null && n.op() instanceof Op.RecurrentLayer;
+        if (stepping) {
+          Op.RecurrentLayer r = (Op.RecurrentLayer) n.op();
+          int batch = ins[Op.RecurrentLayer.X].dim(r.spec().isBatchFirst() ? 0 : 1);
+          Tensor[] hc = state.tensorsFor(n, batch);
+          ins[Op.RecurrentLayer.H0] = hc[0];
+          if (hc.length > 1) {
+            ins[Op.RecurrentLayer.C0] = hc[1];
+          }
+        }
+        checkLengths(n, ins);
+        kernels[k].run(ins, outs, ws.context);
+        if (stepping) {
+          Tensor[] hc = state.tensorsFor(n, -1);
+          hc[0].copyFrom(outs[Op.RecurrentLayer.HN]);
+          if (hc.length > 1) {
+            hc[1].copyFrom(outs[Op.RecurrentLayer.CN]);
+          }
+        }
       }
+      // An output that is a graph input, or one value under two names, is copied.
+      for (int i = 0; i < outputNames.length; i++) {
+        if (!plan.outputOwner[i]) {
+          Tensor src = vals[outputSlots[i]];
+          if (provided != null) {
+            provided.get(outputNames[i]).copyFrom(src);
+          } else {
+            allocated.put(outputNames[i], src.copy());
+          }
+        }
+      }
+      ok = true;
+    } finally {
+      if (!ok && allocated != null) {
+        allocated.values().forEach(Tensor::close);
+      }
+      plan.unbind();
+    }
+    if (allocated == null) {
+      return null;
+    }
+    Map<String, Tensor> ordered = new LinkedHashMap<>();
+    for (String name : outputNames) {
+      ordered.put(name, allocated.get(name));
+    }
+    return ordered;
+  }
+
+  /** Puts {@code t} into slot {@code slot} and every argument array that reads it. */
+  private static void bind(Plan plan, int slot, Tensor t) {
+    plan.vals[slot] = t;
+    int[] sites = plan.readSites[slot];
+    for (int s = 0; s < sites.length; s += 2) {
+      plan.ins[sites[s]][sites[s + 1]] = t;
+    }
+    int[] w = plan.writeSite[slot];
+    if (w != null) {
+      plan.outs[w[0]][w[1]] = t;
     }
   }
 
   /** Sequence lengths must lie in [1, T]; checked once here for every backend. */
-  private void checkLengths(Node n, Tensor[] ins) {
+  private static void checkLengths(Node n, Tensor[] ins) {
     int lenSlot;
     int t;
     if (n.op() instanceof Op.RecurrentLayer r) {
@@ -292,7 +331,7 @@ final class Program implements AutoCloseable {
     Tensor len = ins[lenSlot];
     MemorySegment s = len.segment();
     for (int i = 0; i < len.size(); i++) {
-      int v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, i);
+      int v = s.getAtIndex(ValueLayout.JAVA_INT, i);
       if (v < 1 || v > t) {
         throw new IllegalArgumentException(
             "sequence length "
@@ -310,108 +349,83 @@ final class Program implements AutoCloseable {
     }
   }
 
-  private String outputName(Value v) {
-    for (Map.Entry<String, Value> e : graph.outputs().entrySet()) {
-      if (e.getValue() == v) {
-        return e.getKey();
-      }
-    }
-    return null;
-  }
-
-  private Map<String, Tensor> collectOutputs(
-      Tensor[] vals, Map<String, Tensor> provided, Map<Value, Tensor> owned, List<Tensor> copies) {
-    Map<String, Tensor> out = new LinkedHashMap<>();
-    Set<Tensor> used = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-    for (Map.Entry<String, Value> e : graph.outputs().entrySet()) {
-      Tensor t = vals[slots.get(e.getValue())];
-      Tensor dest = provided != null ? provided.get(e.getKey()) : null;
-      boolean isOwnedHere = owned.get(e.getValue()) == t && !used.contains(t);
-      if (dest != null) {
-        if (dest != t) {
-          checkSame(e.getKey(), dest, t);
-          dest.copyFrom(t);
-        }
-        out.put(e.getKey(), dest);
-      } else if (isOwnedHere) {
-        out.put(e.getKey(), t);
-      } else {
-        // An input passed straight through, or one value under two output names.
-        Tensor c = t.copy();
-        copies.add(c);
-        out.put(e.getKey(), c);
-      }
-      used.add(out.get(e.getKey()));
-    }
-    return out;
-  }
-
-  private static void checkSame(String name, Tensor dest, Tensor src) {
-    if (!Arrays.equals(dest.shape(), src.shape()) || dest.dtype() != src.dtype()) {
-      throw new IllegalArgumentException(
-          "output '"
-              + name
-              + "' is "
-              + src.describe()
-              + ", the tensor given for it is "
-              + dest.describe());
-    }
-  }
-
-  private void checkProvided(Map<String, Tensor> provided) {
-    for (String k : provided.keySet()) {
-      if (!graph.outputs().containsKey(k)) {
-        throw new IllegalArgumentException(
-            "unknown output '" + k + "'; outputs: " + String.join(", ", graph.outputs().keySet()));
-      }
-    }
-    for (String k : graph.outputs().keySet()) {
-      Tensor t = provided.get(k);
+  private void checkProvided(Plan plan, Map<String, Tensor> provided) {
+    int found = 0;
+    for (int i = 0; i < outputNames.length; i++) {
+      Tensor t = provided.get(outputNames[i]);
       if (t == null) {
         throw new IllegalArgumentException(
             "no tensor given for output '"
-                + k
+                + outputNames[i]
                 + "'; outputs: "
-                + String.join(", ", graph.outputs().keySet()));
+                + String.join(", ", outputNames));
       }
+      found++;
       if (t.isClosed()) {
-        throw new IllegalStateException("the tensor given for output '" + k + "' is closed");
+        throw new IllegalStateException(
+            "the tensor given for output '" + outputNames[i] + "' is closed");
+      }
+      TensorType want = plan.types[outputSlots[i]];
+      if (t.dtype() != want.dtype() || !sameShape(t, plan.shapes[outputSlots[i]])) {
+        throw new IllegalArgumentException(
+            "output '"
+                + outputNames[i]
+                + "' is "
+                + want
+                + " for these inputs, the tensor given"
+                + " for it is "
+                + t.describe());
+      }
+    }
+    if (found != provided.size()) {
+      for (String k : provided.keySet()) {
+        if (!graph.outputs().containsKey(k)) {
+          throw new IllegalArgumentException(
+              "unknown output '" + k + "'; outputs: " + String.join(", ", outputNames));
+        }
       }
     }
   }
 
-  private void bindInputs(Map<String, Tensor> inputs, Tensor[] vals, boolean stepping) {
+  private static boolean sameShape(Tensor t, int[] shape) {
+    if (t.rank() != shape.length) {
+      return false;
+    }
+    for (int i = 0; i < shape.length; i++) {
+      if (t.dim(i) != shape[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Full input check with precise messages: names, types, ranks, fixed and named dimensions. */
+  private void checkInputs(Map<String, Tensor> inputs, boolean stepping) {
     for (String k : inputs.keySet()) {
       if (!graph.inputs().containsKey(k)) {
         throw new IllegalArgumentException(
-            "unknown input '" + k + "'; inputs: " + String.join(", ", graph.inputs().keySet()));
+            "unknown input '" + k + "'; inputs: " + String.join(", ", inputNames));
       }
     }
-    Map<String, int[]> bound = new HashMap<>(); // dim name -> {size}
+    Map<String, Integer> bound = new HashMap<>();
     Map<String, String> boundBy = new HashMap<>();
-    for (Map.Entry<String, Value> e : graph.inputs().entrySet()) {
-      String name = e.getKey();
+    for (int k = 0; k < inputNames.length; k++) {
+      String name = inputNames[k];
       Tensor t = inputs.get(name);
-      Integer slot = slots.get(e.getValue());
-      if (stepping && stateOnlyInputs.contains(name)) {
+      if (stepping && stateOnly[k]) {
         if (t != null) {
           throw new IllegalArgumentException(
               "input '" + name + "' is an initial state; in step mode the State supplies it");
         }
         continue;
       }
-      if (slot == null) {
+      if (inputSlots[k] < 0) {
         continue; // no output depends on it
       }
-      TensorType decl = e.getValue().type();
+      TensorType decl = graph.inputs().get(name).type();
       if (t == null) {
         throw new IllegalArgumentException(
-            "missing input '"
-                + name
-                + "' "
-                + decl
-                + "; inputs: "
-                + String.join(", ", graph.inputs().keySet()));
+            "missing input '" + name + "' " + decl + "; inputs: " + String.join(", ", inputNames));
       }
       if (t.isClosed()) {
         throw new IllegalStateException("input '" + name + "' is used after close");
@@ -450,16 +464,15 @@ final class Program implements AutoCloseable {
                     + ")");
           }
         } else if (!d.name().equals("?")) {
-          int[] b = bound.get(d.name());
+          Integer b = bound.putIfAbsent(d.name(), actual);
           if (b == null) {
-            bound.put(d.name(), new int[] {actual});
             boundBy.put(d.name(), name);
-          } else if (b[0] != actual) {
+          } else if (b != actual) {
             throw new IllegalArgumentException(
                 "dimension '"
                     + d.name()
                     + "' is "
-                    + b[0]
+                    + b
                     + " in input '"
                     + boundBy.get(d.name())
                     + "' but "
@@ -472,7 +485,6 @@ final class Program implements AutoCloseable {
           }
         }
       }
-      vals[slot] = t;
     }
   }
 
@@ -487,13 +499,196 @@ final class Program implements AutoCloseable {
     }
   }
 
-  /** The per-call context handed to compiled nodes. */
-  private static final class Context implements ExecContext {
-    private final Workspace ws;
-    private final int threads;
+  /**
+   * Everything about a call that depends only on the input shapes: every value's type and shape,
+   * the intermediate tensors and the argument arrays of every node. Owned by one workspace.
+   */
+  private final class Plan implements AutoCloseable {
+    final boolean stepping;
+    final int[][] inputShapes; // per graph input, null when unused
+    final TensorType[] types; // per slot
+    final int[][] shapes; // per slot
+    final Tensor[] vals; // per slot; inputs and outputs bound per call
+    final Tensor[][] ins; // per node
+    final Tensor[][] outs; // per node
+    final int[][] readSites; // per slot: (node, input index) pairs
+    final int[][] writeSite; // per slot: (node, output index) or null
+    final boolean[] outputOwner; // per graph output: the slot is written straight into it
+    final Arena arena = Arena.ofShared(); // intermediates
 
-    Context(Workspace ws, int threads) {
-      this.ws = ws;
+    Plan(Map<String, Tensor> inputs, boolean stepping) {
+      this.stepping = stepping;
+      int n = slots.size();
+      types = new TensorType[n];
+      shapes = new int[n][];
+      vals = new Tensor[n];
+      inputShapes = new int[inputNames.length][];
+      for (int i = 0; i < inputNames.length; i++) {
+        if (inputSlots[i] >= 0 && !(stepping && stateOnly[i])) {
+          Tensor t = inputs.get(inputNames[i]);
+          inputShapes[i] = t.shape();
+          types[inputSlots[i]] = TensorType.fixed(t.dtype(), t.shape());
+          shapes[inputSlots[i]] = t.shape();
+        }
+      }
+      outputOwner = new boolean[outputNames.length];
+      Set<Integer> owned = new HashSet<>();
+      for (int i = 0; i < outputNames.length; i++) {
+        boolean isInput = graph.outputs().get(outputNames[i]).node().op() instanceof Op.Input;
+        outputOwner[i] = !isInput && owned.add(outputSlots[i]);
+      }
+      ins = new Tensor[order.length][];
+      outs = new Tensor[order.length][];
+      List<List<Integer>> reads = new ArrayList<>();
+      for (int s = 0; s < n; s++) {
+        reads.add(new ArrayList<>());
+      }
+      writeSite = new int[n][];
+      for (int k = 0; k < order.length; k++) {
+        Node node = order[k];
+        ins[k] = new Tensor[node.inputCount()];
+        TensorType[] inTypes = new TensorType[node.inputCount()];
+        boolean recurrentStep = stepping && node.op() instanceof Op.RecurrentLayer;
+        for (int i = 0; i < inTypes.length; i++) {
+          int s = inSlots[k][i];
+          if (s < 0) {
+            continue;
+          }
+          if (recurrentStep && (i == Op.RecurrentLayer.H0 || i == Op.RecurrentLayer.C0)) {
+            continue; // the State supplies it each call
+          }
+          inTypes[i] = types[s];
+          reads.get(s).add(k);
+          reads.get(s).add(i);
+        }
+        if (recurrentStep) { // the state's shapes, as they will be at run time
+          Op.RecurrentLayer r = (Op.RecurrentLayer) node.op();
+          var spec = r.spec();
+          int batch = types[inSlots[k][Op.RecurrentLayer.X]].shape()[spec.isBatchFirst() ? 0 : 1];
+          int ld = spec.layers() * spec.directions();
+          inTypes[Op.RecurrentLayer.H0] =
+              TensorType.fixed(DType.F32, ld, batch, spec.outputHidden());
+          if (spec.cell() == Recurrent.Cell.LSTM) {
+            inTypes[Op.RecurrentLayer.C0] = TensorType.fixed(DType.F32, ld, batch, spec.hidden());
+          }
+        }
+        TensorType[] outTypes;
+        try {
+          outTypes = node.op().infer(inTypes);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "node '" + node.name() + "' (" + node.op().kind() + "): " + e.getMessage(), e);
+        }
+        outs[k] = new Tensor[outTypes.length];
+        for (int i = 0; i < outTypes.length; i++) {
+          int s = outSlots[k][i];
+          boolean stateOut = recurrentStep && i > 0;
+          if (s < 0 && !stateOut) {
+            continue;
+          }
+          int[] shape = outTypes[i].shape();
+          Tensor t = null;
+          if (s < 0 || !isOwnedOutput(s)) {
+            long bytes = Tensor.elementCount(shape) * outTypes[i].dtype().byteSize();
+            t =
+                Tensor.wrap(
+                    arena.allocate(Math.max(1, bytes), Tensor.ALIGNMENT),
+                    outTypes[i].dtype(),
+                    shape);
+          }
+          outs[k][i] = t;
+          if (s >= 0) {
+            types[s] = outTypes[i];
+            shapes[s] = shape;
+            vals[s] = t;
+            writeSite[s] = new int[] {k, i};
+          }
+        }
+      }
+      readSites = new int[n][];
+      for (int s = 0; s < n; s++) {
+        readSites[s] = reads.get(s).stream().mapToInt(Integer::intValue).toArray();
+      }
+      for (int s = 0; s < n; s++) { // intermediates are bound once and for all
+        if (vals[s] != null) {
+          for (int q = 0; q < readSites[s].length; q += 2) {
+            ins[readSites[s][q]][readSites[s][q + 1]] = vals[s];
+          }
+        }
+      }
+    }
+
+    private boolean isOwnedOutput(int slot) {
+      for (int i = 0; i < outputNames.length; i++) {
+        if (outputSlots[i] == slot && outputOwner[i]) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** Whether the inputs have exactly the shapes this plan was built for (allocation-free). */
+    boolean matches(Map<String, Tensor> inputs) {
+      int found = 0;
+      for (int i = 0; i < inputNames.length; i++) {
+        Tensor t = inputs.get(inputNames[i]);
+        if (t == null) {
+          if (inputShapes[i] != null) {
+            return false;
+          }
+          continue;
+        }
+        found++;
+        int[] s = inputShapes[i];
+        if (s == null || t.isClosed() || t.dtype() != types[inputSlots[i]].dtype()) {
+          return false;
+        }
+        if (!sameShape(t, s)) {
+          return false;
+        }
+      }
+      return found == inputs.size();
+    }
+
+    /** Drops references to caller tensors so a plan never keeps them alive. */
+    void unbind() {
+      for (int i = 0; i < inputNames.length; i++) {
+        if (inputSlots[i] >= 0 && !(stepping && stateOnly[i])) {
+          bind(this, inputSlots[i], null);
+        }
+      }
+      for (int i = 0; i < outputNames.length; i++) {
+        if (outputOwner[i]) {
+          bind(this, outputSlots[i], null);
+        }
+      }
+      if (stepping) {
+        for (int k = 0; k < order.length; k++) {
+          if (order[k].op() instanceof Op.RecurrentLayer) {
+            ins[k][Op.RecurrentLayer.H0] = null;
+            if (ins[k].length > Op.RecurrentLayer.C0) {
+              ins[k][Op.RecurrentLayer.C0] = null;
+            }
+          }
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      arena.close();
+    }
+  }
+
+  /** What every call on one workspace shares: scratch, node caches, the current plan. */
+  static final class Workspace implements ExecContext, AutoCloseable {
+    private final int threads;
+    private final ScratchArena scratch = new ScratchArena();
+    private final IdentityHashMap<Object, Object> cache = new IdentityHashMap<>();
+    final ExecContext context = this;
+    Plan plan;
+
+    Workspace(int threads) {
       this.threads = threads;
     }
 
@@ -504,12 +699,30 @@ final class Program implements AutoCloseable {
 
     @Override
     public MemorySegment scratch(long bytes) {
-      return ws.allocate(bytes);
+      return scratch.allocate(bytes);
     }
 
-    Tensor tensor(DType dtype, int[] shape) {
-      long bytes = Tensor.elementCount(shape) * dtype.byteSize();
-      return Tensor.wrap(ws.allocate(bytes), dtype, shape);
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> T cache(Object key, java.util.function.Function<Object, T> create) {
+      Object v = cache.get(key);
+      if (v == null) {
+        v = create.apply(key);
+        cache.put(key, v);
+      }
+      return (T) v;
+    }
+
+    void reset() {
+      scratch.reset();
+    }
+
+    @Override
+    public void close() {
+      if (plan != null) {
+        plan.close();
+      }
+      scratch.close();
     }
   }
 }

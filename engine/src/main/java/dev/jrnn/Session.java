@@ -36,6 +36,7 @@ public final class Session implements AutoCloseable {
   private final Backend backend;
   private final Options options;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final Node backwardNode; // a recurrent node that step cannot run, or null
   private boolean closed;
 
   private Session(Graph graph, Program program, Backend backend, Options options) {
@@ -43,6 +44,14 @@ public final class Session implements AutoCloseable {
     this.program = program;
     this.backend = backend;
     this.options = options;
+    Node back = null;
+    for (Node n : program.recurrentNodes()) {
+      if (((Op.RecurrentLayer) n.op()).spec().direction() != Recurrent.Direction.FORWARD) {
+        back = n;
+        break;
+      }
+    }
+    this.backwardNode = back;
   }
 
   /**
@@ -181,26 +190,37 @@ public final class Session implements AutoCloseable {
    * forward-only recurrent layers; the state supplies initial h and c.
    */
   public Result step(State state, Map<String, Tensor> inputs) {
+    return new Result(doStep(state, inputs, null), true);
+  }
+
+  /**
+   * {@link #step(State, Map)} writing into caller-owned output tensors, one per graph output.
+   * Allocates nothing once warm.
+   */
+  public void step(State state, Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
+    Objects.requireNonNull(outputs, "outputs");
+    doStep(state, inputs, outputs);
+  }
+
+  private Map<String, Tensor> doStep(
+      State state, Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(inputs, "inputs");
     if (state.session() != this) {
       throw new IllegalArgumentException("the state belongs to another session");
     }
-    for (Node n : program.recurrentNodes()) {
-      var spec = ((Op.RecurrentLayer) n.op()).spec();
-      if (spec.direction() != Recurrent.Direction.FORWARD) {
-        throw new IllegalArgumentException(
-            "step needs forward-only recurrent layers; node '"
-                + n.name()
-                + "' is "
-                + spec.direction());
-      }
+    if (backwardNode != null) {
+      throw new IllegalArgumentException(
+          "step needs forward-only recurrent layers; node '"
+              + backwardNode.name()
+              + "' is "
+              + ((Op.RecurrentLayer) backwardNode.op()).spec().direction());
     }
     lock.readLock().lock();
     state.acquire();
     try {
       checkOpen();
-      return new Result(program.run(inputs, null, state), true);
+      return program.run(inputs, outputs, state);
     } finally {
       state.release();
       lock.readLock().unlock();

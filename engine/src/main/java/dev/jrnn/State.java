@@ -190,7 +190,12 @@ public final class State implements AutoCloseable {
                 + "; use a new state for another batch size");
       }
     }
-    return tensors.computeIfAbsent(n.name(), k -> fresh(n, batch));
+    Tensor[] t = tensors.get(n.name()); // no computeIfAbsent: its capturing lambda allocates
+    if (t == null) {
+      t = fresh(n, batch);
+      tensors.put(n.name(), t);
+    }
+    return t;
   }
 
   private static Tensor[] fresh(Node n, int b) {

@@ -1,6 +1,7 @@
 package dev.jrnn.spi;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.Function;
 
 /** What a running node may use besides its tensors. */
 public interface ExecContext {
@@ -13,4 +14,11 @@ public interface ExecContext {
    * undefined. Usable from any thread.
    */
   MemorySegment scratch(long bytes);
+
+  /**
+   * An object kept between calls for {@code key} (typically the compiled node) on this call's
+   * workspace, made by {@code create} on first use. Calls never share one concurrently, so a node
+   * can keep reusable buffers here and allocate nothing once warm.
+   */
+  <T> T cache(Object key, Function<Object, T> create);
 }

@@ -6,11 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Scratch memory for one call at a time: a bump allocator over native blocks. After a call whose
- * needs outgrew the block, the next reset replaces the blocks with one large enough, so steady
- * state allocates nothing.
+ * Scratch memory ({@link dev.jrnn.spi.ExecContext#scratch}) for one call at a time: a bump
+ * allocator over native blocks. After a call whose needs outgrew the block, the next reset replaces
+ * the blocks with one large enough, so steady state allocates nothing.
  */
-final class Workspace implements AutoCloseable {
+final class ScratchArena implements AutoCloseable {
 
   private static final long ALIGN = Tensor.ALIGNMENT;
 
