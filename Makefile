@@ -18,13 +18,15 @@ JVM_FLAGS := --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAM
 DEB_PACKAGES := libdnnl2 libdnnl-dev pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev
 BUILD_PACKAGES := maven
 
-.PHONY: help jdk deps build test run fmt fixtures clean
+.PHONY: help jdk deps build test run bench bindings fmt fixtures clean
 
 help:
 	@echo "make run       build, then show the backends and run the canned models on each"
 	@echo "make test      build and run every test (what CI runs)"
 	@echo "make build     compile and produce the launcher bin/jrnn"
+	@echo "make bench     the standard benchmark suite, one table (about ten minutes)"
 	@echo "make deps      install the Debian packages the native backends need"
+	@echo "make bindings  regenerate the oneDNN FFM bindings (needs jextract on PATH)"
 	@echo "make fmt       format the Java sources"
 	@echo "make fixtures  regenerate the PyTorch/NumPy golden fixtures (needs python3-torch)"
 
@@ -62,6 +64,19 @@ test: jdk deps
 
 run: build
 	bin/jrnn demo
+
+bench: build
+	"$(JAVA)" $(JVM_FLAGS) -cp "bench/target/classes:bench/target/lib/*" dev.jrnn.bench.Suite $(BENCH_ARGS)
+
+# jextract is not part of this repository: build it from openjdk/jextract and put it on PATH.
+DNNL_HEADER := /usr/include/oneapi/dnnl/dnnl.h
+bindings:
+	@command -v jextract >/dev/null 2>&1 || { echo "error: make bindings needs jextract on PATH" \
+	  "(build it from https://github.com/openjdk/jextract; it is not part of this repository)" >&2; exit 1; }
+	@test -f $(DNNL_HEADER) || { echo "error: $(DNNL_HEADER) is missing: make deps (libdnnl-dev)" >&2; exit 1; }
+	rm -rf native/src/main/java/dev/jrnn/onednn/ffi
+	cd native && jextract @jextract/dnnl.args $(DNNL_HEADER)
+	@echo "regenerated native/src/main/java/dev/jrnn/onednn/ffi from native/jextract/dnnl.args"
 
 fmt: jdk
 	$(MVN) -q spotless:apply

@@ -15,6 +15,12 @@ otherwise from the NumPy implementation of the ONNX operator equations below (pe
 coupled input-forget gate, GRU with linear_before_reset=0, non-default activations, summed
 bidirectional outputs). That NumPy implementation is itself checked here against PyTorch on every
 PyTorch case and against ONNX's own LSTM test helper on peepholes.
+
+Gradient fixtures (fixtures/gradients/) hold, besides the above, upstream gradients dy, dhN, dcN
+and the expected gradients of loss = sum(y*dy) + sum(hN*dhN) + sum(cN*dcN) with respect to the
+inputs ("grad.x", "grad.h0", "grad.c0") and every weight ("grad.<weight name>"), from torch
+autograd over the same equations written in torch ops (float64); that implementation is checked
+against nn.LSTM/nn.GRU/nn.RNN outputs and gradients where PyTorch has the configuration.
 """
 
 import json
@@ -295,6 +301,176 @@ def check_against_onnx_helper():
     assert worst < 1e-6, f"NumPy LSTM with peepholes disagrees with ONNX's helper: {worst}"
 
 
+# ---------------------------------------------------------------- torch autograd over the same equations
+
+def t_act(spec):
+    name, a, b = spec
+    return {
+        "Sigmoid": torch.sigmoid, "Tanh": torch.tanh, "Relu": torch.relu,
+        "LeakyRelu": lambda x: torch.where(x >= 0, x, a * x),
+    }[name]
+
+
+def t_stack(cfg, x, weights, h0, c0):
+    """The stack in torch ops; x [T, N, I] float64, weights {(l, d): {k: tensor}}; no lengths."""
+    cell, H = cfg["cell"], cfg["hidden"]
+    D = 2 if cfg["direction"] == "bidirectional" else 1
+    acts = cfg.get("activations") or DEFAULT_ACTS[cell]
+    per = len(DEFAULT_ACTS[cell])
+    T = x.shape[0]
+    cur = x
+    hs, cs = [], []
+    for l in range(cfg["layers"]):
+        ys = []
+        for d in range(D):
+            rev = cfg["direction"] == "reverse" or d == 1
+            w = weights[(l, d)]
+            a = acts if len(acts) == per else acts[d * per:(d + 1) * per]
+            fs = [t_act(s_) for s_ in a]
+            s = l * D + d
+            h = h0[s]
+            c = c0[s] if c0 is not None else None
+            out = [None] * T
+            for t in (range(T - 1, -1, -1) if rev else range(T)):
+                xt = cur[t]
+                if cell == "rnn":
+                    h = fs[0](xt @ w["W"].T + w["bW"] + h @ w["R"].T + w["bR"])
+                elif cell == "gru":
+                    gx = xt @ w["W"].T + w["bW"]
+                    gh = h @ w["R"].T + w["bR"]
+                    z = fs[0](gx[:, :H] + gh[:, :H])
+                    r = fs[0](gx[:, H:2 * H] + gh[:, H:2 * H])
+                    if cfg.get("lbr", True):
+                        n = fs[1](gx[:, 2 * H:] + r * gh[:, 2 * H:])
+                    else:
+                        n = fs[1](gx[:, 2 * H:] + (r * h) @ w["R"][2 * H:].T + w["bR"][2 * H:])
+                    h = (1 - z) * n + z * h
+                else:
+                    g = xt @ w["W"].T + w["bW"] + h @ w["R"].T + w["bR"]
+                    p = w.get("P")
+                    pi, pf, po = (p[:H], p[H:2 * H], p[2 * H:]) if p is not None else (0, 0, 0)
+                    i = fs[0](g[:, :H] + pi * c)
+                    f = fs[0](g[:, H:2 * H] + pf * c)
+                    c = f * c + i * fs[1](g[:, 2 * H:3 * H])
+                    o = fs[0](g[:, 3 * H:] + po * c)
+                    h = o * fs[2](c)
+                    if "Wp" in w:
+                        h = h @ w["Wp"].T
+                out[t] = h
+            ys.append(torch.stack(out))
+            hs.append(h)
+            cs.append(c)
+        if D == 1:
+            cur = ys[0]
+        elif cfg.get("merge", "concat") == "sum":
+            cur = ys[0] + ys[1]
+        else:
+            cur = torch.cat(ys, dim=-1)
+    return cur, torch.stack(hs), (torch.stack(cs) if cell == "lstm" else None)
+
+
+def grad_case(cfg, seed):
+    """Inputs, weights and upstream gradients; expected outputs and gradients from autograd."""
+    t, weights = numpy_case(cfg, seed)
+    rng = np.random.default_rng(seed + 1)
+    cell, H, L = cfg["cell"], cfg["hidden"], cfg["layers"]
+    D = 2 if cfg["direction"] == "bidirectional" else 1
+    hout = cfg.get("projection") or H
+    bf = cfg["batch_first"]
+    x = torch.tensor(t["x"], dtype=torch.float64, requires_grad=True)
+    N = t["x"].shape[0 if bf else 1]
+    h0 = torch.tensor(t["h0"] if "h0" in t else np.zeros((L * D, N, hout)), dtype=torch.float64,
+                      requires_grad=True)
+    c0 = torch.tensor(t["c0"] if "c0" in t else np.zeros((L * D, N, H)), dtype=torch.float64,
+                      requires_grad=True) if cell == "lstm" else None
+    tw = {k: {n: torch.tensor(v, dtype=torch.float64, requires_grad=True) for n, v in w.items()}
+          for k, w in weights.items()}
+    xt = x.transpose(0, 1) if bf else x
+    y, hN, cN = t_stack(cfg, xt, tw, h0, c0)
+    if bf:
+        y = y.transpose(0, 1)
+    # The torch equations must reproduce the NumPy ones before their gradients are trusted.
+    assert np.abs(y.detach().numpy() - t["y"]).max() < 1e-6, cfg["name"]
+    dy = rng.standard_normal(y.shape)
+    dhN = rng.standard_normal(hN.shape)
+    loss = (y * torch.tensor(dy)).sum() + (hN * torch.tensor(dhN)).sum()
+    t["dy"], t["dhN"] = dy.astype(np.float32), dhN.astype(np.float32)
+    if cell == "lstm":
+        dcN = rng.standard_normal(cN.shape)
+        loss = loss + (cN * torch.tensor(dcN)).sum()
+        t["dcN"] = dcN.astype(np.float32)
+    loss.backward()
+    t["grad.x"] = x.grad.numpy().astype(np.float32)
+    if "h0" in t:
+        t["grad.h0"] = h0.grad.numpy().astype(np.float32)
+        if cell == "lstm":
+            t["grad.c0"] = c0.grad.numpy().astype(np.float32)
+    for (l, d), w in tw.items():
+        dname = "rev" if (cfg["direction"] == "reverse" or d == 1) else "fwd"
+        for k, v in w.items():
+            t[f"grad.{NODE}.l{l}.{dname}.{k}"] = v.grad.numpy().astype(np.float32)
+    return t, weights
+
+
+def check_torch_gradients_against_pytorch():
+    """The torch equations' gradients equal nn.LSTM's (projection included) and nn.GRU's."""
+    torch.manual_seed(3)
+    for kind in ("lstm", "lstm_proj", "gru"):
+        T, N, I, H = 4, 2, 3, 5
+        if kind == "gru":
+            m = torch.nn.GRU(I, H, num_layers=2, bidirectional=True).double()
+        else:
+            m = torch.nn.LSTM(I, H, num_layers=2, bidirectional=True,
+                              proj_size=2 if kind == "lstm_proj" else 0).double()
+        hout = 2 if kind == "lstm_proj" else H
+        x = torch.randn(T, N, I, dtype=torch.float64, requires_grad=True)
+        y, _ = m(x)
+        y.sum().backward()
+        gx_ref = x.grad.clone()
+        x.grad = None
+        cfg = {"cell": "gru" if kind == "gru" else "lstm", "hidden": H, "layers": 2,
+               "direction": "bidirectional", "projection": hout if kind == "lstm_proj" else 0}
+        weights = {}
+        for l in range(2):
+            for d in range(2):
+                sfx = f"_l{l}" + ("_reverse" if d == 1 else "")
+                w = {"W": getattr(m, "weight_ih" + sfx), "R": getattr(m, "weight_hh" + sfx),
+                     "bW": getattr(m, "bias_ih" + sfx), "bR": getattr(m, "bias_hh" + sfx)}
+                if kind == "gru":
+                    w = {k: torch.cat([v.chunk(3)[1], v.chunk(3)[0], v.chunk(3)[2]]) for k, v in w.items()}
+                if kind == "lstm_proj":
+                    w["Wp"] = getattr(m, "weight_hr" + sfx)
+                weights[(l, d)] = w
+        y2, _, _ = t_stack(cfg, x, weights, torch.zeros(4, N, hout, dtype=torch.float64),
+                           torch.zeros(4, N, H, dtype=torch.float64) if kind != "gru" else None)
+        y2.sum().backward()
+        assert (x.grad - gx_ref).abs().max() < 1e-10, f"torch equations' gradients differ ({kind})"
+
+
+def gradient_cases():
+    """Configurations oneDNN's backward supports (no lengths, clip or coupled gates)."""
+    shapes = [  # (tag, layers, direction, batch_first, h0, T, N, I, H)
+        ("a", 1, "forward", False, True, 3, 2, 4, 5),
+        ("b", 2, "bidirectional", True, True, 4, 3, 3, 6),
+        ("c", 1, "reverse", False, False, 2, 1, 5, 7),
+    ]
+    cells = [
+        ("lstm", {"cell": "lstm"}),
+        ("lstm_peep_proj", {"cell": "lstm", "peepholes": True, "projection": 2}),
+        ("gru", {"cell": "gru", "lbr": True}),
+        ("gru_lbr0", {"cell": "gru", "lbr": False}),
+        ("rnn_tanh", {"cell": "rnn"}),
+        ("rnn_relu", {"cell": "rnn", "activations": [("Relu", 0, 0)]}),
+        ("lstm_sum", {"cell": "lstm", "merge": "sum"}),
+    ]
+    for name, extra in cells:
+        for tag, L, direc, bf, h0, T, N, I, H in shapes:
+            if extra.get("merge") == "sum" and direc != "bidirectional":
+                continue
+            yield dict(extra, name=f"grad_{name}_{tag}", layers=L, direction=direc, batch_first=bf,
+                       lengths=None, h0=h0, T=T, N=N, input=I, hidden=H, source="torch-autograd")
+
+
 def cases():
     """(config, generator) pairs. Shapes hit odd hidden sizes, I != H, T = 1 and N = 1."""
     shapes = [  # (tag, layers, direction, batch_first, lengths, h0, T, N, I, H)
@@ -375,6 +551,23 @@ def main():
         count += 1
     with open(os.path.join(OUT, "index.txt"), "w") as f:  # lets tests find them inside a jar
         f.write("\n".join(names) + "\n")
+    check_torch_gradients_against_pytorch()
+    gout = os.path.join(os.path.dirname(OUT), "gradients")
+    os.makedirs(gout, exist_ok=True)
+    gnames = []
+    for k, cfg in enumerate(gradient_cases()):
+        t, weights = grad_case(cfg, 5000 + k)
+        tensors = dict(t)
+        for (l, d), w in weights.items():
+            dname = "rev" if (cfg["direction"] == "reverse" or d == 1) else "fwd"
+            for key, v in w.items():
+                tensors[f"{NODE}.l{l}.{dname}.{key}"] = v.astype(np.float32)
+        write_safetensors(os.path.join(gout, cfg["name"] + ".safetensors"), tensors,
+                          {"config": json.dumps(cfg)})
+        gnames.append(cfg["name"])
+    with open(os.path.join(gout, "index.txt"), "w") as f:
+        f.write("\n".join(gnames) + "\n")
+    print(f"wrote {len(gnames)} gradient fixtures to {os.path.normpath(gout)}")
     print(f"wrote {count} fixtures to {os.path.normpath(OUT)}")
 
 

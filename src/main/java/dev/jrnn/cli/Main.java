@@ -21,6 +21,7 @@ public final class Main {
     Map<String, Command> m = new LinkedHashMap<>();
     m.put("demo", new DemoCommand());
     m.put("backends", new BackendsCommand());
+    m.put("bench", new BenchCommand());
     return m;
   }
 

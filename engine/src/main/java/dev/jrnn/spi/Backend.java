@@ -39,6 +39,14 @@ public interface Backend {
      */
     CompiledNode compile(Node node, Map<String, Tensor> weights);
 
+    /**
+     * A trainer for recurrent node {@code node} with the given canonical weights, or null when this
+     * backend cannot train it.
+     */
+    default RecurrentTrainer trainer(Node node, Map<String, Tensor> weights) {
+      return null;
+    }
+
     /** Frees everything this context and its compiled nodes hold. */
     @Override
     void close();

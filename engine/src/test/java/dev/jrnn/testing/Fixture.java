@@ -28,6 +28,7 @@ import java.util.Map;
 public final class Fixture implements AutoCloseable {
 
   private static final String DIR = "/fixtures/recurrent/";
+  private static final String GRADIENTS = "/fixtures/gradients/";
 
   public final String name;
   public final Map<String, Object> config;
@@ -41,7 +42,16 @@ public final class Fixture implements AutoCloseable {
 
   /** Names of every fixture, from the index the script writes. */
   public static List<String> names() {
-    String index = new String(resource(DIR + "index.txt"), StandardCharsets.UTF_8);
+    return index(DIR);
+  }
+
+  /** Names of every gradient fixture (with upstream and expected gradients). */
+  public static List<String> gradientNames() {
+    return index(GRADIENTS);
+  }
+
+  private static List<String> index(String dir) {
+    String index = new String(resource(dir + "index.txt"), StandardCharsets.UTF_8);
     List<String> names = new ArrayList<>();
     for (String line : index.split("\n")) {
       if (!line.isBlank()) {
@@ -52,7 +62,16 @@ public final class Fixture implements AutoCloseable {
   }
 
   public static Fixture load(String name) {
-    byte[] bytes = resource(DIR + name + ".safetensors");
+    return load(DIR, name);
+  }
+
+  /** A gradient fixture. */
+  public static Fixture loadGradients(String name) {
+    return load(GRADIENTS, name);
+  }
+
+  private static Fixture load(String dir, String name) {
+    byte[] bytes = resource(dir + name + ".safetensors");
     SafeTensors.Contents c = SafeTensors.read(MemorySegment.ofArray(bytes), name);
     return new Fixture(name, Json.parseObject(c.metadata().get("config")), c);
   }
@@ -162,6 +181,20 @@ public final class Fixture implements AutoCloseable {
             b.output("cN", y.finalC());
           }
         });
+  }
+
+  /** The weights as views owned by this fixture, by canonical name. */
+  public Map<String, Tensor> weightViews() {
+    Map<String, Tensor> m = new LinkedHashMap<>();
+    contents
+        .tensors()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith("rnn.")) {
+                m.put(k, v);
+              }
+            });
+    return m;
   }
 
   /** Copies of the canonical weights. */

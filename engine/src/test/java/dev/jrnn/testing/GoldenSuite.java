@@ -43,7 +43,9 @@ public abstract class GoldenSuite {
         max = Math.max(max, d);
       }
       worst.put(name, max);
-      System.out.printf("%-10s %-28s max|diff| %.2e (%s )%n", s.backend(), name, max, detail);
+      System.out.printf(
+          "%-10s %-28s ran on %-9s max|diff| %.2e (%s )%n",
+          s.backend(), name, s.placement().get("rnn"), max, detail);
       assertTrue(max <= TOLERANCE, name + ": max abs diff " + max + " >" + detail);
     }
   }

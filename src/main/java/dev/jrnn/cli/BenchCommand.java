@@ -1,0 +1,194 @@
+package dev.jrnn.cli;
+
+import dev.jrnn.Recurrent;
+import dev.jrnn.Tensor;
+import dev.jrnn.Weights;
+import dev.jrnn.bench.Engine;
+import dev.jrnn.bench.Workload;
+import dev.jrnn.bench.jmh.WorkloadBench;
+import dev.jrnn.spi.Backend;
+import dev.jrnn.spi.Backends;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code jrnn bench}: times one recurrent configuration on each backend (and ONNX Runtime) after
+ * warm-up, with the max difference from the reference backend.
+ */
+final class BenchCommand implements Main.Command {
+
+  @Override
+  public String summary() {
+    return "time one recurrent configuration on the backends and ONNX Runtime";
+  }
+
+  @Override
+  public String usage() {
+    return """
+        usage: jrnn bench --cell lstm|gru|rnn --batch N --seq T --input I --hidden H
+                          [--layers L] [--bidirectional] [--backend B[,B...]] [--threads N]
+                          [--runs K] [--warmup SECONDS] [--no-check] [--json]
+               jrnn bench --workload W1|W2|W3|W4|W5 [options above]
+
+        Times one forward pass (f32 inference, outputs preallocated) after K warm-up runs and
+        prints median/min/max ms, GFLOP/s (FLOPs = 2·T·N·G·H·(I+H) per layer and direction) and
+        the max abs difference of y against the 'reference' backend.
+          --backend   backends to time (default: every available one but reference, and 'ort'
+                      for ONNX Runtime Java)
+          --threads   threads per engine (default 1)
+          --runs      timed runs (default 20); --warmup seconds of untimed runs first, so the
+                      JIT has compiled the kernels (default 3)
+          --no-check  skip the reference run (it is slow for large configurations)
+          --json      one JSON object per line and backend: workload, backend, threads,
+                      times_ms (every timed run), median_ms, gflops, max_abs_diff""";
+  }
+
+  @Override
+  public int run(Args args) {
+    Workload w = workload(args);
+    List<String> engines = new ArrayList<>();
+    String list = args.string("backend", null);
+    if (list != null) {
+      engines.addAll(Arrays.asList(list.split(",")));
+    } else {
+      for (Backend b : Backends.all()) {
+        if (!b.name().equals("reference") && b.availability().available()) {
+          engines.add(b.name());
+        }
+      }
+      engines.add("ort");
+    }
+    int threads = args.integer("threads", 1, 1);
+    int runs = args.integer("runs", 20, 1);
+    int warmup = args.integer("warmup", 3, 0);
+    boolean check = !args.flag("no-check");
+    boolean json = args.flag("json");
+    args.rejectUnknown();
+    if (!args.positional().isEmpty()) {
+      throw new Args.UsageException("unexpected argument " + args.positional().getFirst());
+    }
+    try (Weights weights = Weights.random(w.graph(), 1);
+        Tensor x = WorkloadBench.input(w)) {
+      float[] ref = null;
+      if (check) {
+        try (Engine e = Engine.open("reference", w, 1, weights, x)) {
+          e.run();
+          ref = e.output();
+        }
+      }
+      if (!json) {
+        System.out.printf(
+            Locale.ROOT, "%s: %s, %.3f GFLOP per pass%n", w.id(), w.describe(), w.flops() / 1e9);
+        System.out.printf(
+            "%-10s %7s %10s %10s %10s %9s %11s%n",
+            "backend", "threads", "median ms", "min ms", "max ms", "GFLOP/s", "max|diff|");
+      }
+      for (String name : engines) {
+        try (Engine e = Engine.open(name, w, threads, weights, x)) {
+          long until = System.nanoTime() + warmup * 1_000_000_000L;
+          for (int i = 0; i < 5 || System.nanoTime() < until; i++) {
+            e.run();
+          }
+          double[] ms = new double[runs];
+          for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            e.run();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+          }
+          double diff = ref == null ? Double.NaN : maxAbsDiff(ref, e.output());
+          double[] sorted = ms.clone();
+          Arrays.sort(sorted);
+          double median =
+              runs % 2 == 1 ? sorted[runs / 2] : (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2;
+          double gflops = w.flops() / (median * 1e6);
+          if (json) {
+            StringBuilder times = new StringBuilder();
+            for (int i = 0; i < ms.length; i++) {
+              times.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", ms[i]));
+            }
+            System.out.printf(
+                Locale.ROOT,
+                "{\"workload\":\"%s\",\"config\":\"%s\",\"backend\":\"%s\",\"threads\":%d,"
+                    + "\"times_ms\":[%s],\"median_ms\":%.4f,\"gflops\":%.2f,\"max_abs_diff\":%s}%n",
+                w.id(),
+                w.describe(),
+                name,
+                threads,
+                times,
+                median,
+                gflops,
+                Double.isNaN(diff) ? "null" : String.format(Locale.ROOT, "%.3e", diff));
+          } else {
+            System.out.printf(
+                Locale.ROOT,
+                "%-10s %7d %10.3f %10.3f %10.3f %9.1f %11s%n",
+                name,
+                threads,
+                median,
+                sorted[0],
+                sorted[runs - 1],
+                gflops,
+                Double.isNaN(diff) ? "-" : String.format(Locale.ROOT, "%.2e", diff));
+          }
+        }
+      }
+    }
+    return 0;
+  }
+
+  private static Workload workload(Args args) {
+    String id = args.string("workload", null);
+    if (id != null) {
+      for (String k : List.of("cell", "batch", "seq", "input", "hidden", "layers")) {
+        if (args.string(k, null) != null) {
+          throw new Args.UsageException("--workload and --" + k + " cannot be combined");
+        }
+      }
+      args.flag("bidirectional");
+      try {
+        return Workload.byId(id);
+      } catch (IllegalArgumentException e) {
+        throw new Args.UsageException(e.getMessage());
+      }
+    }
+    String cell = args.string("cell", null);
+    if (cell == null) {
+      throw new Args.UsageException("--cell (or --workload) is required");
+    }
+    int batch = required(args, "batch");
+    int seq = required(args, "seq");
+    int input = required(args, "input");
+    int hidden = required(args, "hidden");
+    int layers = args.integer("layers", 1, 1);
+    Recurrent spec =
+        switch (cell.toLowerCase(Locale.ROOT)) {
+          case "lstm" -> Recurrent.lstm(hidden);
+          case "gru" -> Recurrent.gru(hidden);
+          case "rnn" -> Recurrent.rnn(hidden);
+          default -> throw new Args.UsageException("--cell must be lstm, gru or rnn, got " + cell);
+        };
+    spec = spec.layers(layers).name("rnn");
+    if (args.flag("bidirectional")) {
+      spec = spec.bidirectional();
+    }
+    return new Workload("custom", spec, batch, seq, input);
+  }
+
+  private static int required(Args args, String name) {
+    int v = args.integer(name, -1, 1);
+    if (v < 0) {
+      throw new Args.UsageException("--" + name + " is required");
+    }
+    return v;
+  }
+
+  private static double maxAbsDiff(float[] a, float[] b) {
+    double m = 0;
+    for (int i = 0; i < a.length; i++) {
+      m = Math.max(m, Math.abs((double) a[i] - b[i]));
+    }
+    return m;
+  }
+}
