@@ -1,5 +1,6 @@
 package dev.jrnn;
 
+import dev.jrnn.spi.Const;
 import dev.jrnn.spi.Op;
 import dev.jrnn.spi.TensorType;
 import dev.jrnn.spi.WeightSpec;
@@ -205,6 +206,11 @@ public final class Graph {
       return add(null, new Op.Softmax(-1, true), x)[0];
     }
 
+    /** A constant value stored in the graph. */
+    public Value constant(String name, Const value) {
+      return add(name, new Op.Constant(value))[0];
+    }
+
     /** Element-wise sum with NumPy broadcasting. */
     public Value add(Value a, Value b) {
       return add(null, new Op.Binary(Op.BinaryKind.ADD), a, b)[0];
@@ -265,12 +271,28 @@ public final class Graph {
           own(ins[i], "input " + i + " of node '" + n + "'");
         }
       }
+      TensorType[] inTypes = Node.inputTypes(ins);
+      Const[] known = new Const[ins.length];
+      for (int i = 0; i < ins.length; i++) {
+        known[i] = ins[i] == null ? null : ins[i].constant();
+      }
       TensorType[] types;
+      Const[] folded = null;
       try {
-        types = op.infer(Node.inputTypes(ins));
+        types = op.infer(inTypes, known);
+        if (!(op instanceof Op.Input) && !(op instanceof Op.Constant)) {
+          folded = op.fold(inTypes, known);
+        }
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             "node '" + n + "' (" + op.kind() + "): " + e.getMessage(), e);
+      }
+      if (folded != null) { // known now: the node becomes constants
+        Value[] out = new Value[folded.length];
+        for (int i = 0; i < folded.length; i++) {
+          out[i] = add(folded.length == 1 ? n : n + "_" + i, new Op.Constant(folded[i]))[0];
+        }
+        return out;
       }
       Node node = new Node(nodes.size(), n, op, ins, types);
       nodes.add(node);

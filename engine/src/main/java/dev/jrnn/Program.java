@@ -2,6 +2,7 @@ package dev.jrnn;
 
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.CompiledNode;
+import dev.jrnn.spi.Const;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.Op;
 import dev.jrnn.spi.TensorType;
@@ -248,6 +249,9 @@ final class Program implements AutoCloseable {
     boolean ok = false;
     try {
       for (int k = 0; k < order.length; k++) {
+        if (plan.folded[k]) {
+          continue;
+        }
         Node n = order[k];
         Tensor[] ins = plan.ins[k];
         Tensor[] outs = plan.outs[k];
@@ -514,6 +518,8 @@ final class Program implements AutoCloseable {
     final int[][] readSites; // per slot: (node, input index) pairs
     final int[][] writeSite; // per slot: (node, output index) or null
     final boolean[] outputOwner; // per graph output: the slot is written straight into it
+    final boolean[] folded; // per node: its outputs were computed when planning; it never runs
+    final Const[] known; // per slot: the value, when known while planning
     final Arena arena = Arena.ofShared(); // intermediates
 
     Plan(Map<String, Tensor> inputs, boolean stepping) {
@@ -522,6 +528,8 @@ final class Program implements AutoCloseable {
       types = new TensorType[n];
       shapes = new int[n][];
       vals = new Tensor[n];
+      known = new Const[n];
+      folded = new boolean[order.length];
       inputShapes = new int[inputNames.length][];
       for (int i = 0; i < inputNames.length; i++) {
         if (inputSlots[i] >= 0 && !(stepping && stateOnly[i])) {
@@ -572,12 +580,41 @@ final class Program implements AutoCloseable {
             inTypes[Op.RecurrentLayer.C0] = TensorType.fixed(DType.F32, ld, batch, spec.hidden());
           }
         }
+        Const[] inValues = new Const[inTypes.length];
+        for (int i = 0; i < inTypes.length; i++) {
+          int s = inSlots[k][i];
+          inValues[i] = s < 0 || inTypes[i] == null ? null : known[s];
+        }
         TensorType[] outTypes;
+        Const[] values = null;
         try {
-          outTypes = node.op().infer(inTypes);
+          outTypes = node.op().infer(inTypes, inValues);
+          if (!recurrentStep) {
+            values = node.op().fold(inTypes, inValues); // shape computations and constants
+          }
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException(
               "node '" + node.name() + "' (" + node.op().kind() + "): " + e.getMessage(), e);
+        }
+        if (values != null) {
+          folded[k] = true;
+          outs[k] = new Tensor[outTypes.length];
+          for (int i = 0; i < values.length; i++) {
+            int s = outSlots[k][i];
+            if (s >= 0) {
+              known[s] = values[i];
+              types[s] = values[i].type();
+              shapes[s] = values[i].shape();
+              Tensor t =
+                  Tensor.wrap(
+                      arena.allocate(Math.max(1, values[i].size() * 4), Tensor.ALIGNMENT),
+                      values[i].dtype(),
+                      values[i].shape());
+              dev.jrnn.spi.FoldKernel.write(values[i], t);
+              vals[s] = t;
+            }
+          }
+          continue;
         }
         outs[k] = new Tensor[outTypes.length];
         for (int i = 0; i < outTypes.length; i++) {
@@ -603,6 +640,11 @@ final class Program implements AutoCloseable {
             vals[s] = t;
             writeSite[s] = new int[] {k, i};
           }
+        }
+      }
+      for (int i = 0; i < outputNames.length; i++) {
+        if (known[outputSlots[i]] != null) {
+          outputOwner[i] = false; // computed while planning: copied out on every call
         }
       }
       readSites = new int[n][];

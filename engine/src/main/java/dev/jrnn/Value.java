@@ -1,5 +1,6 @@
 package dev.jrnn;
 
+import dev.jrnn.spi.Const;
 import dev.jrnn.spi.Op;
 import dev.jrnn.spi.TensorType;
 import java.util.List;
@@ -41,6 +42,11 @@ public final class Value {
 
   public List<Dim> dims() {
     return type.dims();
+  }
+
+  /** The value when this is a graph constant, else null. */
+  public Const constant() {
+    return node.op() instanceof Op.Constant c ? c.value() : null;
   }
 
   /** Another output of the same node. */

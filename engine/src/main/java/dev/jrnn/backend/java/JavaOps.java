@@ -4,6 +4,7 @@ import dev.jrnn.Node;
 import dev.jrnn.Tensor;
 import dev.jrnn.kernels.Sgemm;
 import dev.jrnn.spi.CompiledNode;
+import dev.jrnn.spi.FoldKernel;
 import dev.jrnn.spi.Op;
 import dev.jrnn.spi.Shapes;
 import java.lang.foreign.MemorySegment;
@@ -32,6 +33,7 @@ final class JavaOps {
       case Op.RecurrentLayer r ->
           throw new IllegalArgumentException("recurrent layers are separate");
       case Op.Input i -> throw new IllegalArgumentException("inputs are not compiled");
+      default -> new FoldKernel(node.op()); // the data-movement ops (Gather, Transpose, …)
     };
   }
 

@@ -6,6 +6,7 @@ import dev.jrnn.Tensor;
 import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.CompiledNode;
+import dev.jrnn.spi.FoldKernel;
 import dev.jrnn.spi.Op;
 import dev.jrnn.spi.Shapes;
 import java.lang.foreign.MemorySegment;
@@ -44,6 +45,20 @@ public final class ReferenceBackend implements Backend {
       case Op.Concat c -> null;
       case Op.LastStep l -> null;
       case Op.RecurrentLayer r -> null;
+      case Op.Constant c -> null;
+      case Op.Shape sh -> null;
+      case Op.Gather g -> null;
+      case Op.Transpose t -> null;
+      case Op.Reshape r -> null;
+      case Op.Squeeze sq -> null;
+      case Op.Unsqueeze u -> null;
+      case Op.Slice sl -> null;
+      case Op.ConstantOfShape c -> null;
+      case Op.Expand e -> null;
+      case Op.Cast c -> null;
+      case Op.Identity i -> null;
+      case Op.Flatten f -> null;
+      case Op.MatMul m -> null;
     };
   }
 
@@ -72,6 +87,7 @@ public final class ReferenceBackend implements Backend {
       case Op.LastStep l -> (in, out, ctx) -> lastStep(l.batchFirst(), in[0], in[1], out[0]);
       case Op.RecurrentLayer r -> new ReferenceRecurrent(r, name, weights);
       case Op.Input i -> throw new IllegalArgumentException("inputs are not compiled");
+      default -> new FoldKernel(node.op()); // the data-movement ops: plain host loops
     };
   }
 
