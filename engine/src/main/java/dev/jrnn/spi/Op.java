@@ -519,7 +519,8 @@ public sealed interface Op {
       return "Transpose";
     }
 
-    int[] permutation(int rank) {
+    /** The permutation for a tensor of {@code rank} axes (reversed when {@code perm} is null). */
+    public int[] permutation(int rank) {
       int[] p = perm;
       if (p == null) {
         p = new int[rank];

@@ -2,6 +2,8 @@ package dev.jrnn.backend.java;
 
 import dev.jrnn.Node;
 import dev.jrnn.Tensor;
+import dev.jrnn.kernels.Act;
+import dev.jrnn.kernels.Elementwise;
 import dev.jrnn.kernels.Sgemm;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.FoldKernel;
@@ -24,8 +26,7 @@ final class JavaOps {
     return switch (node.op()) {
       case Op.Embedding e -> embedding(e, weights.get(name + ".weight").toFloatArray(), node);
       case Op.Linear l -> new Linear(l, weights, name);
-      case Op.Unary u ->
-          (in, out, ctx) -> unary(u.fn(), in[0].segment(), out[0].segment(), in[0].size());
+      case Op.Unary u -> unary(u.fn());
       case Op.Softmax s -> (in, out, ctx) -> softmax(s, in[0], out[0]);
       case Op.Binary b -> new Binary(b.fn());
       case Op.Concat c -> (in, out, ctx) -> concat(c.axis(), in, out[0]);
@@ -33,7 +34,14 @@ final class JavaOps {
       case Op.RecurrentLayer r ->
           throw new IllegalArgumentException("recurrent layers are separate");
       case Op.Input i -> throw new IllegalArgumentException("inputs are not compiled");
-      default -> new FoldKernel(node.op()); // the data-movement ops (Gather, Transpose, …)
+      case Op.Reshape r -> JavaOps::copy;
+      case Op.Squeeze q -> JavaOps::copy;
+      case Op.Unsqueeze q -> JavaOps::copy;
+      case Op.Flatten f -> JavaOps::copy;
+      case Op.Identity i -> JavaOps::copy;
+      case Op.Transpose t -> new Transpose(t);
+      // the rarer data-movement ops (Gather, Slice, Expand, Cast…) evaluate generically
+      default -> new FoldKernel(node.op());
     };
   }
 
@@ -111,17 +119,20 @@ final class JavaOps {
     }
   }
 
-  private static void unary(Op.UnaryKind fn, MemorySegment x, MemorySegment y, long n) {
-    for (long i = 0; i < n; i++) {
-      double a = x.getAtIndex(F, i);
-      double v =
-          switch (fn) {
-            case TANH -> Math.tanh(a);
-            case SIGMOID -> 1 / (1 + Math.exp(-a));
-            case RELU -> Math.max(0, a);
-          };
-      y.setAtIndex(F, i, (float) v);
-    }
+  private static CompiledNode unary(Op.UnaryKind fn) {
+    Act act =
+        switch (fn) {
+          case TANH -> Act.TANH_ACT;
+          case SIGMOID -> Act.SIGMOID_ACT;
+          case RELU -> Act.RELU_ACT;
+        };
+    return (in, out, ctx) ->
+        Elementwise.activation(act, in[0].segment(), out[0].segment(), in[0].size());
+  }
+
+  /** Ops that only relabel the shape: the bytes are the same. */
+  private static void copy(Tensor[] in, Tensor[] out, dev.jrnn.spi.ExecContext ctx) {
+    MemorySegment.copy(in[0].segment(), 0, out[0].segment(), 0, out[0].byteSize());
   }
 
   private static void softmax(Op.Softmax s, Tensor xt, Tensor yt) {
@@ -135,6 +146,10 @@ final class JavaOps {
     long outer = len * inner == 0 ? 0 : xt.size() / (len * inner);
     MemorySegment x = xt.segment();
     MemorySegment y = yt.segment();
+    if (inner == 1) {
+      Elementwise.softmaxRows(x, y, outer, len, s.log());
+      return;
+    }
     for (long o = 0; o < outer; o++) {
       for (long in = 0; in < inner; in++) {
         long base = o * len * inner + in;
@@ -155,19 +170,29 @@ final class JavaOps {
     }
   }
 
-  /** Element-wise arithmetic with NumPy broadcasting; index strides kept in per-call scratch. */
+  /**
+   * Element-wise arithmetic with NumPy broadcasting. The output's axes are merged where both
+   * operands stay contiguous (or both broadcast), so a bias add {@code [T, N, C] + [C]} becomes T·N
+   * vectorized runs of C; scratch lives in the per-call context.
+   */
   private static final class Binary implements CompiledNode {
-    private final Op.BinaryKind fn;
+    private final int fn;
 
     Binary(Op.BinaryKind fn) {
-      this.fn = fn;
+      this.fn =
+          switch (fn) {
+            case ADD -> Elementwise.ADD;
+            case SUB -> Elementwise.SUB;
+            case MUL -> Elementwise.MUL;
+            case DIV -> Elementwise.DIV;
+          };
     }
 
     private static final class Strides {
       long[] a = new long[0];
       long[] b = new long[0];
-      int[] dims = new int[0];
-      int[] idx = new int[0];
+      long[] dims = new long[0];
+      long[] idx = new long[0];
     }
 
     @Override
@@ -175,37 +200,61 @@ final class JavaOps {
       Tensor yt = out[0];
       int rank = yt.rank();
       Strides s = ctx.cache(this, k -> new Strides());
-      if (s.dims.length != rank) {
-        s.a = new long[rank];
-        s.b = new long[rank];
-        s.dims = new int[rank];
-        s.idx = new int[rank];
+      if (s.dims.length < Math.max(rank, 1)) {
+        int r = Math.max(rank, 1);
+        s.a = new long[r];
+        s.b = new long[r];
+        s.dims = new long[r];
+        s.idx = new long[r];
       }
+      // merged axes, innermost last: m axes in s.dims[0..m)
+      int m = 0;
       for (int k = 0; k < rank; k++) {
-        s.dims[k] = yt.dim(k);
-        s.idx[k] = 0;
+        long d = yt.dim(k);
+        long sa = stride(in[0], rank, k);
+        long sb = stride(in[1], rank, k);
+        if (d == 1) {
+          continue;
+        }
+        if (m > 0 && mergeable(s.a[m - 1], sa, d) && mergeable(s.b[m - 1], sb, d)) {
+          s.dims[m - 1] *= d;
+          s.a[m - 1] = sa;
+          s.b[m - 1] = sb;
+          continue;
+        }
+        s.dims[m] = d;
+        s.a[m] = sa;
+        s.b[m] = sb;
+        m++;
       }
-      strides(in[0], s.dims, s.a);
-      strides(in[1], s.dims, s.b);
       MemorySegment a = in[0].segment();
       MemorySegment b = in[1].segment();
       MemorySegment y = yt.segment();
-      long n = yt.size();
+      if (m == 0) { // every axis of size 1
+        Elementwise.binaryRunScalar(fn, a, 0, 0, b, 0, 0, y, 0, 1);
+        return;
+      }
+      int last = m - 1;
+      int n = (int) s.dims[last];
+      int as = (int) s.a[last];
+      int bs = (int) s.b[last];
+      if (as > 1 || bs > 1) { // an operand strided in the innermost axis: one element per run
+        n = 1;
+        last = m;
+        s.dims[m] = 1;
+        s.a[m] = 0;
+        s.b[m] = 0;
+        m++;
+      }
+      long runs = yt.size() / n;
+      for (int k = 0; k < last; k++) {
+        s.idx[k] = 0;
+      }
       long ia = 0;
       long ib = 0;
-      for (long i = 0; i < n; i++) {
-        float x = a.getAtIndex(F, ia);
-        float z = b.getAtIndex(F, ib);
-        y.setAtIndex(
-            F,
-            i,
-            switch (fn) {
-              case ADD -> x + z;
-              case SUB -> x - z;
-              case MUL -> x * z;
-              case DIV -> x / z;
-            });
-        for (int k = rank - 1; k >= 0; k--) { // odometer over the output index
+      for (long r = 0; r < runs; r++) {
+        Elementwise.binaryRun(fn, a, ia, as, b, ib, bs, y, r * n, n);
+        for (int k = last - 1; k >= 0; k--) { // odometer over the outer axes
           ia += s.a[k];
           ib += s.b[k];
           if (++s.idx[k] < s.dims[k]) {
@@ -218,14 +267,105 @@ final class JavaOps {
       }
     }
 
-    private static void strides(Tensor t, int[] out, long[] st) {
+    /**
+     * Whether axis {@code k} (stride {@code inner}, size {@code d}) folds into the axis before it
+     * (stride {@code outer}): both broadcast, or contiguous.
+     */
+    private static boolean mergeable(long outer, long inner, long d) {
+      return (outer == 0 && inner == 0) || (inner != 0 && outer == inner * d);
+    }
+
+    /** The element stride of {@code t} along output axis {@code k} (0 where it broadcasts). */
+    private static long stride(Tensor t, int outRank, int k) {
+      int i = k - (outRank - t.rank());
+      if (i < 0 || t.dim(i) == 1) {
+        return 0;
+      }
       long stride = 1;
-      int off = out.length - t.rank();
-      for (int k = out.length - 1; k >= 0; k--) {
-        int i = k - off;
-        int d = i >= 0 ? t.dim(i) : 1;
-        st[k] = d == 1 ? 0 : stride;
-        stride *= d;
+      for (int j = i + 1; j < t.rank(); j++) {
+        stride *= t.dim(j);
+      }
+      return stride;
+    }
+  }
+
+  /**
+   * Transpose: size-1 axes dropped and axes that stay adjacent merged, then a plain copy, copies of
+   * contiguous runs, or (innermost axis moved) an element-by-element walk.
+   */
+  private static final class Transpose implements CompiledNode {
+    private final Op.Transpose op;
+
+    Transpose(Op.Transpose op) {
+      this.op = op;
+    }
+
+    private static final class Scratch {
+      long[] dims = new long[0];
+      long[] strides = new long[0];
+      long[] idx = new long[0];
+      int[] perm;
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, dev.jrnn.spi.ExecContext ctx) {
+      Tensor x = in[0];
+      int rank = x.rank();
+      Scratch s = ctx.cache(this, k -> new Scratch());
+      if (s.dims.length < rank + 1) {
+        s.dims = new long[rank + 1];
+        s.strides = new long[rank + 1];
+        s.idx = new long[rank + 1];
+        s.perm = op.permutation(rank);
+      }
+      int m = 0;
+      for (int k = 0; k < rank; k++) {
+        int axis = s.perm[k];
+        long d = x.dim(axis);
+        if (d == 1) {
+          continue;
+        }
+        long st = 1;
+        for (int j = axis + 1; j < rank; j++) {
+          st *= x.dim(j);
+        }
+        if (m > 0 && s.strides[m - 1] == st * d) {
+          s.dims[m - 1] *= d;
+          s.strides[m - 1] = st;
+          continue;
+        }
+        s.dims[m] = d;
+        s.strides[m] = st;
+        m++;
+      }
+      MemorySegment src = x.segment();
+      MemorySegment dst = out[0].segment();
+      if (m <= 1) {
+        MemorySegment.copy(src, 0, dst, 0, out[0].byteSize());
+        return;
+      }
+      int last = m - 1;
+      long run = s.strides[last] == 1 ? s.dims[last] : 1;
+      if (run == 1) { // innermost axis moves: walk every element
+        s.dims[m] = 1;
+        s.strides[m] = 1;
+        last = m;
+      }
+      for (int k = 0; k < last; k++) {
+        s.idx[k] = 0;
+      }
+      long runs = out[0].size() / run;
+      long from = 0;
+      for (long r = 0; r < runs; r++) {
+        MemorySegment.copy(src, from * 4, dst, r * run * 4, run * 4);
+        for (int k = last - 1; k >= 0; k--) {
+          from += s.strides[k];
+          if (++s.idx[k] < s.dims[k]) {
+            break;
+          }
+          from -= s.strides[k] * s.dims[k];
+          s.idx[k] = 0;
+        }
       }
     }
   }
