@@ -8,7 +8,11 @@ import dev.jrnn.spi.Const;
 import dev.jrnn.spi.WeightSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -59,17 +63,22 @@ public record JrnnModel(Graph graph, Weights weights) implements AutoCloseable {
 
   /** Reads a model written by {@link #save}. */
   public static JrnnModel load(Path file) {
-    SafeTensors.Contents c;
-    try {
-      c = SafeTensors.read(file);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        Arena arena = Arena.ofConfined()) {
+      return read(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), file.toString());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }
+  }
+
+  /** Reads model bytes (a safetensors file with a graph); {@code where} names them in errors. */
+  public static JrnnModel read(MemorySegment bytes, String where) {
+    SafeTensors.Contents c = SafeTensors.read(bytes, where);
     try {
       String json = c.metadata().get(GRAPH_KEY);
       if (json == null) {
         throw new ModelFormatException(
-            file
+            where
                 + ": a safetensors file without a jrnn graph (convert PyTorch weights with"
                 + " 'jrnn convert IN OUT --description MODEL.json')");
       }
@@ -85,8 +94,11 @@ public record JrnnModel(Graph graph, Weights weights) implements AutoCloseable {
       }
       Graph g;
       try {
-        g = GraphJson.read(json, constants, file.toString());
+        g = GraphJson.read(json, constants, where);
         w.checkAgainst(g);
+      } catch (IllegalArgumentException e) {
+        w.close();
+        throw new ModelFormatException(where + ": " + e.getMessage(), e);
       } catch (RuntimeException e) {
         w.close();
         throw e;

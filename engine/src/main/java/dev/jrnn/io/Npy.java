@@ -75,7 +75,7 @@ public final class Npy {
     }
     String order = d.group(1);
     String kind = d.group(2);
-    int size = Integer.parseInt(d.group(3));
+    int size = d.group(3).length() > 2 ? 0 : Integer.parseInt(d.group(3)); // 0: unsupported
     if (order.equals(">")) {
       throw new ModelFormatException(where + ": big-endian arrays are not supported");
     }

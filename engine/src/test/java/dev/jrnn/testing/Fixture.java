@@ -50,7 +50,8 @@ public final class Fixture implements AutoCloseable {
     return index(GRADIENTS);
   }
 
-  private static List<String> index(String dir) {
+  /** The names listed in {@code <dir>index.txt} on the test class path. */
+  public static List<String> index(String dir) {
     String index = new String(resource(dir + "index.txt"), StandardCharsets.UTF_8);
     List<String> names = new ArrayList<>();
     for (String line : index.split("\n")) {
@@ -76,7 +77,8 @@ public final class Fixture implements AutoCloseable {
     return new Fixture(name, Json.parseObject(c.metadata().get("config")), c);
   }
 
-  private static byte[] resource(String path) {
+  /** A test resource's bytes; throws naming it when it is missing. */
+  public static byte[] resource(String path) {
     try (InputStream in = Fixture.class.getResourceAsStream(path)) {
       if (in == null) {
         throw new IllegalStateException("missing test resource " + path);
@@ -244,6 +246,18 @@ public final class Fixture implements AutoCloseable {
   }
 
   /** Largest absolute element difference; throws if the shapes differ. */
+  /** The entries of {@code m} whose names start with {@code prefix}, the prefix removed. */
+  public static Map<String, Tensor> prefixed(Map<String, Tensor> m, String prefix) {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    m.forEach(
+        (k, v) -> {
+          if (k.startsWith(prefix)) {
+            out.put(k.substring(prefix.length()), v);
+          }
+        });
+    return out;
+  }
+
   public static double maxAbsDiff(Tensor expected, Tensor actual) {
     if (!java.util.Arrays.equals(expected.shape(), actual.shape())) {
       throw new AssertionError(

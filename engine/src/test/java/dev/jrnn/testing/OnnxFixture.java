@@ -2,13 +2,7 @@ package dev.jrnn.testing;
 
 import dev.jrnn.Tensor;
 import dev.jrnn.io.SafeTensors;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -32,53 +26,25 @@ public final class OnnxFixture implements AutoCloseable {
   }
 
   public static List<String> names() {
-    String index = new String(resource(DIR + "index.txt"), StandardCharsets.UTF_8);
-    List<String> names = new ArrayList<>();
-    for (String line : index.split("\n")) {
-      if (!line.isBlank()) {
-        names.add(line.strip());
-      }
-    }
-    return names;
+    return Fixture.index(DIR);
   }
 
   public static OnnxFixture load(String name) {
-    byte[] st = resource(DIR + name + ".safetensors");
+    byte[] st = Fixture.resource(DIR + name + ".safetensors");
     return new OnnxFixture(
-        name, resource(DIR + name + ".onnx"), SafeTensors.read(MemorySegment.ofArray(st), name));
-  }
-
-  static byte[] resource(String path) {
-    try (InputStream in = OnnxFixture.class.getResourceAsStream(path)) {
-      if (in == null) {
-        throw new IllegalStateException("missing test resource " + path);
-      }
-      return in.readAllBytes();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+        name,
+        Fixture.resource(DIR + name + ".onnx"),
+        SafeTensors.read(MemorySegment.ofArray(st), name));
   }
 
   /** Every input by ONNX name (weights passed as inputs included). */
   public Map<String, Tensor> inputs() {
-    return prefixed("in.");
+    return Fixture.prefixed(data.tensors(), "in.");
   }
 
   /** Expected outputs by ONNX name. */
   public Map<String, Tensor> expected() {
-    return prefixed("out.");
-  }
-
-  private Map<String, Tensor> prefixed(String p) {
-    Map<String, Tensor> m = new LinkedHashMap<>();
-    data.tensors()
-        .forEach(
-            (k, v) -> {
-              if (k.startsWith(p)) {
-                m.put(k.substring(p.length()), v);
-              }
-            });
-    return m;
+    return Fixture.prefixed(data.tensors(), "out.");
   }
 
   @Override
