@@ -13,19 +13,20 @@ JDK := $(shell \
 export JAVA_HOME := $(JDK)
 JAVA := $(JDK)/bin/java
 MVN := mvn -B -ntp -Dstyle.color=never
-JVM_FLAGS := --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
+JVM_FLAGS := --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow
 # jrnn logs through System.Logger (java.util.logging here): one line per message.
 LOG_FORMAT := -Djava.util.logging.SimpleFormatter.format=%4\$$s: %5\$$s%6\$$s%n
 # Debian packages the native backends and tests need.
 DEB_PACKAGES := libdnnl2 libdnnl-dev pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev
 BUILD_PACKAGES := maven
 
-.PHONY: help jdk deps build test run bench bindings fmt fixtures clean
+.PHONY: help jdk deps build test fuzz run bench bindings fmt fixtures clean
 
 help:
 	@echo "make run       build, then show the backends and run the canned models on each"
 	@echo "make test      build and run every test (what CI runs)"
 	@echo "make build     compile and produce the launcher bin/jrnn"
+	@echo "make fuzz      fuzz the model and data file readers (part of make test)"
 	@echo "make bench     the standard benchmark suite, one table (about ten minutes)"
 	@echo "make deps      install the Debian packages the native backends need"
 	@echo "make bindings  regenerate the oneDNN FFM bindings (needs jextract on PATH)"
@@ -63,6 +64,19 @@ build: jdk deps
 
 test: jdk deps
 	$(MVN) install
+	$(MAKE) --no-print-directory fuzz
+
+# Coverage-guided fuzzing of the ONNX, safetensors/jrnn-model and .npy readers, each target for
+# the time its @FuzzTest allows (Jazzer fuzzes one target per JVM). Findings fail the run and
+# are saved under engine/src/test/resources/dev/jrnn/io/ReadersFuzzTestInputs/ for replay.
+FUZZ_TARGETS := onnx safetensors npy
+fuzz: jdk
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: ReadersFuzzTest#$$t"; \
+	  JAZZER_FUZZ=1 $(MVN) -q -pl engine surefire:test -Dtest="ReadersFuzzTest#$$t" \
+	    -Dsurefire.failIfNoSpecifiedTests=false \
+	    '-Djrnn.testFlags=-Djazzer.instrument=dev.jrnn.** -Xss8m' || exit 1; \
+	done
 
 run: build
 	bin/jrnn demo
@@ -85,6 +99,8 @@ fmt: jdk
 
 fixtures:
 	/usr/bin/python3 engine/src/test/python/make_fixtures.py
+	/usr/bin/python3 engine/src/test/python/make_onnx_fixtures.py
+	/usr/bin/python3 engine/src/test/python/make_torch_fixtures.py
 
 clean: jdk
 	$(MVN) -q clean

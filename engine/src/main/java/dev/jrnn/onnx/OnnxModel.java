@@ -72,7 +72,12 @@ public final class OnnxModel {
   /** Imports ONNX model bytes; {@code where} names the source in errors. */
   public static OnnxModel read(byte[] bytes, String where) {
     OnnxProto.Model m = OnnxProto.parseModel(bytes, where);
-    return new Importer(m, where).run();
+    try {
+      return new Importer(m, where).run();
+    } catch (IllegalArgumentException | IllegalStateException | ArithmeticException e) {
+      // what the graph builder rejects (an output without a value, shapes that do not agree…)
+      throw new ModelFormatException(where + ": " + e.getMessage(), e);
+    }
   }
 
   /** The imported graph. */
@@ -132,6 +137,8 @@ public final class OnnxModel {
     private final List<WeightInput> weightInputs = new ArrayList<>();
     private final Map<String, OnnxProto.ValueInfo> declaredInputs = new LinkedHashMap<>();
     private final Set<String> usedNames = new HashSet<>();
+    private final Map<String, List<OnnxProto.Node>> readers = new HashMap<>(); // null: graph output
+    private final Map<OnnxProto.Node, Value> fused = new java.util.IdentityHashMap<>();
 
     /** Writes canonical weights from a weight input's value. */
     @FunctionalInterface
@@ -150,6 +157,12 @@ public final class OnnxModel {
         initializers.put(t.name(), t);
       }
       List<OnnxProto.Node> nodes = topological(g);
+      for (OnnxProto.Node n : nodes) {
+        for (String in : n.inputs()) {
+          readers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+        }
+      }
+      g.outputs().forEach(o -> readers.computeIfAbsent(o.name(), k -> new ArrayList<>()).add(null));
       Set<String> weightOnly = weightOnlyInputs(g, nodes);
       for (OnnxProto.ValueInfo in : g.inputs()) {
         if (initializers.containsKey(in.name())) {
@@ -354,18 +367,49 @@ public final class OnnxModel {
       return n.attributes();
     }
 
-    private long intAttr(OnnxProto.Node n, String name, long def) {
+    private static final String[] ATTR_TYPES = {
+      "UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH", "FLOATS", "INTS", "STRINGS"
+    };
+
+    /**
+     * Attribute {@code name} of {@code n}, or null; throws when it is of another type than {@code
+     * type} (ONNX AttributeType) or lacks its value.
+     */
+    private OnnxProto.Attribute attr(OnnxProto.Node n, String name, int type) {
       OnnxProto.Attribute a = attrs(n).get(name);
+      if (a == null) {
+        return null;
+      }
+      boolean missing =
+          (type == OnnxProto.ATTR_TENSOR && a.t() == null)
+              || (type == OnnxProto.ATTR_STRING && a.s() == null);
+      if ((a.type() != 0 && a.type() != type) || missing) {
+        throw new IllegalArgumentException(
+            "attribute '"
+                + name
+                + "' must be "
+                + ATTR_TYPES[type]
+                + ", got "
+                + (a.type() >= 0 && a.type() < ATTR_TYPES.length
+                    ? ATTR_TYPES[a.type()]
+                    : "type " + a.type())
+                + (missing ? " without a value" : ""));
+      }
+      return a;
+    }
+
+    private long intAttr(OnnxProto.Node n, String name, long def) {
+      OnnxProto.Attribute a = attr(n, name, OnnxProto.ATTR_INT);
       return a == null ? def : a.i();
     }
 
     private float floatAttr(OnnxProto.Node n, String name, float def) {
-      OnnxProto.Attribute a = attrs(n).get(name);
+      OnnxProto.Attribute a = attr(n, name, OnnxProto.ATTR_FLOAT);
       return a == null ? def : a.f();
     }
 
     private int[] intsAttr(OnnxProto.Node n, String name) {
-      OnnxProto.Attribute a = attrs(n).get(name);
+      OnnxProto.Attribute a = attr(n, name, OnnxProto.ATTR_INTS);
       if (a == null) {
         return null;
       }
@@ -379,6 +423,26 @@ public final class OnnxModel {
     private void translate(OnnxProto.Node n) {
       if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
         throw new IllegalArgumentException("domain '" + n.domain() + "' is not supported");
+      }
+      Value fusedInto = fused.remove(n);
+      if (fusedInto != null) { // an Add already folded into the Linear before it
+        define(n, 0, fusedInto);
+        return;
+      }
+      int need =
+          switch (n.opType()) {
+            case "LSTM", "GRU", "RNN" -> 3;
+            case "Slice" -> model.opset() >= 10 ? 3 : 1;
+            case "Add", "Sub", "Mul", "Div", "MatMul", "Gemm", "Gather", "Reshape", "Expand" -> 2;
+            case "Constant" -> 0;
+            default -> 1;
+          };
+      if (n.inputs().size() < need) {
+        throw new IllegalArgumentException(
+            "has " + n.inputs().size() + " inputs; " + n.opType() + " needs at least " + need);
+      }
+      if (n.outputs().isEmpty()) {
+        throw new IllegalArgumentException("has no outputs");
       }
       String name = fresh(n.name().isEmpty() ? n.opType().toLowerCase(Locale.ROOT) : n.name());
       switch (n.opType()) {
@@ -430,7 +494,7 @@ public final class OnnxModel {
                             (int) intAttr(n, "start", 0), (int) intAttr(n, "end", Op.Shape.ALL)),
                         in(n, 0))[0]);
         case "ConstantOfShape" -> {
-          OnnxProto.Attribute a = attrs(n).get("value");
+          OnnxProto.Attribute a = attr(n, "value", OnnxProto.ATTR_TENSOR);
           Const v = a == null ? Const.floats(new float[] {0f}, 1) : constant(a.t());
           define(n, 0, b.add(name, new Op.ConstantOfShape(v), in(n, 0))[0]);
         }
@@ -469,6 +533,18 @@ public final class OnnxModel {
         throw new IllegalArgumentException("Constant needs exactly one value attribute");
       }
       OnnxProto.Attribute a = attrs(n).values().iterator().next();
+      int type =
+          switch (a.name()) {
+            case "value" -> OnnxProto.ATTR_TENSOR;
+            case "value_float" -> OnnxProto.ATTR_FLOAT;
+            case "value_int" -> OnnxProto.ATTR_INT;
+            case "value_floats" -> OnnxProto.ATTR_FLOATS;
+            case "value_ints" -> OnnxProto.ATTR_INTS;
+            default -> OnnxProto.ATTR_UNDEFINED;
+          };
+      if (type != OnnxProto.ATTR_UNDEFINED) {
+        attr(n, a.name(), type);
+      }
       return switch (a.name()) {
         case "value" -> constant(a.t());
         case "value_float" -> Const.floats(new float[] {a.f()});
@@ -568,11 +644,57 @@ public final class OnnxModel {
       Value a = in(n, 0);
       if (w != null && w.dims().length == 2 && w.floats() != null && !a.dims().isEmpty()) {
         Const bc = constant(w); // [in, out]: the Linear weight is its transpose
+        int out = bc.shape()[1];
         weights.put(name + ".weight", transpose2(bc));
-        define(n, 0, b.linear(name, a, bc.shape()[1], false));
+        OnnxProto.Node add = biasAdd(n, out, a.dims().size());
+        if (add != null) { // PyTorch's nn.Linear on 3-D input exports MatMul + Add(bias)
+          weights.put(name + ".bias", Const.floats(biasOf(add, n).floats(), out));
+          Value y = b.linear(name, a, out, true);
+          fused.put(add, y);
+          define(n, 0, y);
+          return;
+        }
+        define(n, 0, b.linear(name, a, out, false));
         return;
       }
       define(n, 0, b.add(name, new Op.MatMul(), a, in(n, 1))[0]);
+    }
+
+    /**
+     * The Add that is the only reader of MatMul {@code mm}'s output and adds a constant bias of
+     * {@code out} floats along the last axis (shape {@code [out]} or {@code [1, …, 1, out]}, rank
+     * at most {@code rank}), or null.
+     */
+    private OnnxProto.Node biasAdd(OnnxProto.Node mm, int out, int rank) {
+      List<OnnxProto.Node> r = readers.getOrDefault(mm.outputs().get(0), List.of());
+      if (r.size() != 1 || r.get(0) == null || !r.get(0).opType().equals("Add")) {
+        return null;
+      }
+      OnnxProto.Node add = r.get(0);
+      if (add.inputs().size() != 2 || add.inputs().get(0).equals(add.inputs().get(1))) {
+        return null;
+      }
+      Const c = biasOf(add, mm);
+      if (c == null || c.dtype() != DType.F32 || c.size() != out || c.rank() > rank) {
+        return null;
+      }
+      for (int i = 0; i + 1 < c.rank(); i++) {
+        if (c.shape()[i] != 1) {
+          return null;
+        }
+      }
+      return c.rank() == 0 && out != 1 ? null : add;
+    }
+
+    /** The constant operand of {@code add} that is not {@code mm}'s output, or null. */
+    private Const biasOf(OnnxProto.Node add, OnnxProto.Node mm) {
+      String other = add.inputs().get(add.inputs().get(0).equals(mm.outputs().get(0)) ? 1 : 0);
+      OnnxProto.TensorData t = initializers.get(other);
+      if (t != null) {
+        return t.floats() != null ? constant(t) : null;
+      }
+      Value v = values.get(other);
+      return v == null ? null : v.constant();
     }
 
     private void gemm(OnnxProto.Node n, String name) {
@@ -690,7 +812,9 @@ public final class OnnxModel {
         }
       }
       String dirName =
-          attrs(n).containsKey("direction") ? attrs(n).get("direction").string() : "forward";
+          attrs(n).containsKey("direction")
+              ? attr(n, "direction", OnnxProto.ATTR_STRING).string()
+              : "forward";
       Recurrent.Direction direction =
           switch (dirName) {
             case "forward" -> Recurrent.Direction.FORWARD;
@@ -760,6 +884,22 @@ public final class OnnxModel {
       }
       // Inputs: X, W, R, B, sequence_lens, initial_h, initial_c (LSTM), P (LSTM).
       Value x = in(n, 0);
+      Dim features = x.dims().isEmpty() ? null : x.dims().getLast();
+      if (x.dims().size() != 3 || (features.isFixed() && features.size() != inputSize)) {
+        throw new IllegalArgumentException(
+            "X is "
+                + x.type()
+                + " but W ["
+                + dirs
+                + ", "
+                + g * hidden
+                + ", "
+                + inputSize
+                + "] needs"
+                + " a rank-3 X with "
+                + inputSize
+                + " features");
+      }
       Value lengths = optional(n, 4);
       if (lengths != null && lengths.dtype() != DType.I32) {
         throw new IllegalArgumentException("sequence_lens must be int32");
@@ -848,24 +988,8 @@ public final class OnnxModel {
       // ONNX gate blocks in canonical order: LSTM iofc -> i, f, g(c), o; GRU and RNN as they are.
       int[] order = cell == Recurrent.Cell.LSTM ? new int[] {0, 2, 3, 1} : identity(g);
       Op.RecurrentLayer layer = new Op.RecurrentLayer(spec, in);
-      Conversion w =
-          (v, into) -> {
-            checkShape(v, "W", dirs, g * h, in);
-            for (int d = 0; d < dirs; d++) {
-              into.put(
-                  layer.weightPrefix(node, 0, d) + "W",
-                  gates(v, d, order, h * in, g * h * in).toTensor());
-            }
-          };
-      Conversion r =
-          (v, into) -> {
-            checkShape(v, "R", dirs, g * h, h);
-            for (int d = 0; d < dirs; d++) {
-              into.put(
-                  layer.weightPrefix(node, 0, d) + "R",
-                  gates(v, d, order, h * h, g * h * h).toTensor());
-            }
-          };
+      Conversion w = gateMatrix(layer, node, "W", dirs, g, h, in, order);
+      Conversion r = gateMatrix(layer, node, "R", dirs, g, h, h, order);
       Conversion bias =
           (v, into) -> {
             if (v == null) {
@@ -909,6 +1033,28 @@ public final class OnnxModel {
               }
             });
       }
+    }
+
+    /**
+     * ONNX {@code W} or {@code R} {@code [dirs, G·H, cols]} to canonical per-direction matrices.
+     */
+    private static Conversion gateMatrix(
+        Op.RecurrentLayer layer,
+        String node,
+        String which,
+        int dirs,
+        int g,
+        int h,
+        int cols,
+        int[] order) {
+      return (v, into) -> {
+        checkShape(v, which, dirs, g * h, cols);
+        for (int d = 0; d < dirs; d++) {
+          into.put(
+              layer.weightPrefix(node, 0, d) + which,
+              gates(v, d, order, h * cols, g * h * cols).toTensor());
+        }
+      };
     }
 
     /** Applies {@code c} to input {@code i} now (initializer) or records it as a weight input. */
@@ -979,7 +1125,7 @@ public final class OnnxModel {
     }
 
     private List<Activation> activations(OnnxProto.Node n, Recurrent.Cell cell, int dirs) {
-      OnnxProto.Attribute a = attrs(n).get("activations");
+      OnnxProto.Attribute a = attr(n, "activations", OnnxProto.ATTR_STRINGS);
       if (a == null) {
         return null;
       }
@@ -997,11 +1143,11 @@ public final class OnnxModel {
       }
       List<Float> alphas =
           attrs(n).containsKey("activation_alpha")
-              ? attrs(n).get("activation_alpha").floats()
+              ? attr(n, "activation_alpha", OnnxProto.ATTR_FLOATS).floats()
               : List.of();
       List<Float> betas =
           attrs(n).containsKey("activation_beta")
-              ? attrs(n).get("activation_beta").floats()
+              ? attr(n, "activation_beta", OnnxProto.ATTR_FLOATS).floats()
               : List.of();
       int ia = 0;
       int ib = 0;

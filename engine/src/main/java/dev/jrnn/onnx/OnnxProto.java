@@ -33,6 +33,17 @@ public final class OnnxProto {
   public static final int FLOAT16 = 10;
   public static final int DOUBLE = 11;
 
+  /** ONNX AttributeProto types. */
+  public static final int ATTR_UNDEFINED = 0;
+
+  public static final int ATTR_FLOAT = 1;
+  public static final int ATTR_INT = 2;
+  public static final int ATTR_STRING = 3;
+  public static final int ATTR_TENSOR = 4;
+  public static final int ATTR_FLOATS = 6;
+  public static final int ATTR_INTS = 7;
+  public static final int ATTR_STRINGS = 8;
+
   private OnnxProto() {}
 
   /** A model: the default-domain opset and the main graph. */
@@ -112,24 +123,20 @@ public final class OnnxProto {
           graph = graph(in, where, 1);
           in.popLimit(old);
         }
-        case 8 -> {
-          int old = enter(in);
-          String domain = "";
-          long version = 0;
-          while (true) {
-            int t = in.readTag();
-            if (t == 0) {
-              break;
-            }
-            switch (WireFormat.getTagFieldNumber(t)) {
-              case 1 -> domain = in.readStringRequireUtf8();
-              case 2 -> version = in.readInt64();
-              default -> in.skipField(t);
-            }
-          }
-          in.popLimit(old);
-          if (domain.isEmpty() || domain.equals("ai.onnx")) {
-            opset = version;
+        case 8 -> { // OperatorSetIdProto
+          String[] domain = {""};
+          long[] version = {0};
+          message(
+              in,
+              (f, t) -> {
+                switch (f) {
+                  case 1 -> domain[0] = in.readStringRequireUtf8();
+                  case 2 -> version[0] = in.readInt64();
+                  default -> in.skipField(t);
+                }
+              });
+          if (domain[0].isEmpty() || domain[0].equals("ai.onnx")) {
+            opset = version[0];
           }
         }
         default -> in.skipField(tag);
@@ -289,76 +296,71 @@ public final class OnnxProto {
     return new Attribute(name, type, f, i, s, t, floats, ints, strings);
   }
 
+  /** Handles one field of a message: its number and its tag (to skip or read it). */
+  @FunctionalInterface
+  private interface FieldReader {
+    void read(int field, int tag) throws IOException;
+  }
+
+  /** Reads the length-delimited sub-message at the stream's position, field by field. */
+  private static void message(CodedInputStream in, FieldReader r) throws IOException {
+    int old = enter(in);
+    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+      r.read(WireFormat.getTagFieldNumber(tag), tag);
+    }
+    in.popLimit(old);
+  }
+
+  /** ValueInfoProto: the name, and from TypeProto.tensor_type the element type and dims. */
   private static ValueInfo valueInfo(CodedInputStream in) throws IOException {
     String name = "";
-    int elem = 0;
+    int[] elem = {0};
     List<Object> dims = new ArrayList<>();
-    while (true) {
-      int tag = in.readTag();
-      if (tag == 0) {
-        break;
-      }
+    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
       switch (WireFormat.getTagFieldNumber(tag)) {
         case 1 -> name = in.readStringRequireUtf8();
-        case 2 -> { // TypeProto
-          int old = enter(in);
-          while (true) {
-            int t = in.readTag();
-            if (t == 0) {
-              break;
-            }
-            if (WireFormat.getTagFieldNumber(t) == 1) { // tensor_type
-              int o2 = enter(in);
-              while (true) {
-                int u = in.readTag();
-                if (u == 0) {
-                  break;
-                }
-                switch (WireFormat.getTagFieldNumber(u)) {
-                  case 1 -> elem = in.readInt32();
-                  case 2 -> { // TensorShapeProto
-                    int o3 = enter(in);
-                    while (true) {
-                      int v = in.readTag();
-                      if (v == 0) {
-                        break;
-                      }
-                      if (WireFormat.getTagFieldNumber(v) == 1) {
-                        int o4 = enter(in);
-                        Object dim = "?";
-                        while (true) {
-                          int w = in.readTag();
-                          if (w == 0) {
-                            break;
-                          }
-                          switch (WireFormat.getTagFieldNumber(w)) {
-                            case 1 -> dim = in.readInt64();
-                            case 2 -> dim = in.readStringRequireUtf8();
-                            default -> in.skipField(w);
-                          }
-                        }
-                        in.popLimit(o4);
-                        dims.add(dim);
-                      } else {
-                        in.skipField(v);
-                      }
-                    }
-                    in.popLimit(o3);
+        case 2 -> // TypeProto
+            message(
+                in,
+                (f, t) -> {
+                  if (f != 1) { // not tensor_type
+                    in.skipField(t);
+                    return;
                   }
-                  default -> in.skipField(u);
-                }
-              }
-              in.popLimit(o2);
-            } else {
-              in.skipField(t);
-            }
-          }
-          in.popLimit(old);
-        }
+                  message(
+                      in,
+                      (f2, t2) -> {
+                        switch (f2) {
+                          case 1 -> elem[0] = in.readInt32();
+                          case 2 -> message(in, (f3, t3) -> dimension(in, f3, t3, dims)); // shape
+                          default -> in.skipField(t2);
+                        }
+                      });
+                });
         default -> in.skipField(tag);
       }
     }
-    return new ValueInfo(name, elem, dims);
+    return new ValueInfo(name, elem[0], dims);
+  }
+
+  /** TensorShapeProto.dim: a size, a symbolic name, or "?" when neither is given. */
+  private static void dimension(CodedInputStream in, int field, int tag, List<Object> dims)
+      throws IOException {
+    if (field != 1) {
+      in.skipField(tag);
+      return;
+    }
+    Object[] dim = {"?"};
+    message(
+        in,
+        (f, t) -> {
+          switch (f) {
+            case 1 -> dim[0] = in.readInt64();
+            case 2 -> dim[0] = in.readStringRequireUtf8();
+            default -> in.skipField(t);
+          }
+        });
+    dims.add(dim[0]);
   }
 
   private static TensorData tensor(CodedInputStream in, String where) throws IOException {
@@ -430,7 +432,7 @@ public final class OnnxProto {
                       + "; supported: float, double, float16, int8, uint8, bool, int32, int64");
         };
     if (raw != null) {
-      if ((long) raw.length != count * elemSize) {
+      if (count > raw.length / elemSize || (long) raw.length != count * elemSize) {
         throw new ModelFormatException(
             at
                 + " holds "
