@@ -6,7 +6,6 @@ import dev.jrnn.spi.Backends;
 import dev.jrnn.spi.Op;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,8 +69,37 @@ public final class Session implements AutoCloseable {
       options = options.withBackend(forced);
     }
     Backend primary = choose(options.backendName());
-    Map<Node, Backend> where = new IdentityHashMap<>();
-    List<String> moved = new ArrayList<>();
+    Map<Node, Backend> where = place(graph, primary, true);
+    Map<Backend, Backend.Context> contexts = new LinkedHashMap<>();
+    try {
+      for (Backend b : where.values()) {
+        if (!contexts.containsKey(b)) {
+          contexts.put(b, b.open(options));
+        }
+      }
+      Program p = new Program(graph, where, contexts, weights, options.threadCount());
+      return new Session(graph, p, primary, options);
+    } catch (RuntimeException | Error e) {
+      contexts.values().forEach(Backend.Context::close);
+      throw e;
+    }
+  }
+
+  /**
+   * Which backend would run each node of {@code graph} under {@code options}, without weights or
+   * compiling anything: node name to backend name (inputs left out).
+   */
+  public static Map<String, String> placement(Graph graph, Options options) {
+    Map<String, String> out = new LinkedHashMap<>();
+    place(graph, choose(options.backendName()), false)
+        .forEach((n, b) -> out.put(n.name(), b.name()));
+    return out;
+  }
+
+  private static Map<Node, Backend> place(Graph graph, Backend primary, boolean log) {
+    Map<Node, Backend> where = new LinkedHashMap<>();
+    Map<String, List<String>> moved = new LinkedHashMap<>(); // "fallback: reason" -> nodes
+    int count = 0;
     for (Node n : graph.nodes()) {
       if (n.op() instanceof Op.Input) {
         continue;
@@ -95,31 +123,24 @@ public final class Session implements AutoCloseable {
                 + ") and no fallback backend can either");
       }
       where.put(n, fb);
-      moved.add("'" + n.name() + "' -> " + fb.name() + " (" + why + ")");
+      if (!(n.op() instanceof Op.Constant)) { // constants are values, not work: not worth a word
+        moved.computeIfAbsent(fb.name() + ": " + why, k -> new ArrayList<>()).add(n.name());
+        count++;
+      }
     }
-    if (!moved.isEmpty()) {
+    if (log && count > 0) {
+      StringBuilder s = new StringBuilder();
+      moved.forEach(
+          (k, names) -> {
+            s.append(s.isEmpty() ? "" : "; ").append(k).append(" (");
+            s.append(String.join(", ", names.subList(0, Math.min(4, names.size()))));
+            s.append(names.size() > 4 ? ", and " + (names.size() - 4) + " more)" : ")");
+          });
       LOG.log(
           Level.INFO,
-          "jrnn: backend "
-              + primary.name()
-              + " cannot run "
-              + moved.size()
-              + " node(s): "
-              + String.join("; ", moved));
+          "jrnn: backend " + primary.name() + " cannot run " + count + " node(s), moved to " + s);
     }
-    Map<Backend, Backend.Context> contexts = new LinkedHashMap<>();
-    try {
-      for (Backend b : where.values()) {
-        if (!contexts.containsKey(b)) {
-          contexts.put(b, b.open(options));
-        }
-      }
-      Program p = new Program(graph, where, contexts, weights, options.threadCount());
-      return new Session(graph, p, primary, options);
-    } catch (RuntimeException | Error e) {
-      contexts.values().forEach(Backend.Context::close);
-      throw e;
-    }
+    return where;
   }
 
   private static Backend choose(String name) {

@@ -3,6 +3,7 @@ package dev.jrnn.cli;
 import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
+import java.io.PrintStream;
 
 /** {@code jrnn backends}: every registered backend, whether it is available and why not. */
 final class BackendsCommand implements Main.Command {
@@ -19,9 +20,9 @@ final class BackendsCommand implements Main.Command {
   }
 
   @Override
-  public int run(Args args) {
+  public int run(Args args, PrintStream out) throws Exception {
     args.rejectUnknown();
-    print(System.out);
+    print(out);
     return 0;
   }
 

@@ -8,6 +8,7 @@ import dev.jrnn.bench.Workload;
 import dev.jrnn.bench.jmh.WorkloadBench;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,6 +32,9 @@ final class BenchCommand implements Main.Command {
                           [--layers L] [--bidirectional] [--backend B[,B...]] [--threads N]
                           [--runs K] [--warmup SECONDS] [--no-check] [--json]
                jrnn bench --workload W1|W2|W3|W4|W5 [options above]
+               jrnn bench MODEL [--input NAME=FILE.npy ...] [--dim NAME=SIZE ...]
+                          [--backend B[,B...]] [--threads N] [--runs K] [--warmup SECONDS]
+                          [--no-check] [--json] [--description MODEL.json]
 
         Times one forward pass (f32 inference, outputs preallocated) after K warm-up runs and
         prints median/min/max ms, GFLOP/s (FLOPs = 2·T·N·G·H·(I+H) per layer and direction) and
@@ -42,12 +46,28 @@ final class BenchCommand implements Main.Command {
                       JIT has compiled the kernels (default 3)
           --no-check  skip the reference run (it is slow for large configurations)
           --json      one JSON object per line and backend: workload, backend, threads,
-                      times_ms (every timed run), median_ms, gflops, max_abs_diff""";
+                      times_ms (every timed run), median_ms, gflops, max_abs_diff
+
+        With a MODEL (.onnx, jrnn model, or PyTorch safetensors with --description), times the
+        whole model on every available backend and, for ONNX files, ONNX Runtime Java ('ort'),
+        all in this run, and prints each engine's times, its ratio to the fastest and the max abs
+        difference of its outputs from 'reference'. Inputs not given with --input are random
+        (token ids below the embedding's vocabulary, full sequence lengths); each dynamic
+        dimension they need is sized with --dim NAME=SIZE (e.g. --dim T=128 --dim N=1).""";
   }
 
   @Override
-  public int run(Args args) {
-    Workload w = workload(args);
+  public int run(Args args, PrintStream out) throws Exception {
+    boolean check = !args.flag("no-check");
+    boolean json = args.flag("json");
+    boolean bidirectional = args.flag("bidirectional");
+    if (!args.positional().isEmpty()) {
+      if (bidirectional) {
+        throw new Args.UsageException("--bidirectional describes a configuration, not a MODEL");
+      }
+      return ModelBench.run(args, out, json, check);
+    }
+    Workload w = workload(args, bidirectional);
     List<String> engines = new ArrayList<>();
     String list = args.string("backend", null);
     if (list != null) {
@@ -63,8 +83,6 @@ final class BenchCommand implements Main.Command {
     int threads = args.integer("threads", 1, 1);
     int runs = args.integer("runs", 20, 1);
     int warmup = args.integer("warmup", 3, 0);
-    boolean check = !args.flag("no-check");
-    boolean json = args.flag("json");
     args.rejectUnknown();
     if (!args.positional().isEmpty()) {
       throw new Args.UsageException("unexpected argument " + args.positional().getFirst());
@@ -79,9 +97,9 @@ final class BenchCommand implements Main.Command {
         }
       }
       if (!json) {
-        System.out.printf(
+        out.printf(
             Locale.ROOT, "%s: %s, %.3f GFLOP per pass%n", w.id(), w.describe(), w.flops() / 1e9);
-        System.out.printf(
+        out.printf(
             "%-10s %7s %10s %10s %10s %9s %11s%n",
             "backend", "threads", "median ms", "min ms", "max ms", "GFLOP/s", "max|diff|");
       }
@@ -108,7 +126,7 @@ final class BenchCommand implements Main.Command {
             for (int i = 0; i < ms.length; i++) {
               times.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", ms[i]));
             }
-            System.out.printf(
+            out.printf(
                 Locale.ROOT,
                 "{\"workload\":\"%s\",\"config\":\"%s\",\"backend\":\"%s\",\"threads\":%d,"
                     + "\"times_ms\":[%s],\"median_ms\":%.4f,\"gflops\":%.2f,\"max_abs_diff\":%s}%n",
@@ -121,7 +139,7 @@ final class BenchCommand implements Main.Command {
                 gflops,
                 Double.isNaN(diff) ? "null" : String.format(Locale.ROOT, "%.3e", diff));
           } else {
-            System.out.printf(
+            out.printf(
                 Locale.ROOT,
                 "%-10s %7d %10.3f %10.3f %10.3f %9.1f %11s%n",
                 name,
@@ -138,7 +156,7 @@ final class BenchCommand implements Main.Command {
     return 0;
   }
 
-  private static Workload workload(Args args) {
+  private static Workload workload(Args args, boolean bidirectional) {
     String id = args.string("workload", null);
     if (id != null) {
       for (String k : List.of("cell", "batch", "seq", "input", "hidden", "layers")) {
@@ -146,7 +164,6 @@ final class BenchCommand implements Main.Command {
           throw new Args.UsageException("--workload and --" + k + " cannot be combined");
         }
       }
-      args.flag("bidirectional");
       try {
         return Workload.byId(id);
       } catch (IllegalArgumentException e) {
@@ -170,7 +187,7 @@ final class BenchCommand implements Main.Command {
           default -> throw new Args.UsageException("--cell must be lstm, gru or rnn, got " + cell);
         };
     spec = spec.layers(layers).name("rnn");
-    if (args.flag("bidirectional")) {
+    if (bidirectional) {
       spec = spec.bidirectional();
     }
     return new Workload("custom", spec, batch, seq, input);

@@ -14,6 +14,7 @@ import dev.jrnn.Value;
 import dev.jrnn.Weights;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,12 +46,12 @@ final class DemoCommand implements Main.Command {
   }
 
   @Override
-  public int run(Args args) {
+  public int run(Args args, PrintStream out) throws Exception {
     int threads = args.integer("threads", 0, 1);
     int runs = args.integer("runs", 5, 1);
     args.rejectUnknown();
-    BackendsCommand.print(System.out);
-    System.out.println();
+    BackendsCommand.print(out);
+    out.println();
     List<Backend> avail = new ArrayList<>();
     for (Backend b : Backends.all()) {
       if (b.availability().available()) {
@@ -58,7 +59,7 @@ final class DemoCommand implements Main.Command {
       }
     }
     List<Model> models = List.of(lstmModel(), gruModel());
-    System.out.printf(
+    out.printf(
         "%-34s %-10s %7s %16s %12s %10s%n",
         "model", "backend", "threads", "checksum(y)", "max|diff|", "median ms");
     boolean ok = true;
@@ -93,15 +94,15 @@ final class DemoCommand implements Main.Command {
             double diff = maxAbsDiff(reference, y);
             ok &= diff <= 1e-5;
             Arrays.sort(ms);
-            System.out.printf(
+            out.printf(
                 "%-34s %-10s %7d %16.6f %12.2e %10.2f%n",
                 m.name(), b.name(), s.options().threadCount(), sum(y), diff, ms[runs / 2]);
           }
         }
       }
     }
-    System.out.println();
-    System.out.println(
+    out.println();
+    out.println(
         ok
             ? "every backend agrees with reference to within 1e-5"
             : "DISAGREEMENT: a backend differs from reference by more than 1e-5");

@@ -3,6 +3,7 @@ package dev.jrnn.cli;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** The {@code jrnn} command: dispatches to a subcommand; usage errors exit with status 2. */
@@ -14,13 +15,16 @@ public final class Main {
 
     String usage();
 
-    int run(Args args) throws Exception;
+    int run(Args args, PrintStream out) throws Exception;
   }
 
   static Map<String, Command> commands() {
     Map<String, Command> m = new LinkedHashMap<>();
     m.put("demo", new DemoCommand());
     m.put("backends", new BackendsCommand());
+    m.put("run", new RunCommand());
+    m.put("info", new InfoCommand());
+    m.put("convert", new ConvertCommand());
     m.put("bench", new BenchCommand());
     return m;
   }
@@ -61,7 +65,7 @@ public final class Main {
       return 2;
     }
     try {
-      return c.run(args);
+      return c.run(args, out);
     } catch (Args.UsageException e) {
       err.println("jrnn " + argv[0] + ": " + e.getMessage());
       err.println(c.usage());
@@ -81,6 +85,16 @@ public final class Main {
     cmds.forEach((k, v) -> s.append(String.format("  %-10s %s%n", k, v.summary())));
     s.append("\n'jrnn <command> --help' describes a command.\n");
     return s.toString();
+  }
+
+  /** The single positional argument, as a path; a usage error when absent or repeated. */
+  static java.nio.file.Path onePositional(Args args, String what) {
+    List<String> p = args.positional();
+    if (p.size() != 1) {
+      throw new Args.UsageException(
+          p.isEmpty() ? what + " is required" : "expected one " + what + ", got " + p);
+    }
+    return java.nio.file.Path.of(p.getFirst());
   }
 
   private Main() {}

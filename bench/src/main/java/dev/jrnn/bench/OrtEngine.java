@@ -31,13 +31,8 @@ final class OrtEngine implements Engine {
     this.w = w;
     try {
       OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
-      OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-      o.setIntraOpNumThreads(threads);
-      o.setInterOpNumThreads(1);
-      o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-      o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       byte[] model = OnnxModels.recurrent(w.spec(), w.input(), weights, "rnn");
-      session = env.createSession(model, o);
+      session = env.createSession(model, OrtModel.options(threads));
       x =
           OnnxTensor.createTensor(
               env, direct(input.toFloatArray()), new long[] {w.steps(), w.batch(), w.input()});

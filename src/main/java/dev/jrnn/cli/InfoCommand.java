@@ -1,0 +1,127 @@
+package dev.jrnn.cli;
+
+import dev.jrnn.Graph;
+import dev.jrnn.Node;
+import dev.jrnn.Options;
+import dev.jrnn.Session;
+import dev.jrnn.Value;
+import dev.jrnn.spi.Backend;
+import dev.jrnn.spi.Backends;
+import dev.jrnn.spi.Op;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+
+/** {@code jrnn info}: a model's inputs, outputs, layers, parameters and backend placement. */
+final class InfoCommand implements Main.Command {
+
+  @Override
+  public String summary() {
+    return "show a model's inputs, outputs, layers and which backend runs each";
+  }
+
+  @Override
+  public String usage() {
+    return """
+        usage: jrnn info MODEL [--backend B] [--description MODEL.json]
+
+        Prints the inputs and outputs with their shapes (names are dynamic dimensions), every
+        layer with its parameters, and which backend would run it when the session asks for
+        --backend (default auto); a node the backend cannot run shows the fallback and why.
+        An ONNX model whose weights are graph inputs is listed with those inputs as weights.""";
+  }
+
+  @Override
+  public int run(Args args, PrintStream out) throws Exception {
+    String backend = args.string("backend", "auto");
+    String desc = args.string("description", null);
+    Path model = Main.onePositional(args, "MODEL");
+    args.rejectUnknown();
+    try (LoadedModel m = LoadedModel.open(model, null, desc == null ? null : Path.of(desc))) {
+      Graph g = m.graph();
+      out.println(model + ": " + m.format());
+      out.println("inputs:");
+      for (Map.Entry<String, Value> e : g.inputs().entrySet()) {
+        out.printf("  %-20s %s%n", e.getKey(), e.getValue().type());
+      }
+      if (!m.weightInputs().isEmpty()) {
+        out.println("weight inputs (given at run time with --input): " + m.weightInputs());
+      }
+      out.println("outputs:");
+      for (Map.Entry<String, Value> e : g.outputs().entrySet()) {
+        out.printf("  %-20s %s%n", e.getKey(), e.getValue().type());
+      }
+      Backend primary = backend.equals("auto") ? Backends.best() : Backends.byName(backend);
+      Map<String, String> placed = Session.placement(g, Options.backend(primary.name()));
+      out.printf(
+          "layers (backend %s%s):%n",
+          primary.name(), backend.equals("auto") ? ", chosen by auto" : "");
+      out.printf("  %-22s %-16s %10s  %-10s %s%n", "node", "op", "params", "backend", "details");
+      long total = 0;
+      int constants = 0;
+      for (Node n : g.nodes()) {
+        if (n.op() instanceof Op.Input) {
+          continue;
+        }
+        if (n.op() instanceof Op.Constant) {
+          constants++;
+          continue;
+        }
+        long params = LoadedModel.parameters(n.weights());
+        total += params;
+        String where = placed.get(n.name());
+        String why = where.equals(primary.name()) ? "" : " (" + primary.unsupported(n) + ")";
+        out.printf(
+            Locale.ROOT,
+            "  %-22s %-16s %10d  %-10s %s%s%n",
+            n.name(),
+            n.op().kind(),
+            params,
+            where,
+            details(n),
+            why);
+      }
+      out.printf(
+          Locale.ROOT,
+          "parameters: %d (%.2f MiB as f32)%s%n",
+          total,
+          total * 4 / 1048576.0,
+          constants > 0 ? "; " + constants + " constant node(s) folded in" : "");
+    }
+    return 0;
+  }
+
+  private static String details(Node n) {
+    return switch (n.op()) {
+          case Op.RecurrentLayer r -> r.spec() + ", input " + r.inputSize();
+          case Op.Linear l -> l.in() + " -> " + l.out() + (l.bias() ? "" : ", no bias");
+          case Op.Embedding e -> "vocab " + e.vocab() + ", dim " + e.dim();
+          default -> attributes(n.op());
+        }
+        + " -> "
+        + n.output(0).type();
+  }
+
+  /** A record op's components, {@code name=value}, arrays spelled out, absent ones left out. */
+  private static String attributes(Op op) {
+    if (!op.getClass().isRecord()) {
+      return "";
+    }
+    StringBuilder s = new StringBuilder();
+    for (var c : op.getClass().getRecordComponents()) {
+      Object v;
+      try {
+        v = c.getAccessor().invoke(op);
+      } catch (ReflectiveOperationException e) {
+        continue;
+      }
+      if (v == null) {
+        continue;
+      }
+      String text = v instanceof int[] a ? java.util.Arrays.toString(a) : String.valueOf(v);
+      s.append(s.isEmpty() ? "" : ", ").append(c.getName()).append('=').append(text);
+    }
+    return s.toString();
+  }
+}

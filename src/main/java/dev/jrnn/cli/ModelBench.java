@@ -1,0 +1,214 @@
+package dev.jrnn.cli;
+
+import dev.jrnn.DType;
+import dev.jrnn.Result;
+import dev.jrnn.Session;
+import dev.jrnn.Tensor;
+import dev.jrnn.bench.OrtModel;
+import dev.jrnn.spi.Backend;
+import dev.jrnn.spi.Backends;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code jrnn bench MODEL}: times a whole model on every available backend and, for ONNX files, on
+ * ONNX Runtime Java, in one run, with the largest output difference from the reference backend.
+ */
+final class ModelBench {
+
+  private ModelBench() {}
+
+  static int run(Args args, PrintStream out, boolean json, boolean check) throws Exception {
+    String list = args.string("backend", null);
+    int threads = args.integer("threads", 1, 1);
+    int runs = args.integer("runs", 20, 1);
+    int warmup = args.integer("warmup", 3, 0);
+    String desc = args.string("description", null);
+    Map<String, Integer> dims = new HashMap<>();
+    for (String d : args.strings("dim")) {
+      int eq = d.indexOf('=');
+      try {
+        dims.put(d.substring(0, Math.max(eq, 0)), Integer.parseInt(d.substring(eq + 1)));
+      } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+        throw new Args.UsageException("--dim takes NAME=SIZE, got '" + d + "'");
+      }
+      if (eq <= 0 || dims.get(d.substring(0, eq)) < 1) {
+        throw new Args.UsageException("--dim takes NAME=SIZE with SIZE >= 1, got '" + d + "'");
+      }
+    }
+    Path model = Main.onePositional(args, "MODEL");
+    try (Inputs in = Inputs.read(args)) {
+      args.rejectUnknown();
+      try (LoadedModel m =
+          LoadedModel.open(model, in.values, desc == null ? null : Path.of(desc))) {
+        in.fillMissing(m.graph(), dims, 7);
+        Map<String, Tensor> feed = in.forGraph(m.graph());
+        List<String> engines = new ArrayList<>();
+        if (list != null) {
+          engines.addAll(Arrays.asList(list.split(",")));
+          if (engines.contains("ort") && m.onnx() == null) {
+            throw new Args.UsageException(
+                "'ort' runs ONNX models only; " + model + " is a " + m.format());
+          }
+        } else {
+          for (Backend b : Backends.all()) {
+            if (!b.name().equals("reference") && b.availability().available()) {
+              engines.add(b.name());
+            }
+          }
+          if (m.onnx() != null) {
+            engines.add("ort");
+          }
+        }
+        Map<String, float[]> ref = null;
+        if (check) {
+          try (Session s =
+                  Session.open(m.graph(), m.weights(), RunCommand.options("reference", 1));
+              Result r = s.run(feed)) {
+            ref = floats(r, m);
+          }
+        }
+        if (!json) {
+          out.printf("%s: %s; inputs", model, m.format());
+          feed.forEach((k, v) -> out.print(" " + k + Tensor.shapeString(v.shape())));
+          out.println();
+          out.printf(
+              "%-10s %7s %10s %10s %10s %9s %11s%n",
+              "engine", "threads", "median ms", "min ms", "max ms", "vs best", "max|diff|");
+        }
+        List<Object[]> rows = new ArrayList<>();
+        for (String name : engines) {
+          double[] ms = new double[runs];
+          Map<String, float[]> got;
+          if (name.equals("ort")) {
+            try (OrtModel o = new OrtModel(m.onnx(), threads, in.values)) {
+              time(o::run, warmup, ms);
+              got = o.outputs();
+            }
+          } else {
+            try (Session s =
+                Session.open(m.graph(), m.weights(), RunCommand.options(name, threads))) {
+              Map<String, Tensor> outs = new LinkedHashMap<>();
+              try (Result shapes = s.run(feed)) { // preallocated outputs: time the engine only
+                for (String o : m.graph().outputs().keySet()) {
+                  outs.put(o, Tensor.allocate(shapes.get(o).dtype(), shapes.get(o).shape()));
+                }
+              }
+              try {
+                time(() -> s.run(feed, outs), warmup, ms);
+                got = new LinkedHashMap<>();
+                for (Map.Entry<String, Tensor> e : outs.entrySet()) {
+                  got.put(e.getKey(), toFloats(e.getValue()));
+                }
+              } finally {
+                outs.values().forEach(Tensor::close);
+              }
+            }
+          }
+          Arrays.sort(ms);
+          double diff = ref == null ? Double.NaN : maxAbsDiff(ref, got, name);
+          rows.add(new Object[] {name, ms, diff});
+        }
+        double best = Double.MAX_VALUE;
+        for (Object[] r : rows) {
+          best = Math.min(best, median((double[]) r[1]));
+        }
+        for (Object[] r : rows) {
+          double[] ms = (double[]) r[1];
+          double diff = (double) r[2];
+          String d = Double.isNaN(diff) ? "-" : String.format(Locale.ROOT, "%.2e", diff);
+          if (json) {
+            out.printf(
+                Locale.ROOT,
+                "{\"model\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"median_ms\":%.4f,"
+                    + "\"min_ms\":%.4f,\"max_ms\":%.4f,\"max_abs_diff\":%s}%n",
+                model.toString().replace("\\", "\\\\").replace("\"", "\\\""),
+                r[0],
+                threads,
+                median(ms),
+                ms[0],
+                ms[ms.length - 1],
+                Double.isNaN(diff) ? "null" : d);
+          } else {
+            out.printf(
+                Locale.ROOT,
+                "%-10s %7d %10.3f %10.3f %10.3f %8.2fx %11s%n",
+                r[0],
+                threads,
+                median(ms),
+                ms[0],
+                ms[ms.length - 1],
+                median(ms) / best,
+                d);
+          }
+        }
+      }
+    }
+    return 0;
+  }
+
+  private static void time(Runnable r, int warmupSeconds, double[] ms) {
+    long until = System.nanoTime() + warmupSeconds * 1_000_000_000L;
+    for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
+      r.run();
+    }
+    for (int i = 0; i < ms.length; i++) {
+      long t0 = System.nanoTime();
+      r.run();
+      ms[i] = (System.nanoTime() - t0) / 1e6;
+    }
+  }
+
+  private static double median(double[] sorted) {
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  private static Map<String, float[]> floats(Result r, LoadedModel m) {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (String o : m.graph().outputs().keySet()) {
+      out.put(o, toFloats(r.get(o)));
+    }
+    return out;
+  }
+
+  private static float[] toFloats(Tensor t) {
+    if (t.dtype() == DType.F32) {
+      return t.toFloatArray();
+    }
+    int[] v = t.toIntArray();
+    float[] f = new float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      f[i] = v[i];
+    }
+    return f;
+  }
+
+  private static double maxAbsDiff(Map<String, float[]> ref, Map<String, float[]> got, String who) {
+    double m = 0;
+    for (Map.Entry<String, float[]> e : ref.entrySet()) {
+      float[] g = got.get(e.getKey());
+      if (g == null || g.length != e.getValue().length) {
+        throw new IllegalStateException(
+            who
+                + " gave output '"
+                + e.getKey()
+                + "' "
+                + (g == null
+                    ? "not at all"
+                    : "with " + g.length + " elements, reference " + e.getValue().length));
+      }
+      for (int i = 0; i < g.length; i++) {
+        m = Math.max(m, Math.abs((double) g[i] - e.getValue()[i]));
+      }
+    }
+    return m;
+  }
+}
