@@ -610,7 +610,7 @@ final class Program implements AutoCloseable {
                       arena.allocate(Math.max(1, values[i].size() * 4), Tensor.ALIGNMENT),
                       values[i].dtype(),
                       values[i].shape());
-              dev.jrnn.spi.FoldKernel.write(values[i], t);
+              dev.jrnn.spi.FoldKernel.write(values[i].saturated(), t); // kept exact in known[]
               vals[s] = t;
             }
           }

@@ -644,6 +644,7 @@ public final class OnnxModel {
       Value a = in(n, 0);
       if (w != null && w.dims().length == 2 && w.floats() != null && !a.dims().isEmpty()) {
         Const bc = constant(w); // [in, out]: the Linear weight is its transpose
+        requireFeatures(a, bc.shape()[0], "B");
         int out = bc.shape()[1];
         weights.put(name + ".weight", transpose2(bc));
         OnnxProto.Node add = biasAdd(n, out, a.dims().size());
@@ -697,6 +698,21 @@ public final class OnnxModel {
       return v == null ? null : v.constant();
     }
 
+    /** A's last axis must hold the {@code in} features the constant weight expects. */
+    private static void requireFeatures(Value a, int in, String weight) {
+      Dim f = a.dims().isEmpty() ? null : a.dims().getLast();
+      if (f == null || (f.isFixed() && f.size() != in)) {
+        throw new IllegalArgumentException(
+            "A is "
+                + a.type()
+                + " but "
+                + weight
+                + " expects "
+                + in
+                + " features on its last axis");
+      }
+    }
+
     private void gemm(OnnxProto.Node n, String name) {
       float alpha = floatAttr(n, "alpha", 1f);
       float beta = floatAttr(n, "beta", 1f);
@@ -712,6 +728,7 @@ public final class OnnxModel {
           && (c == null || c.constant() != null)) {
         Const bc = constant(bt);
         Const weight = transB ? bc : transpose2(bc); // Linear wants [out, in]
+        requireFeatures(a, weight.shape()[1], "B");
         int out = weight.shape()[0];
         float[] wv = weight.floats().clone();
         for (int i = 0; i < wv.length; i++) {

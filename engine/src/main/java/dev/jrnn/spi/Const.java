@@ -75,6 +75,23 @@ public record Const(DType dtype, int[] shape, float[] floats, long[] longs) {
     return out;
   }
 
+  /**
+   * This value with integers beyond 32 bits clamped to the int range, for I32 tensors. Only index
+   * and bound arithmetic produces such integers (ONNX's "slice to the end" is INT64_MAX), and every
+   * reader of them clamps to a dimension or rejects what is out of range, so the clamped value
+   * means the same.
+   */
+  public Const saturated() {
+    if (longs == null) {
+      return this;
+    }
+    long[] v = longs.clone();
+    for (int i = 0; i < v.length; i++) {
+      v[i] = Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v[i]));
+    }
+    return new Const(dtype, shape, null, v);
+  }
+
   /** Its type. */
   public TensorType type() {
     return TensorType.fixed(dtype, shape);

@@ -132,6 +132,37 @@ class JavaOpsTest {
   }
 
   @Test
+  void slices() {
+    long big = Long.MAX_VALUE;
+    long[][][] cases = { // {starts, ends, axes, steps}
+      {{0}, {1}, {0}, {1}},
+      {{1}, {big}, {1}, {1}},
+      {{-2, 1}, {big, 4}, {-1, 1}, {1, 2}},
+      {{-1}, {-big}, {2}, {-1}},
+      {{3, 0}, {0, 2}, {0, 2}, {-2, 1}},
+      {{5}, {2}, {1}, {1}}, // empty
+    };
+    for (long[][] c : cases) {
+      for (int[] shape : new int[][] {{4, 5, 6}, {2, 7, 17}}) {
+        double d =
+            compare(
+                (b, x) ->
+                    b.add(
+                            null,
+                            new Op.Slice(),
+                            x.get(0),
+                            b.constant("starts", Const.vector(c[0])),
+                            b.constant("ends", Const.vector(c[1])),
+                            b.constant("axes", Const.vector(c[2])),
+                            b.constant("steps", Const.vector(c[3])))[0],
+                shape);
+        assertTrue(
+            d == 0, java.util.Arrays.deepToString(c) + " of " + java.util.Arrays.toString(shape));
+      }
+    }
+  }
+
+  @Test
   void shapeOnlyOpsCopy() {
     int[] s = {2, 1, 3, 4};
     assertTrue(
