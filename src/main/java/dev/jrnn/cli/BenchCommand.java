@@ -105,21 +105,9 @@ final class BenchCommand implements Main.Command {
       }
       for (String name : engines) {
         try (Engine e = Engine.open(name, w, threads, weights, x)) {
-          long until = System.nanoTime() + warmup * 1_000_000_000L;
-          for (int i = 0; i < 5 || System.nanoTime() < until; i++) {
-            e.run();
-          }
-          double[] ms = new double[runs];
-          for (int i = 0; i < runs; i++) {
-            long t0 = System.nanoTime();
-            e.run();
-            ms[i] = (System.nanoTime() - t0) / 1e6;
-          }
-          double diff = ref == null ? Double.NaN : maxAbsDiff(ref, e.output());
-          double[] sorted = ms.clone();
-          Arrays.sort(sorted);
-          double median =
-              runs % 2 == 1 ? sorted[runs / 2] : (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2;
+          double[] ms = Timing.time(e::run, warmup, runs);
+          double diff = ref == null ? Double.NaN : Timing.maxAbsDiff(ref, e.output());
+          double median = Timing.median(ms);
           double gflops = w.flops() / (median * 1e6);
           if (json) {
             StringBuilder times = new StringBuilder();
@@ -145,8 +133,8 @@ final class BenchCommand implements Main.Command {
                 name,
                 threads,
                 median,
-                sorted[0],
-                sorted[runs - 1],
+                Timing.min(ms),
+                Timing.max(ms),
                 gflops,
                 Double.isNaN(diff) ? "-" : String.format(Locale.ROOT, "%.2e", diff));
           }
@@ -199,13 +187,5 @@ final class BenchCommand implements Main.Command {
       throw new Args.UsageException("--" + name + " is required");
     }
     return v;
-  }
-
-  private static double maxAbsDiff(float[] a, float[] b) {
-    double m = 0;
-    for (int i = 0; i < a.length; i++) {
-      m = Math.max(m, Math.abs((double) a[i] - b[i]));
-    }
-    return m;
   }
 }

@@ -75,28 +75,24 @@ final class DemoCommand implements Main.Command {
         for (Backend b : orderReferenceFirst(avail)) {
           Options o = Options.backend(b.name()).threads(threads);
           try (Session s = Session.open(m.graph(), w, o)) {
-            float[] y = null;
-            long until = System.nanoTime() + 1_000_000_000L; // warm-up: let the JIT compile
-            while (System.nanoTime() < until) {
-              s.run(in).close();
-            }
-            double[] ms = new double[runs];
-            for (int i = 0; i < runs; i++) {
-              long t0 = System.nanoTime();
-              try (Result r = s.run(in)) {
-                y = r.get("y").toFloatArray();
-              }
-              ms[i] = (System.nanoTime() - t0) / 1e6;
-            }
+            float[][] y = new float[1][];
+            double[] ms = // 1 s warm-up: let the JIT compile
+                Timing.time(
+                    () -> {
+                      try (Result r = s.run(in)) {
+                        y[0] = r.get("y").toFloatArray();
+                      }
+                    },
+                    1,
+                    runs);
             if (reference == null) {
-              reference = y;
+              reference = y[0];
             }
-            double diff = maxAbsDiff(reference, y);
+            double diff = Timing.maxAbsDiff(reference, y[0]);
             ok &= diff <= 1e-5;
-            Arrays.sort(ms);
             out.printf(
                 "%-34s %-10s %7d %16.6f %12.2e %10.2f%n",
-                m.name(), b.name(), s.options().threadCount(), sum(y), diff, ms[runs / 2]);
+                m.name(), b.name(), s.options().threadCount(), sum(y[0]), diff, Timing.median(ms));
           }
         }
       }
@@ -168,13 +164,5 @@ final class DemoCommand implements Main.Command {
       s += f;
     }
     return s;
-  }
-
-  private static double maxAbsDiff(float[] a, float[] b) {
-    double m = 0;
-    for (int i = 0; i < a.length; i++) {
-      m = Math.max(m, Math.abs((double) a[i] - b[i]));
-    }
-    return m;
   }
 }

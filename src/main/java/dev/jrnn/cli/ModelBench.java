@@ -85,11 +85,11 @@ final class ModelBench {
         }
         List<Object[]> rows = new ArrayList<>();
         for (String name : engines) {
-          double[] ms = new double[runs];
+          double[] ms;
           Map<String, float[]> got;
           if (name.equals("ort")) {
             try (OrtModel o = new OrtModel(m.onnx(), threads, in.values)) {
-              time(o::run, warmup, ms);
+              ms = Timing.time(o::run, warmup, runs);
               got = o.outputs();
             }
           } else {
@@ -102,7 +102,7 @@ final class ModelBench {
                 }
               }
               try {
-                time(() -> s.run(feed, outs), warmup, ms);
+                ms = Timing.time(() -> s.run(feed, outs), warmup, runs);
                 got = new LinkedHashMap<>();
                 for (Map.Entry<String, Tensor> e : outs.entrySet()) {
                   got.put(e.getKey(), toFloats(e.getValue()));
@@ -112,13 +112,12 @@ final class ModelBench {
               }
             }
           }
-          Arrays.sort(ms);
           double diff = ref == null ? Double.NaN : maxAbsDiff(ref, got, name);
           rows.add(new Object[] {name, ms, diff});
         }
         double best = Double.MAX_VALUE;
         for (Object[] r : rows) {
-          best = Math.min(best, median((double[]) r[1]));
+          best = Math.min(best, Timing.median((double[]) r[1]));
         }
         for (Object[] r : rows) {
           double[] ms = (double[]) r[1];
@@ -132,9 +131,9 @@ final class ModelBench {
                 model.toString().replace("\\", "\\\\").replace("\"", "\\\""),
                 r[0],
                 threads,
-                median(ms),
-                ms[0],
-                ms[ms.length - 1],
+                Timing.median(ms),
+                Timing.min(ms),
+                Timing.max(ms),
                 Double.isNaN(diff) ? "null" : d);
           } else {
             out.printf(
@@ -142,33 +141,16 @@ final class ModelBench {
                 "%-10s %7d %10.3f %10.3f %10.3f %8.2fx %11s%n",
                 r[0],
                 threads,
-                median(ms),
-                ms[0],
-                ms[ms.length - 1],
-                median(ms) / best,
+                Timing.median(ms),
+                Timing.min(ms),
+                Timing.max(ms),
+                Timing.median(ms) / best,
                 d);
           }
         }
       }
     }
     return 0;
-  }
-
-  private static void time(Runnable r, int warmupSeconds, double[] ms) {
-    long until = System.nanoTime() + warmupSeconds * 1_000_000_000L;
-    for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
-      r.run();
-    }
-    for (int i = 0; i < ms.length; i++) {
-      long t0 = System.nanoTime();
-      r.run();
-      ms[i] = (System.nanoTime() - t0) / 1e6;
-    }
-  }
-
-  private static double median(double[] sorted) {
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
   private static Map<String, float[]> floats(Result r, LoadedModel m) {
@@ -205,9 +187,7 @@ final class ModelBench {
                     ? "not at all"
                     : "with " + g.length + " elements, reference " + e.getValue().length));
       }
-      for (int i = 0; i < g.length; i++) {
-        m = Math.max(m, Math.abs((double) g[i] - e.getValue()[i]));
-      }
+      m = Math.max(m, Timing.maxAbsDiff(e.getValue(), g));
     }
     return m;
   }

@@ -240,8 +240,8 @@ public final class OnnxProto {
     long i = 0;
     byte[] s = new byte[0];
     TensorData t = null;
-    List<Float> floats = new ArrayList<>();
-    List<Long> ints = new ArrayList<>();
+    FloatList floats = new FloatList();
+    LongList ints = new LongList();
     List<byte[]> strings = new ArrayList<>();
     while (true) {
       int tag = in.readTag();
@@ -267,33 +267,13 @@ public final class OnnxProto {
           graph(in, where, depth + 1);
           in.popLimit(old);
         }
-        case 7 -> {
-          if (wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-            int old = enter(in);
-            while (in.getBytesUntilLimit() > 0) {
-              floats.add(in.readFloat());
-            }
-            in.popLimit(old);
-          } else {
-            floats.add(in.readFloat());
-          }
-        }
-        case 8 -> {
-          if (wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-            int old = enter(in);
-            while (in.getBytesUntilLimit() > 0) {
-              ints.add(in.readInt64());
-            }
-            in.popLimit(old);
-          } else {
-            ints.add(in.readInt64());
-          }
-        }
+        case 7 -> readFloats(in, wire, floats, false);
+        case 8 -> readLongs(in, wire, ints, true);
         case 9 -> strings.add(in.readByteArray());
         default -> in.skipField(tag);
       }
     }
-    return new Attribute(name, type, f, i, s, t, floats, ints, strings);
+    return new Attribute(name, type, f, i, s, t, floats.toList(), ints.toList(), strings);
   }
 
   /** Handles one field of a message: its number and its tag (to skip or read it). */
@@ -548,6 +528,14 @@ public final class OnnxProto {
     float[] toArray() {
       return java.util.Arrays.copyOf(a, size);
     }
+
+    List<Float> toList() {
+      List<Float> l = new ArrayList<>(size);
+      for (int k = 0; k < size; k++) {
+        l.add(a[k]);
+      }
+      return l;
+    }
   }
 
   private static final class LongList {
@@ -567,6 +555,10 @@ public final class OnnxProto {
 
     long[] toArray() {
       return java.util.Arrays.copyOf(a, size);
+    }
+
+    List<Long> toList() {
+      return java.util.Arrays.stream(a, 0, size).boxed().toList();
     }
   }
 }

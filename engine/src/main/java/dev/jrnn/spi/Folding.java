@@ -377,18 +377,22 @@ public final class Folding {
     return out;
   }
 
-  /** Per sliced axis: {start, count, step} after ONNX clamping, for a dimension of {@code n}. */
-  private static int[] sliceRange(int n, int start, int end, int step) {
+  /** Where an ONNX slice of a dimension of {@code n} starts, after clamping. */
+  public static int sliceStart(int n, int start, int step) {
     long s = start < 0 ? (long) start + n : start;
+    return (int) (step > 0 ? Math.max(0, Math.min(s, n)) : Math.max(-1, Math.min(s, n - 1)));
+  }
+
+  /** How many elements an ONNX slice of a dimension of {@code n} takes, after clamping. */
+  public static int sliceCount(int n, int start, int end, int step) {
+    long s = sliceStart(n, start, step);
     long e = end < 0 ? (long) end + n : end;
     if (step > 0) {
-      s = Math.max(0, Math.min(s, n));
       e = Math.max(0, Math.min(e, n));
-      return new int[] {(int) s, (int) Math.max(0, (e - s + step - 1) / step), step};
+      return (int) Math.max(0, (e - s + step - 1) / step);
     }
-    s = Math.max(-1, Math.min(s, n - 1));
     e = Math.max(-1, Math.min(e, n - 1));
-    return new int[] {(int) s, (int) Math.max(0, (s - e + (-step) - 1) / -step), step};
+    return (int) Math.max(0, (s - e + (-step) - 1) / -step);
   }
 
   static List<Dim> sliceDims(TensorType in, int[][] p) {
@@ -398,9 +402,7 @@ public final class Folding {
       Dim d = in.dim(ax);
       out.set(
           ax,
-          d.isFixed()
-              ? Dim.of(sliceRange(d.size(), p[0][i], p[1][i], p[3][i])[1])
-              : Shapes.derived());
+          d.isFixed() ? Dim.of(sliceCount(d.size(), p[0][i], p[1][i], p[3][i])) : Shapes.derived());
     }
     return out;
   }
@@ -414,10 +416,9 @@ public final class Folding {
     Arrays.fill(step, 1);
     for (int i = 0; i < p[0].length; i++) {
       int ax = Shapes.axis(p[2][i], rank);
-      int[] r = sliceRange(in[ax], p[0][i], p[1][i], p[3][i]);
-      start[ax] = r[0];
-      out[ax] = r[1];
-      step[ax] = r[2];
+      start[ax] = sliceStart(in[ax], p[0][i], p[3][i]);
+      out[ax] = sliceCount(in[ax], p[0][i], p[1][i], p[3][i]);
+      step[ax] = p[3][i];
     }
     long[] st = strides(in);
     long[] src = new long[checkedCount(out)];

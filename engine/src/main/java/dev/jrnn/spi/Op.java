@@ -91,6 +91,27 @@ public sealed interface Op {
       return List.of(
           new WeightSpec(node + ".weight", new int[] {vocab, dim}, WeightSpec.Init.NORMAL, 1.0));
     }
+
+    /**
+     * Throws, naming the position, the input and {@code node}, when {@code id} is outside the
+     * vocabulary. Every backend's embedding calls this for every id.
+     */
+    public void checkId(int id, long position, dev.jrnn.Node node) {
+      if (id < 0 || id >= vocab) {
+        throw new IllegalArgumentException(
+            "token id "
+                + id
+                + " at position "
+                + position
+                + " of '"
+                + node.input(0).name()
+                + "' (node '"
+                + node.name()
+                + "') is outside the vocabulary [0, "
+                + vocab
+                + ")");
+      }
+    }
   }
 
   /**
@@ -719,7 +740,7 @@ public sealed interface Op {
     }
 
     /** {starts, ends, axes, steps} or null when a value is unknown. */
-    static int[][] params(TensorType[] in, Const[] v) {
+    public static int[][] params(TensorType[] in, Const[] v) {
       for (int i = 1; i < Math.min(in.length, 5); i++) {
         if (in[i] != null && v[i] == null) {
           return null;

@@ -549,76 +549,48 @@ final class OneDnnRecurrent implements CompiledNode {
         }
       }
       case GRU -> {
+        // The lbr and plain GRU descriptors take the same arguments.
         if (!back) {
-          int s =
-              lbr
-                  ? Dnnl.dnnl_lbr_gru_forward_desc_init(
-                      d,
-                      kind,
-                      dir,
-                      m.get(Arg.SRC_LAYER),
-                      m.get(Arg.SRC_ITER),
-                      m.get(Arg.WEIGHTS_LAYER),
-                      m.get(Arg.WEIGHTS_ITER),
-                      m.get(Arg.BIAS),
-                      m.get(Arg.DST_LAYER),
-                      m.get(Arg.DST_ITER),
-                      0)
-                  : Dnnl.dnnl_gru_forward_desc_init(
-                      d,
-                      kind,
-                      dir,
-                      m.get(Arg.SRC_LAYER),
-                      m.get(Arg.SRC_ITER),
-                      m.get(Arg.WEIGHTS_LAYER),
-                      m.get(Arg.WEIGHTS_ITER),
-                      m.get(Arg.BIAS),
-                      m.get(Arg.DST_LAYER),
-                      m.get(Arg.DST_ITER),
-                      0);
-          check(s, lbr ? "dnnl_lbr_gru_forward_desc_init" : "dnnl_gru_forward_desc_init");
+          GruForward init =
+              lbr ? Dnnl::dnnl_lbr_gru_forward_desc_init : Dnnl::dnnl_gru_forward_desc_init;
+          check(
+              init.apply(
+                  d,
+                  kind,
+                  dir,
+                  m.get(Arg.SRC_LAYER),
+                  m.get(Arg.SRC_ITER),
+                  m.get(Arg.WEIGHTS_LAYER),
+                  m.get(Arg.WEIGHTS_ITER),
+                  m.get(Arg.BIAS),
+                  m.get(Arg.DST_LAYER),
+                  m.get(Arg.DST_ITER),
+                  0),
+              lbr ? "dnnl_lbr_gru_forward_desc_init" : "dnnl_gru_forward_desc_init");
         } else {
-          int s =
-              lbr
-                  ? Dnnl.dnnl_lbr_gru_backward_desc_init(
-                      d,
-                      kind,
-                      dir,
-                      m.get(Arg.SRC_LAYER),
-                      m.get(Arg.SRC_ITER),
-                      m.get(Arg.WEIGHTS_LAYER),
-                      m.get(Arg.WEIGHTS_ITER),
-                      m.get(Arg.BIAS),
-                      m.get(Arg.DST_LAYER),
-                      m.get(Arg.DST_ITER),
-                      m.get(Arg.DIFF_SRC_LAYER),
-                      m.get(Arg.DIFF_SRC_ITER),
-                      m.get(Arg.DIFF_WEIGHTS_LAYER),
-                      m.get(Arg.DIFF_WEIGHTS_ITER),
-                      m.get(Arg.DIFF_BIAS),
-                      m.get(Arg.DIFF_DST_LAYER),
-                      m.get(Arg.DIFF_DST_ITER),
-                      0)
-                  : Dnnl.dnnl_gru_backward_desc_init(
-                      d,
-                      kind,
-                      dir,
-                      m.get(Arg.SRC_LAYER),
-                      m.get(Arg.SRC_ITER),
-                      m.get(Arg.WEIGHTS_LAYER),
-                      m.get(Arg.WEIGHTS_ITER),
-                      m.get(Arg.BIAS),
-                      m.get(Arg.DST_LAYER),
-                      m.get(Arg.DST_ITER),
-                      m.get(Arg.DIFF_SRC_LAYER),
-                      m.get(Arg.DIFF_SRC_ITER),
-                      m.get(Arg.DIFF_WEIGHTS_LAYER),
-                      m.get(Arg.DIFF_WEIGHTS_ITER),
-                      m.get(Arg.DIFF_BIAS),
-                      m.get(Arg.DIFF_DST_LAYER),
-                      m.get(Arg.DIFF_DST_ITER),
-                      0);
-          check(s, lbr ? "dnnl_lbr_gru_backward_desc_init" : "dnnl_gru_backward_desc_init");
+          GruBackward init =
+              lbr ? Dnnl::dnnl_lbr_gru_backward_desc_init : Dnnl::dnnl_gru_backward_desc_init;
+          check(
+              init.apply(
+                  d,
+                  kind,
+                  dir,
+                  m.get(Arg.SRC_LAYER),
+                  m.get(Arg.SRC_ITER),
+                  m.get(Arg.WEIGHTS_LAYER),
+                  m.get(Arg.WEIGHTS_ITER),
+                  m.get(Arg.BIAS),
+                  m.get(Arg.DST_LAYER),
+                  m.get(Arg.DST_ITER),
+                  m.get(Arg.DIFF_SRC_LAYER),
+                  m.get(Arg.DIFF_SRC_ITER),
+                  m.get(Arg.DIFF_WEIGHTS_LAYER),
+                  m.get(Arg.DIFF_WEIGHTS_ITER),
+                  m.get(Arg.DIFF_BIAS),
+                  m.get(Arg.DIFF_DST_LAYER),
+                  m.get(Arg.DIFF_DST_ITER),
+                  0),
+              lbr ? "dnnl_lbr_gru_backward_desc_init" : "dnnl_gru_backward_desc_init");
         }
       }
       case RNN -> {
@@ -670,6 +642,47 @@ final class OneDnnRecurrent implements CompiledNode {
       }
     }
     return d;
+  }
+
+  /** {@code dnnl_gru_forward_desc_init} and its lbr twin. */
+  @FunctionalInterface
+  private interface GruForward {
+    int apply(
+        MemorySegment desc,
+        int kind,
+        int direction,
+        MemorySegment srcLayer,
+        MemorySegment srcIter,
+        MemorySegment weightsLayer,
+        MemorySegment weightsIter,
+        MemorySegment bias,
+        MemorySegment dstLayer,
+        MemorySegment dstIter,
+        int flags);
+  }
+
+  /** {@code dnnl_gru_backward_desc_init} and its lbr twin. */
+  @FunctionalInterface
+  private interface GruBackward {
+    int apply(
+        MemorySegment desc,
+        int kind,
+        int direction,
+        MemorySegment srcLayer,
+        MemorySegment srcIter,
+        MemorySegment weightsLayer,
+        MemorySegment weightsIter,
+        MemorySegment bias,
+        MemorySegment dstLayer,
+        MemorySegment dstIter,
+        MemorySegment diffSrcLayer,
+        MemorySegment diffSrcIter,
+        MemorySegment diffWeightsLayer,
+        MemorySegment diffWeightsIter,
+        MemorySegment diffBias,
+        MemorySegment diffDstLayer,
+        MemorySegment diffDstIter,
+        int flags);
   }
 
   private int direction() {

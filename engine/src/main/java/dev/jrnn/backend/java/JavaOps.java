@@ -2,13 +2,17 @@ package dev.jrnn.backend.java;
 
 import dev.jrnn.Node;
 import dev.jrnn.Tensor;
+import dev.jrnn.Value;
 import dev.jrnn.kernels.Act;
 import dev.jrnn.kernels.Elementwise;
 import dev.jrnn.kernels.Sgemm;
 import dev.jrnn.spi.CompiledNode;
+import dev.jrnn.spi.Const;
 import dev.jrnn.spi.FoldKernel;
+import dev.jrnn.spi.Folding;
 import dev.jrnn.spi.Op;
 import dev.jrnn.spi.Shapes;
+import dev.jrnn.spi.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
@@ -39,8 +43,9 @@ final class JavaOps {
       case Op.Unsqueeze q -> JavaOps::copy;
       case Op.Flatten f -> JavaOps::copy;
       case Op.Identity i -> JavaOps::copy;
-      case Op.Transpose t -> new Transpose(t);
-      // the rarer data-movement ops (Gather, Slice, Expand, Cast…) evaluate generically
+      case Op.Transpose t -> transpose(t);
+      case Op.Slice sl -> slice(node);
+      // the rarer data-movement ops (Gather, Expand, Cast…) evaluate generically
       default -> new FoldKernel(node.op());
     };
   }
@@ -53,20 +58,7 @@ final class JavaOps {
       int dim = e.dim();
       for (long i = 0; i < count; i++) {
         int id = ids.getAtIndex(I, i);
-        if (id < 0 || id >= e.vocab()) {
-          throw new IllegalArgumentException(
-              "token id "
-                  + id
-                  + " at position "
-                  + i
-                  + " of '"
-                  + node.input(0).name()
-                  + "' (node '"
-                  + node.name()
-                  + "') is outside the vocabulary [0, "
-                  + e.vocab()
-                  + ")");
-        }
+        e.checkId(id, i, node);
         MemorySegment.copy(table, id * dim, y, F, i * dim * 4, dim);
       }
     };
@@ -290,84 +282,140 @@ final class JavaOps {
   }
 
   /**
-   * Transpose: size-1 axes dropped and axes that stay adjacent merged, then a plain copy, copies of
-   * contiguous runs, or (innermost axis moved) an element-by-element walk.
+   * A dense copy of a strided view: output element {@code (i_0, …)} is source element {@code from +
+   * Σ i_k·stride_k}. Axes of size 1 are dropped and axes that stay adjacent merged, so the walk
+   * becomes one plain copy, copies of contiguous runs, or (innermost axis strided) element by
+   * element. Transpose and Slice are such views; the arrays are reused per call.
    */
-  private static final class Transpose implements CompiledNode {
-    private final Op.Transpose op;
+  private static final class Strided {
+    long[] dims = new long[0];
+    long[] strides = new long[0];
+    long[] idx = new long[0];
+    int[] perm; // Transpose: the permutation, worked out once (the rank is fixed by the graph)
+    int m;
 
-    Transpose(Op.Transpose op) {
-      this.op = op;
+    void reset(int rank) {
+      if (dims.length < rank + 1) {
+        dims = new long[rank + 1];
+        strides = new long[rank + 1];
+        idx = new long[rank + 1];
+      }
+      m = 0;
     }
 
-    private static final class Scratch {
-      long[] dims = new long[0];
-      long[] strides = new long[0];
-      long[] idx = new long[0];
-      int[] perm;
+    /** The next output axis: {@code d} elements {@code stride} apart in the source. */
+    void axis(long d, long stride) {
+      if (d == 1) {
+        return;
+      }
+      if (m > 0 && strides[m - 1] == stride * d) {
+        dims[m - 1] *= d;
+        strides[m - 1] = stride;
+        return;
+      }
+      dims[m] = d;
+      strides[m] = stride;
+      m++;
     }
 
-    @Override
-    public void run(Tensor[] in, Tensor[] out, dev.jrnn.spi.ExecContext ctx) {
-      Tensor x = in[0];
-      int rank = x.rank();
-      Scratch s = ctx.cache(this, k -> new Scratch());
-      if (s.dims.length < rank + 1) {
-        s.dims = new long[rank + 1];
-        s.strides = new long[rank + 1];
-        s.idx = new long[rank + 1];
-        s.perm = op.permutation(rank);
+    /** Copies the {@code total} elements (4 bytes each) of the view starting at {@code from}. */
+    void copy(MemorySegment src, long from, MemorySegment dst, long total) {
+      if (total == 0) {
+        return;
       }
-      int m = 0;
-      for (int k = 0; k < rank; k++) {
-        int axis = s.perm[k];
-        long d = x.dim(axis);
-        if (d == 1) {
-          continue;
-        }
-        long st = 1;
-        for (int j = axis + 1; j < rank; j++) {
-          st *= x.dim(j);
-        }
-        if (m > 0 && s.strides[m - 1] == st * d) {
-          s.dims[m - 1] *= d;
-          s.strides[m - 1] = st;
-          continue;
-        }
-        s.dims[m] = d;
-        s.strides[m] = st;
-        m++;
-      }
-      MemorySegment src = x.segment();
-      MemorySegment dst = out[0].segment();
-      if (m <= 1) {
-        MemorySegment.copy(src, 0, dst, 0, out[0].byteSize());
+      if (m == 0 || (m == 1 && strides[0] == 1)) {
+        MemorySegment.copy(src, from * 4, dst, 0, total * 4);
         return;
       }
       int last = m - 1;
-      long run = s.strides[last] == 1 ? s.dims[last] : 1;
-      if (run == 1) { // innermost axis moves: walk every element
-        s.dims[m] = 1;
-        s.strides[m] = 1;
+      long run = strides[last] == 1 ? dims[last] : 1;
+      if (run == 1) { // innermost axis strided: walk every element
+        dims[m] = 1;
+        strides[m] = 1;
         last = m;
       }
       for (int k = 0; k < last; k++) {
-        s.idx[k] = 0;
+        idx[k] = 0;
       }
-      long runs = out[0].size() / run;
-      long from = 0;
-      for (long r = 0; r < runs; r++) {
+      for (long r = 0, runs = total / run; r < runs; r++) {
         MemorySegment.copy(src, from * 4, dst, r * run * 4, run * 4);
         for (int k = last - 1; k >= 0; k--) {
-          from += s.strides[k];
-          if (++s.idx[k] < s.dims[k]) {
+          from += strides[k];
+          if (++idx[k] < dims[k]) {
             break;
           }
-          from -= s.strides[k] * s.dims[k];
-          s.idx[k] = 0;
+          from -= strides[k] * dims[k];
+          idx[k] = 0;
         }
       }
     }
+
+    /** Row-major element stride of axis {@code axis} of {@code t}. */
+    static long stride(Tensor t, int axis) {
+      long st = 1;
+      for (int j = axis + 1; j < t.rank(); j++) {
+        st *= t.dim(j);
+      }
+      return st;
+    }
+  }
+
+  private static CompiledNode transpose(Op.Transpose op) {
+    return (in, out, ctx) -> {
+      Tensor x = in[0];
+      Strided s = ctx.cache(op, k -> new Strided());
+      s.reset(x.rank());
+      if (s.perm == null) {
+        s.perm = op.permutation(x.rank());
+      }
+      for (int axis : s.perm) {
+        s.axis(x.dim(axis), Strided.stride(x, axis));
+      }
+      s.copy(x.segment(), 0, out[0].segment(), out[0].size());
+    };
+  }
+
+  /**
+   * Slice whose starts, ends, axes and steps are constants of the graph: the view is worked out per
+   * call from the input's shape (ONNX clamping). Other slices evaluate generically.
+   */
+  private static CompiledNode slice(Node node) {
+    TensorType[] types = new TensorType[node.inputCount()];
+    Const[] known = new Const[types.length];
+    for (int i = 0; i < types.length; i++) {
+      Value v = node.input(i);
+      types[i] = v == null ? null : v.type();
+      known[i] = v == null || i == 0 ? null : v.constant();
+    }
+    int[][] p = Op.Slice.params(types, known);
+    if (p == null) {
+      return new FoldKernel(node.op());
+    }
+    Op op = node.op();
+    return (in, out, ctx) -> {
+      Tensor x = in[0];
+      int rank = x.rank();
+      Strided s = ctx.cache(op, k -> new Strided());
+      s.reset(rank);
+      long from = 0;
+      for (int axis = 0; axis < rank; axis++) {
+        int n = x.dim(axis);
+        int start = 0;
+        int count = n;
+        int step = 1;
+        for (int i = 0; i < p[0].length; i++) {
+          if (Shapes.axis(p[2][i], rank) == axis) {
+            step = p[3][i];
+            start = Folding.sliceStart(n, p[0][i], step);
+            count = Folding.sliceCount(n, p[0][i], p[1][i], step);
+          }
+        }
+        long st = Strided.stride(x, axis);
+        from += count == 0 ? 0 : start * st;
+        s.axis(count, st * step);
+      }
+      s.copy(x.segment(), from, out[0].segment(), out[0].size());
+    };
   }
 
   private static void concat(int axis, Tensor[] in, Tensor y) {

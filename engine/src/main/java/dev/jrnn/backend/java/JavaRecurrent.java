@@ -39,6 +39,8 @@ final class JavaRecurrent implements CompiledNode {
   private static final int BW = Simd.BW;
   private static final int NR = Sgemm.NR;
   private static final float[] NONE = new float[0];
+  private static final Sgemm.Mode ACC = Sgemm.Mode.ACCUMULATE;
+  private static final Sgemm.Mode SET = Sgemm.Mode.OVERWRITE;
 
   /** Floats of input projection computed ahead (the time chunk), bounding scratch memory. */
   private static final int CHUNK_FLOATS = 1 << 21;
@@ -512,82 +514,27 @@ final class JavaRecurrent implements CompiledNode {
       int ldh = pp > 0 ? hp : hs;
       switch (cell) {
         case LSTM -> {
-          Sgemm.gemm(
-              rows,
-              hsq,
-              prev,
-              hs,
-              dir.r,
-              b0 * 4 * BW / NR,
-              b1 * 4 * BW / NR,
-              gbuf,
-              gOff,
-              ldg,
-              Sgemm.Mode.ACCUMULATE,
-              null,
-              0,
-              zigzag);
+          recurrentGemm(rows, hsq, prev, dir.r, 4, b0, b1, gbuf, gOff, ldg, ACC, zigzag);
           Cells.lstmPostGemmForward(
               gbuf, gOff, ldg, cBuf[d], hp, hTarget, hOff, ldh, rows, b0, b1, dir.lstm);
         }
         case RNN -> {
-          Sgemm.gemm(
-              rows,
-              hsq,
-              prev,
-              hs,
-              dir.r,
-              b0 * BW / NR,
-              b1 * BW / NR,
-              gbuf,
-              gOff,
-              ldg,
-              Sgemm.Mode.ACCUMULATE,
-              null,
-              0,
-              zigzag);
+          recurrentGemm(rows, hsq, prev, dir.r, 1, b0, b1, gbuf, gOff, ldg, ACC, zigzag);
           Cells.rnnPostGemmForward(gbuf, gOff, ldg, hTarget, hOff, ldh, rows, b0, b1, dir.rnn);
         }
         case GRU -> {
           float[] gh = ghBuf[d];
           if (!resetFirst) {
-            Sgemm.gemm(
-                rows,
-                hsq,
-                prev,
-                hs,
-                dir.r,
-                b0 * 3 * BW / NR,
-                b1 * 3 * BW / NR,
-                gh,
-                0,
-                ldg,
-                Sgemm.Mode.OVERWRITE,
-                null,
-                0,
-                zigzag);
+            recurrentGemm(rows, hsq, prev, dir.r, 3, b0, b1, gh, 0, ldg, SET, zigzag);
             Cells.gruPostGemmForwardLbr(
                 gbuf, gOff, ldg, gh, ldg, hsq, prev, hs, hTarget, hOff, ldh, rows, b0, b1, dir.gru);
           } else {
             int ldzr = Simd.roundUp(2 * hp, NR);
-            Sgemm.gemm(
-                rows,
-                hsq,
-                prev,
-                hs,
-                dir.r,
-                b0 * 2 * BW / NR,
-                b1 * 2 * BW / NR,
-                gh,
-                0,
-                ldzr,
-                Sgemm.Mode.OVERWRITE,
-                null,
-                0,
-                zigzag);
+            recurrentGemm(rows, hsq, prev, dir.r, 2, b0, b1, gh, 0, ldzr, SET, zigzag);
             Cells.gruResetHidden(
                 gbuf, gOff, ldg, gh, ldzr, hsq, prev, hs, rhBuf[d], hp, rows, b0, b1, dir.gru);
             team.barrier(stepBarrier, workers); // R_n needs all of r⊙h
+            // R_n reads r⊙h [N, hp] instead of h
             Sgemm.gemm(
                 rows,
                 rhBuf[d],
@@ -599,7 +546,7 @@ final class JavaRecurrent implements CompiledNode {
                 ghnBuf[d],
                 0,
                 hp,
-                Sgemm.Mode.OVERWRITE,
+                SET,
                 null,
                 0,
                 zigzag);
@@ -614,6 +561,40 @@ final class JavaRecurrent implements CompiledNode {
         Sgemm.gemm(
             rows, hraw[d], 0, hp, dir.wp, q0, q1, hsq, next, hs, Sgemm.Mode.OVERWRITE, null, 0);
       }
+    }
+
+    /**
+     * The recurrent product of h (rows at {@code hOff}) for unit blocks {@code [b0, b1)} of a
+     * weight whose blocks hold {@code width} gates each.
+     */
+    private void recurrentGemm(
+        int rows,
+        float[] h,
+        int hOff,
+        Sgemm.Panels r,
+        int width,
+        int b0,
+        int b1,
+        float[] c,
+        int cOff,
+        int ldc,
+        Sgemm.Mode mode,
+        boolean zigzag) {
+      Sgemm.gemm(
+          rows,
+          h,
+          hOff,
+          hs,
+          r,
+          b0 * width * BW / NR,
+          b1 * width * BW / NR,
+          c,
+          cOff,
+          ldc,
+          mode,
+          null,
+          0,
+          zigzag);
     }
 
     /** Layer input rows in sorted order, each reversed within its length for reverse. */

@@ -9,7 +9,6 @@ import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.FoldKernel;
 import dev.jrnn.spi.Op;
 import dev.jrnn.spi.Shapes;
-import java.lang.foreign.MemorySegment;
 import java.util.Map;
 
 /**
@@ -82,12 +81,11 @@ public final class ReferenceBackend implements Backend {
       case Op.Linear l -> linear(l, weights, name);
       case Op.Unary u -> (in, out, ctx) -> unary(u.fn(), in[0], out[0]);
       case Op.Softmax s -> (in, out, ctx) -> softmax(s, in[0], out[0]);
-      case Op.Binary b -> (in, out, ctx) -> binary(b.fn(), in[0], in[1], out[0]);
-      case Op.Concat c -> (in, out, ctx) -> concat(c.axis(), in, out[0]);
       case Op.LastStep l -> (in, out, ctx) -> lastStep(l.batchFirst(), in[0], in[1], out[0]);
       case Op.RecurrentLayer r -> new ReferenceRecurrent(r, name, weights);
       case Op.Input i -> throw new IllegalArgumentException("inputs are not compiled");
-      default -> new FoldKernel(node.op()); // the data-movement ops: plain host loops
+      // arithmetic, concat and the data-movement ops: the planner's own evaluator (Folding)
+      default -> new FoldKernel(node.op());
     };
   }
 
@@ -97,20 +95,7 @@ public final class ReferenceBackend implements Backend {
       float[] y = new float[ids.length * e.dim()];
       for (int i = 0; i < ids.length; i++) {
         int id = ids[i];
-        if (id < 0 || id >= e.vocab()) {
-          throw new IllegalArgumentException(
-              "token id "
-                  + id
-                  + " at position "
-                  + i
-                  + " of '"
-                  + node.input(0).name()
-                  + "' (node '"
-                  + node.name()
-                  + "') is outside the vocabulary [0, "
-                  + e.vocab()
-                  + ")");
-        }
+        e.checkId(id, i, node);
         System.arraycopy(table, id * e.dim(), y, i * e.dim(), e.dim());
       }
       out[0].copyFrom(y);
@@ -180,78 +165,6 @@ public final class ReferenceBackend implements Backend {
       }
     }
     y.copyFrom(v);
-  }
-
-  private static void binary(Op.BinaryKind fn, Tensor a, Tensor b, Tensor y) {
-    int[] sa = a.shape();
-    int[] sb = b.shape();
-    int[] so = y.shape();
-    float[] va = a.toFloatArray();
-    float[] vb = b.toFloatArray();
-    float[] vy = new float[(int) y.size()];
-    int[] stA = broadcastStrides(sa, so);
-    int[] stB = broadcastStrides(sb, so);
-    int[] idx = new int[so.length];
-    for (int i = 0; i < vy.length; i++) {
-      int ia = 0;
-      int ib = 0;
-      for (int k = 0; k < so.length; k++) {
-        ia += idx[k] * stA[k];
-        ib += idx[k] * stB[k];
-      }
-      double x = va[ia];
-      double z = vb[ib];
-      vy[i] =
-          (float)
-              switch (fn) {
-                case ADD -> x + z;
-                case SUB -> x - z;
-                case MUL -> x * z;
-                case DIV -> x / z;
-              };
-      for (int k = so.length - 1; k >= 0; k--) {
-        if (++idx[k] < so[k]) {
-          break;
-        }
-        idx[k] = 0;
-      }
-    }
-    y.copyFrom(vy);
-  }
-
-  /** Strides of {@code s} aligned to {@code out}'s rank, 0 where {@code s} broadcasts. */
-  private static int[] broadcastStrides(int[] s, int[] out) {
-    int[] st = new int[out.length];
-    int stride = 1;
-    for (int k = out.length - 1; k >= 0; k--) {
-      int i = k - (out.length - s.length);
-      int d = i >= 0 ? s[i] : 1;
-      st[k] = d == 1 ? 0 : stride;
-      stride *= d;
-    }
-    return st;
-  }
-
-  private static void concat(int axis, Tensor[] in, Tensor y) {
-    int[] so = y.shape();
-    int ax = Shapes.axis(axis, so.length);
-    long elem = y.dtype().byteSize();
-    long inner = elem;
-    for (int i = ax + 1; i < so.length; i++) {
-      inner *= so[i];
-    }
-    long outer = 1;
-    for (int i = 0; i < ax; i++) {
-      outer *= so[i];
-    }
-    long offset = 0;
-    for (Tensor t : in) {
-      long block = t.dim(ax) * inner;
-      for (long o = 0; o < outer; o++) {
-        MemorySegment.copy(t.segment(), o * block, y.segment(), o * so[ax] * inner + offset, block);
-      }
-      offset += block;
-    }
   }
 
   private static void lastStep(boolean batchFirst, Tensor seq, Tensor lengths, Tensor y) {

@@ -8,11 +8,14 @@ import dev.jrnn.Dim;
 import dev.jrnn.Graph;
 import dev.jrnn.Options;
 import dev.jrnn.Recurrent;
+import dev.jrnn.Result;
 import dev.jrnn.Session;
 import dev.jrnn.State;
 import dev.jrnn.Tensor;
 import dev.jrnn.Value;
 import dev.jrnn.Weights;
+import dev.jrnn.onnx.OnnxModel;
+import dev.jrnn.testing.OnnxFixture;
 import java.lang.management.ManagementFactory;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -117,6 +120,31 @@ class AllocationTest {
     noAllocationIn(() -> Recurrent.lstm(300).projection(100), 2);
     noAllocationIn(() -> Recurrent.gru(40).bidirectional(Recurrent.Merge.SUM), 2);
     noAllocationIn(() -> Recurrent.rnn(200).relu(), 2);
+  }
+
+  /**
+   * A whole PyTorch export (embedding, Slice of the initial states, two LSTMs with the ONNX
+   * Reshape/Transpose/Squeeze around them, Concat of the final states, MatMul + Add, LogSoftmax).
+   */
+  @Test
+  void importedModelAllocatesNothing() {
+    try (OnnxFixture f = OnnxFixture.load("torch17_char_lm")) {
+      OnnxModel m = OnnxModel.read(f.model, f.name);
+      Map<String, Tensor> in = f.inputs();
+      Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+      try (Weights w = m.weights();
+          Session session = Session.open(m.graph(), w, Options.backend("java").threads(1))) {
+        try (Result r = session.run(in)) {
+          for (String name : r.names()) {
+            out.put(name, r.get(name).copy());
+          }
+        }
+        long perRun = bytesPerCall(() -> session.run(in, out));
+        assertEquals(0, perRun, "the imported char LM allocated " + perRun + " bytes per call");
+      } finally {
+        out.values().forEach(Tensor::close);
+      }
+    }
   }
 
   @Test
