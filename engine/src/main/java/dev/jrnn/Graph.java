@@ -266,6 +266,20 @@ public final class Graph {
         throw new IllegalArgumentException("a node named '" + n + "' already exists");
       }
       Value[] ins = inputs == null ? new Value[0] : inputs.clone();
+      for (int i = 0; i < op.requiredInputs(); i++) {
+        if (i >= ins.length || ins[i] == null) {
+          throw new IllegalArgumentException(
+              "node '"
+                  + n
+                  + "' ("
+                  + op.kind()
+                  + ") needs "
+                  + op.requiredInputs()
+                  + " inputs, '"
+                  + op.inputName(i)
+                  + "' is missing");
+        }
+      }
       for (int i = 0; i < ins.length; i++) {
         if (ins[i] != null) {
           own(ins[i], "input " + i + " of node '" + n + "'");

@@ -44,6 +44,11 @@ public sealed interface Op {
     return List.of();
   }
 
+  /** How many leading inputs must be present (the rest are optional). */
+  default int requiredInputs() {
+    return 1;
+  }
+
   /** Input names, for error messages. */
   default String inputName(int i) {
     return "input " + i;
@@ -58,6 +63,11 @@ public sealed interface Op {
     @Override
     public String kind() {
       return "Input";
+    }
+
+    @Override
+    public int requiredInputs() {
+      return 0;
     }
 
     @Override
@@ -209,6 +219,11 @@ public sealed interface Op {
         case MUL -> "Mul";
         case DIV -> "Div";
       };
+    }
+
+    @Override
+    public int requiredInputs() {
+      return 2;
     }
 
     @Override
@@ -458,6 +473,11 @@ public sealed interface Op {
     }
 
     @Override
+    public int requiredInputs() {
+      return 0;
+    }
+
+    @Override
     public TensorType[] infer(TensorType[] in) {
       return new TensorType[] {value.type()};
     }
@@ -510,6 +530,11 @@ public sealed interface Op {
     @Override
     public String kind() {
       return "Gather";
+    }
+
+    @Override
+    public int requiredInputs() {
+      return 2;
     }
 
     @Override
@@ -585,6 +610,11 @@ public sealed interface Op {
     @Override
     public String kind() {
       return "Reshape";
+    }
+
+    @Override
+    public int requiredInputs() {
+      return 2;
     }
 
     @Override
@@ -722,6 +752,11 @@ public sealed interface Op {
     }
 
     @Override
+    public int requiredInputs() {
+      return 3;
+    }
+
+    @Override
     public TensorType[] infer(TensorType[] in) {
       return infer(in, new Const[in.length]);
     }
@@ -752,12 +787,24 @@ public sealed interface Op {
         throw new IllegalArgumentException("starts and ends differ in length");
       }
       int n = starts.length;
+      long[] axes = in.length > 3 && in[3] != null ? Folding.asLongs(v[3]) : null;
+      long[] steps = in.length > 4 && in[4] != null ? Folding.asLongs(v[4]) : null;
+      if ((axes != null && axes.length != n) || (steps != null && steps.length != n)) {
+        throw new IllegalArgumentException(
+            "starts, ends, axes and steps must have one entry per sliced axis, got "
+                + n
+                + " starts, "
+                + (axes == null ? "no" : axes.length)
+                + " axes and "
+                + (steps == null ? "no" : steps.length)
+                + " steps");
+      }
       int[][] p = new int[4][n];
       for (int i = 0; i < n; i++) {
         p[0][i] = clampToInt(starts[i]);
         p[1][i] = clampToInt(ends[i]);
-        p[2][i] = in.length > 3 && in[3] != null ? (int) Folding.asLongs(v[3])[i] : i;
-        p[3][i] = in.length > 4 && in[4] != null ? clampToInt(Folding.asLongs(v[4])[i]) : 1;
+        p[2][i] = axes != null ? clampToInt(axes[i]) : i;
+        p[3][i] = steps != null ? clampToInt(steps[i]) : 1;
         if (p[3][i] == 0) {
           throw new IllegalArgumentException("Slice step must not be 0");
         }
@@ -815,6 +862,11 @@ public sealed interface Op {
     @Override
     public String kind() {
       return "Expand";
+    }
+
+    @Override
+    public int requiredInputs() {
+      return 2;
     }
 
     @Override
@@ -916,6 +968,11 @@ public sealed interface Op {
     @Override
     public String kind() {
       return "MatMul";
+    }
+
+    @Override
+    public int requiredInputs() {
+      return 2;
     }
 
     @Override

@@ -133,6 +133,11 @@ class JrnnModelTest {
         "{\"jrnn_graph\": 1, \"inputs\": [], \"nodes\": [{\"name\": \"a\", \"op\": \"Unary\","
             + " \"attrs\": {\"fn\": \"TANH\"}, \"inputs\": [\"ghost\"]}], \"outputs\": {}}",
         "reads unknown value 'ghost'");
+    cases.put(
+        "{\"jrnn_graph\": 1, \"inputs\": [{\"name\": \"x\", \"dtype\": \"F32\", \"dims\":"
+            + " [3]}], \"nodes\": [{\"name\": \"s\", \"op\": \"Slice\", \"inputs\":"
+            + " [\"x\"]}], \"outputs\": {}}",
+        "node 's' (Slice) needs 3 inputs");
     for (Map.Entry<String, String> c : cases.entrySet()) {
       try (Tensor t = Tensor.of(new float[] {1}, 1)) {
         SafeTensors.write(file, Map.of("x", t), Map.of(JrnnModel.GRAPH_KEY, c.getKey()));
