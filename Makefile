@@ -66,14 +66,15 @@ test: jdk deps
 	$(MVN) install
 	$(MAKE) --no-print-directory fuzz
 
-# Coverage-guided fuzzing of the ONNX, safetensors/jrnn-model and .npy readers, each target for
-# the time its @FuzzTest allows (Jazzer fuzzes one target per JVM). Findings fail the run and
-# are saved under engine/src/test/resources/dev/jrnn/io/ReadersFuzzTestInputs/ for replay.
-FUZZ_TARGETS := onnx safetensors npy
+# Coverage-guided fuzzing of the model and data file readers, each target for the time its
+# @FuzzTest allows (Jazzer fuzzes one target per JVM). Findings fail the run and are saved beside
+# the test (src/test/resources/<package>/<Test>Inputs/<target>/) for replay in every test run.
+FUZZ_TARGETS := engine/onnx:OnnxFuzzTest\#onnx engine/core:ReadersFuzzTest\#safetensors engine/core:ReadersFuzzTest\#npy
 fuzz: jdk
 	@for t in $(FUZZ_TARGETS); do \
-	  echo "fuzz: ReadersFuzzTest#$$t"; \
-	  JAZZER_FUZZ=1 $(MVN) -q -pl engine surefire:test -Dtest="ReadersFuzzTest#$$t" \
+	  module=$${t%%:*}; test=$${t#*:}; \
+	  echo "fuzz: $$module $$test"; \
+	  JAZZER_FUZZ=1 $(MVN) -q -pl $$module surefire:test -Dtest="$$test" \
 	    -Dsurefire.failIfNoSpecifiedTests=false \
 	    '-Djrnn.testFlags=-Djazzer.instrument=dev.jrnn.** -Xss8m' || exit 1; \
 	done
@@ -82,7 +83,7 @@ run: build
 	bin/jrnn demo
 
 bench: build
-	"$(JAVA)" $(JVM_FLAGS) -cp "bench/target/classes:bench/target/lib/*" dev.jrnn.bench.Suite $(BENCH_ARGS)
+	"$(JAVA)" $(JVM_FLAGS) -cp "bench/target/classes:bench/target/lib/*" dev.jrnn.bench.jmh.Suite $(BENCH_ARGS)
 
 # jextract is not part of this repository: build it from openjdk/jextract and put it on PATH.
 DNNL_HEADER := /usr/include/oneapi/dnnl/dnnl.h
@@ -90,17 +91,17 @@ bindings:
 	@command -v jextract >/dev/null 2>&1 || { echo "error: make bindings needs jextract on PATH" \
 	  "(build it from https://github.com/openjdk/jextract; it is not part of this repository)" >&2; exit 1; }
 	@test -f $(DNNL_HEADER) || { echo "error: $(DNNL_HEADER) is missing: make deps (libdnnl-dev)" >&2; exit 1; }
-	rm -rf native/src/main/java/dev/jrnn/onednn/ffi
-	cd native && jextract @jextract/dnnl.args $(DNNL_HEADER)
-	@echo "regenerated native/src/main/java/dev/jrnn/onednn/ffi from native/jextract/dnnl.args"
+	rm -rf native/onednn/src/main/java/dev/jrnn/onednn/ffi
+	cd native/onednn && jextract @jextract/dnnl.args $(DNNL_HEADER)
+	@echo "regenerated native/onednn/src/main/java/dev/jrnn/onednn/ffi from native/onednn/jextract/dnnl.args"
 
 fmt: jdk
 	$(MVN) -q spotless:apply
 
 fixtures:
-	/usr/bin/python3 engine/src/test/python/make_fixtures.py
-	/usr/bin/python3 engine/src/test/python/make_onnx_fixtures.py
-	/usr/bin/python3 engine/src/test/python/make_torch_fixtures.py
+	/usr/bin/python3 engine/core/src/test/python/make_fixtures.py
+	/usr/bin/python3 engine/onnx/src/test/python/make_onnx_fixtures.py
+	/usr/bin/python3 engine/core/src/test/python/make_torch_fixtures.py
 
 clean: jdk
 	$(MVN) -q clean

@@ -1,6 +1,7 @@
 package dev.jrnn.cli;
 
 import dev.jrnn.io.JrnnModel;
+import dev.jrnn.ir.IrGraph;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,13 +44,13 @@ final class ConvertCommand implements Main.Command {
       }
       try (LoadedModel m = LoadedModel.open(src, in.values, desc == null ? null : Path.of(desc))) {
         JrnnModel.save(dst, m.graph(), m.weights());
-        long params = LoadedModel.parameters(m.graph().weights());
+        long params = LoadedModel.parameters(m.graph().weightShapes());
         out.printf(
             Locale.ROOT,
             "wrote %s: jrnn model from %s, %d nodes, %d parameters, %d bytes%n",
             dst,
             m.format(),
-            m.graph().nodes().size(),
+            IrGraph.of(m.graph()).nodes().size(),
             params,
             Files.size(dst));
       }

@@ -155,7 +155,7 @@ final class DemoCommand implements Main.Command {
     for (int i = 0; i < batch; i++) {
       l[i] = Math.max(1, steps - i * steps / (batch + 1));
     }
-    return Tensor.ofInts(l, batch);
+    return Tensor.of(l, batch);
   }
 
   private static double sum(float[] v) {

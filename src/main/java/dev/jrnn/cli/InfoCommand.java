@@ -1,13 +1,14 @@
 package dev.jrnn.cli;
 
-import dev.jrnn.Graph;
-import dev.jrnn.Node;
 import dev.jrnn.Options;
 import dev.jrnn.Session;
-import dev.jrnn.Value;
+import dev.jrnn.Tensor;
+import dev.jrnn.ir.IrGraph;
+import dev.jrnn.ir.IrValue;
+import dev.jrnn.ir.Node;
+import dev.jrnn.ir.Op;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
-import dev.jrnn.spi.Op;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -39,17 +40,17 @@ final class InfoCommand implements Main.Command {
     Path model = Main.onePositional(args, "MODEL");
     args.rejectUnknown();
     try (LoadedModel m = LoadedModel.open(model, null, desc == null ? null : Path.of(desc))) {
-      Graph g = m.graph();
+      IrGraph g = IrGraph.of(m.graph());
       out.println(model + ": " + m.format());
       out.println("inputs:");
-      for (Map.Entry<String, Value> e : g.inputs().entrySet()) {
+      for (Map.Entry<String, IrValue> e : g.inputValues().entrySet()) {
         out.printf("  %-20s %s%n", e.getKey(), e.getValue().type());
       }
       if (!m.weightInputs().isEmpty()) {
         out.println("weight inputs (given at run time with --input): " + m.weightInputs());
       }
       out.println("outputs:");
-      for (Map.Entry<String, Value> e : g.outputs().entrySet()) {
+      for (Map.Entry<String, IrValue> e : g.outputValues().entrySet()) {
         out.printf("  %-20s %s%n", e.getKey(), e.getValue().type());
       }
       Backend primary = backend.equals("auto") ? Backends.best() : Backends.byName(backend);
@@ -68,7 +69,10 @@ final class InfoCommand implements Main.Command {
           constants++;
           continue;
         }
-        long params = LoadedModel.parameters(n.weights());
+        long params = 0;
+        for (var w : n.weights()) {
+          params += Tensor.elementCount(w.shape());
+        }
         total += params;
         String where = placed.get(n.name());
         String why = where.equals(primary.name()) ? "" : " (" + primary.unsupported(n) + ")";

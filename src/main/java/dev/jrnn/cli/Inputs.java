@@ -3,11 +3,14 @@ package dev.jrnn.cli;
 import dev.jrnn.DType;
 import dev.jrnn.Dim;
 import dev.jrnn.Graph;
-import dev.jrnn.Node;
 import dev.jrnn.Tensor;
 import dev.jrnn.Value;
 import dev.jrnn.io.Npy;
-import dev.jrnn.spi.Op;
+import dev.jrnn.ir.DataOp;
+import dev.jrnn.ir.IrGraph;
+import dev.jrnn.ir.IrValue;
+import dev.jrnn.ir.Node;
+import dev.jrnn.ir.Op;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -111,7 +114,7 @@ final class Inputs implements AutoCloseable {
 
   /** How an int32 input is read: as embedding ids (vocabulary) or as sequence lengths. */
   private Use use(Graph g, Value v, Map<String, Integer> sizes) {
-    for (Node n : g.nodes()) {
+    for (Node n : IrGraph.of(g).nodes()) {
       for (int i = 0; i < n.inputCount(); i++) {
         if (n.input(i) != v) {
           continue;
@@ -124,7 +127,7 @@ final class Inputs implements AutoCloseable {
           Integer steps = t.isFixed() ? Integer.valueOf(t.size()) : sizes.get(t.name());
           return new Use(0, steps == null ? 0 : steps);
         }
-        if (n.op() instanceof Op.Gather && i == 1) {
+        if (n.op() instanceof DataOp.Gather && i == 1) {
           Tensor table = values.get(inputName(n.input(0)));
           return new Use(table == null ? 0 : table.dim(0), 0);
         }
@@ -133,7 +136,7 @@ final class Inputs implements AutoCloseable {
     return new Use(0, 0);
   }
 
-  private static String inputName(Value v) {
+  private static String inputName(IrValue v) {
     return v.node().op() instanceof Op.Input in ? in.name() : null;
   }
 

@@ -1,14 +1,13 @@
 package dev.jrnn.cli;
 
 import dev.jrnn.Graph;
+import dev.jrnn.Model;
 import dev.jrnn.ModelFormatException;
 import dev.jrnn.Tensor;
 import dev.jrnn.Weights;
 import dev.jrnn.io.JrnnModel;
 import dev.jrnn.io.SafeTensors;
-import dev.jrnn.io.TorchImport;
 import dev.jrnn.onnx.OnnxModel;
-import dev.jrnn.spi.WeightSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -43,8 +42,8 @@ record LoadedModel(
     }
     if (isSafeTensors(file)) {
       if (description != null) {
-        JrnnModel m = TorchImport.load(file, description);
-        return new LoadedModel(m.graph(), m.weights(), "PyTorch state_dict", null, List.of());
+        Model m = Model.load(file, description);
+        return new LoadedModel(m.graph(), m.weights(), m.format(), null, List.of());
       }
       if (!JrnnModel.isModel(file)) {
         String keys;
@@ -60,8 +59,8 @@ record LoadedModel(
                 + file.getFileName()
                 + " OUT.jrnn --description MODEL.json'");
       }
-      JrnnModel m = JrnnModel.load(file);
-      return new LoadedModel(m.graph(), m.weights(), "jrnn model", null, List.of());
+      Model m = Model.load(file);
+      return new LoadedModel(m.graph(), m.weights(), m.format(), null, List.of());
     }
     if (description != null) {
       throw new Args.UsageException("--description applies to PyTorch safetensors files only");
@@ -93,31 +92,18 @@ record LoadedModel(
     return new LoadedModel(m.graph(), w, "ONNX (opset " + m.opset() + ")", bytes, wi);
   }
 
-  /** The number of parameters in {@code weights}. */
-  static long parameters(List<WeightSpec> weights) {
+  /** The number of parameters of the weights with these shapes. */
+  static long parameters(Map<String, int[]> shapes) {
     long total = 0;
-    for (WeightSpec w : weights) {
-      long p = 1;
-      for (int d : w.shape()) {
-        p *= d;
-      }
-      total += p;
+    for (int[] shape : shapes.values()) {
+      total += Tensor.elementCount(shape);
     }
     return total;
   }
 
-  /** Safetensors: 8-byte little-endian header length, then a JSON object. */
-  static boolean isSafeTensors(Path file) throws IOException {
+  private static boolean isSafeTensors(Path file) throws IOException {
     try (InputStream in = Files.newInputStream(file)) {
-      byte[] head = in.readNBytes(9);
-      if (head.length < 9 || head[8] != '{') {
-        return false;
-      }
-      long n = 0;
-      for (int i = 7; i >= 0; i--) {
-        n = (n << 8) | (head[i] & 0xff);
-      }
-      return n > 1 && n <= Files.size(file) - 8;
+      return SafeTensors.looksLike(in.readNBytes(9));
     }
   }
 

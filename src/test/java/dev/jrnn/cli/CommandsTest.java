@@ -23,7 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code jrnn run}, {@code info}, {@code convert} and {@code bench MODEL} end to end. */
 class CommandsTest {
 
-  static final Path FIXTURES = Path.of("..", "engine", "src", "test", "resources", "fixtures");
+  static final Path ONNX =
+      Path.of("..", "engine", "onnx", "src", "test", "resources", "fixtures", "onnx");
+  static final Path TORCH =
+      Path.of("..", "engine", "core", "src", "test", "resources", "fixtures", "torch");
 
   @TempDir Path tmp;
 
@@ -81,12 +84,10 @@ class CommandsTest {
   @Test
   void runsOnnxModelsOnNpyInputs() throws Exception {
     for (String name : List.of("torch17_char_lm", "test_lstm_with_peepholes", "node_gru_lbr0")) {
-      try (SafeTensors.Contents io =
-          SafeTensors.read(FIXTURES.resolve("onnx/" + name + ".safetensors"))) {
+      try (SafeTensors.Contents io = SafeTensors.read(ONNX.resolve("" + name + ".safetensors"))) {
         for (String backend : List.of("java", "reference")) {
           Path dir = tmp.resolve(name + "-" + backend);
-          List<Object> argv =
-              new ArrayList<>(List.of("run", FIXTURES.resolve("onnx/" + name + ".onnx")));
+          List<Object> argv = new ArrayList<>(List.of("run", ONNX.resolve("" + name + ".onnx")));
           argv.addAll(npyInputs(io));
           argv.addAll(List.of("--output-dir", dir, "--backend", backend, "--threads", 2));
           Run r = jrnn(argv.toArray());
@@ -103,7 +104,7 @@ class CommandsTest {
   void readsInt64Ids() throws Exception {
     // torch17_classifier takes int64 ids; write them as NumPy would
     try (SafeTensors.Contents io =
-        SafeTensors.read(FIXTURES.resolve("onnx/torch17_classifier.safetensors"))) {
+        SafeTensors.read(ONNX.resolve("torch17_classifier.safetensors"))) {
       Tensor ids = io.tensors().get("in.ids");
       Path f = tmp.resolve("ids.npy");
       StringBuilder shape = new StringBuilder();
@@ -126,7 +127,7 @@ class CommandsTest {
       Run r =
           jrnn(
               "run",
-              FIXTURES.resolve("onnx/torch17_classifier.onnx"),
+              ONNX.resolve("torch17_classifier.onnx"),
               "--input",
               "ids=" + f,
               "--output-dir",
@@ -142,14 +143,13 @@ class CommandsTest {
     Run c =
         jrnn(
             "convert",
-            FIXTURES.resolve("torch/classifier.safetensors"),
+            TORCH.resolve("classifier.safetensors"),
             model,
             "--description",
-            FIXTURES.resolve("torch/classifier.json"));
+            TORCH.resolve("classifier.json"));
     assertEquals(0, c.status(), c.err());
     assertTrue(c.out().contains("jrnn model from PyTorch state_dict"), c.out());
-    try (SafeTensors.Contents io =
-        SafeTensors.read(FIXTURES.resolve("torch/classifier.io.safetensors"))) {
+    try (SafeTensors.Contents io = SafeTensors.read(TORCH.resolve("classifier.io.safetensors"))) {
       List<Object> argv = new ArrayList<>(List.of("run", model, "--output-dir", tmp.resolve("o")));
       argv.addAll(npyInputs(io));
       Run r = jrnn(argv.toArray());
@@ -160,9 +160,9 @@ class CommandsTest {
     Run info =
         jrnn(
             "info",
-            FIXTURES.resolve("torch/classifier.safetensors"),
+            TORCH.resolve("classifier.safetensors"),
             "--description",
-            FIXTURES.resolve("torch/classifier.json"),
+            TORCH.resolve("classifier.json"),
             "--backend",
             "java");
     assertEquals(0, info.status(), info.err());
@@ -170,10 +170,10 @@ class CommandsTest {
         info.out().contains("LSTM(hidden=16, layers=2, bidirectional, batchFirst)"), info.out());
 
     Path onnx = tmp.resolve("lstm.jrnn");
-    Run o = jrnn("convert", FIXTURES.resolve("onnx/torch14_lstm_2layer_bidir.onnx"), onnx);
+    Run o = jrnn("convert", ONNX.resolve("torch14_lstm_2layer_bidir.onnx"), onnx);
     assertEquals(0, o.status(), o.err());
     try (SafeTensors.Contents io =
-        SafeTensors.read(FIXTURES.resolve("onnx/torch14_lstm_2layer_bidir.safetensors"))) {
+        SafeTensors.read(ONNX.resolve("torch14_lstm_2layer_bidir.safetensors"))) {
       List<Object> argv = new ArrayList<>(List.of("run", onnx, "--output-dir", tmp.resolve("p")));
       argv.addAll(npyInputs(io));
       Run r = jrnn(argv.toArray());
@@ -181,15 +181,14 @@ class CommandsTest {
       assertTrue(worstDiff(io, tmp.resolve("p")) <= 1e-5);
     }
     // ONNX weights given as inputs must be supplied to convert
-    Run missing =
-        jrnn("convert", FIXTURES.resolve("onnx/test_gru_defaults.onnx"), tmp.resolve("g"));
+    Run missing = jrnn("convert", ONNX.resolve("test_gru_defaults.onnx"), tmp.resolve("g"));
     assertEquals(1, missing.status());
     assertTrue(missing.err().contains("weight input 'W'"), missing.err());
   }
 
   @Test
   void infoShowsLayersAndPlacement() {
-    Run r = jrnn("info", FIXTURES.resolve("onnx/node_lstm_everything.onnx"), "--backend", "java");
+    Run r = jrnn("info", ONNX.resolve("node_lstm_everything.onnx"), "--backend", "java");
     assertEquals(0, r.status(), r.err());
     assertTrue(r.out().contains("X                    F32 [T, N, 3]"), r.out());
     assertTrue(
@@ -197,11 +196,10 @@ class CommandsTest {
         r.out());
     assertTrue(r.out().contains("parameters: 215"), r.out());
     if (Backends.byName("onednn").availability().available()) {
-      Run d =
-          jrnn("info", FIXTURES.resolve("onnx/node_lstm_everything.onnx"), "--backend", "onednn");
+      Run d = jrnn("info", ONNX.resolve("node_lstm_everything.onnx"), "--backend", "onednn");
       assertTrue(d.out().contains("(oneDNN has no per-row sequence lengths)"), d.out());
     }
-    Run w = jrnn("info", FIXTURES.resolve("onnx/test_lstm_with_peepholes.onnx"));
+    Run w = jrnn("info", ONNX.resolve("test_lstm_with_peepholes.onnx"));
     assertEquals(0, w.status(), w.err());
     assertTrue(
         w.out().contains("weight inputs (given at run time with --input): [W, R, B, P]"), w.out());
@@ -212,7 +210,7 @@ class CommandsTest {
     Run r =
         jrnn(
             "bench",
-            FIXTURES.resolve("onnx/torch17_char_lm.onnx"),
+            ONNX.resolve("torch17_char_lm.onnx"),
             "--dim",
             "T=16",
             "--dim",
@@ -235,7 +233,7 @@ class CommandsTest {
         jrnn(
             "bench",
             "--json",
-            FIXTURES.resolve("onnx/torch14_gru_2layer.onnx"),
+            ONNX.resolve("torch14_gru_2layer.onnx"),
             "--dim",
             "T=4",
             "--dim",
@@ -248,7 +246,7 @@ class CommandsTest {
             "java,ort");
     assertEquals(0, json.status(), json.err());
     assertEquals(2, json.out().lines().filter(l -> l.startsWith("{\"model\"")).count(), json.out());
-    Run noDims = jrnn("bench", FIXTURES.resolve("onnx/torch17_char_lm.onnx"), "--runs", "1");
+    Run noDims = jrnn("bench", ONNX.resolve("torch17_char_lm.onnx"), "--runs", "1");
     assertEquals(2, noDims.status());
     assertTrue(noDims.err().contains("--dim NAME=SIZE"), noDims.err());
   }
@@ -270,7 +268,7 @@ class CommandsTest {
     Run noOut = jrnn("run", junk);
     assertEquals(2, noOut.status());
     assertTrue(noOut.err().contains("--output-dir is required"), noOut.err());
-    Run stateDict = jrnn("info", FIXTURES.resolve("torch/classifier.safetensors"));
+    Run stateDict = jrnn("info", TORCH.resolve("classifier.safetensors"));
     assertEquals(1, stateDict.status());
     assertTrue(stateDict.err().contains("needs a model description"), stateDict.err());
     for (String cmd : List.of("run", "info", "convert", "bench")) {

@@ -1,7 +1,11 @@
 package dev.jrnn.kernels;
 
+import static dev.jrnn.kernels.FloatMath.*;
+import static jdk.incubator.vector.VectorOperators.FMA;
+import static jdk.incubator.vector.VectorOperators.GT;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -16,10 +20,12 @@ import jdk.incubator.vector.VectorSpecies;
  * happens before reset.
  *
  * <p>The standard cells run vectorized with their math written out in place: LSTM (sigmoid, tanh,
- * tanh), GRU (sigmoid, tanh), RNN (tanh, relu or sigmoid). No vector crosses a method call, because
- * a vector passed to a call C2 does not inline is boxed: routing the activations through a helper
- * measured up to 500 KB allocated per call and 2x slower cells. Cells with any other ONNX
- * activation run the scalar twin (correct and allocation-free, several times slower).
+ * tanh), GRU (sigmoid, tanh), RNN (tanh, relu or sigmoid), the activations as {@link FloatMath}'s
+ * operations lane by lane, so each pass gives the same bits as its scalar twin in every JIT tier.
+ * No vector crosses a method call: in passes this large C2 stops inlining plain methods
+ * (NodeCountInliningCutoff), and a vector passed to a call it does not inline is boxed; routing the
+ * activations through a helper measured up to 500 KB allocated per call and 2x slower cells. Cells
+ * with any other ONNX activation run the scalar twin (correct and allocation-free, slower).
  */
 public final class Cells {
 
@@ -98,6 +104,9 @@ public final class Cells {
     boolean clip = p.hasClip();
     boolean peep = p.peepI() != null;
     FloatVector one = FloatVector.broadcast(S, 1f);
+    FloatVector two = FloatVector.broadcast(S, 2f);
+    FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
+    FloatVector hi = FloatVector.broadcast(S, HI);
     for (int r = 0; r < rows; r++) {
       for (int b = b0; b < b1; b++) {
         int go = gOff + r * ldg + b * 4 * BW;
@@ -117,10 +126,49 @@ public final class Cells {
           fv = fv.max(-p.clip()).min(p.clip());
           gv = gv.max(-p.clip()).min(p.clip());
         }
-        FloatVector i = one.div(iv.neg().lanewise(VectorOperators.EXP).add(one));
-        FloatVector f =
-            p.coupled() ? one.sub(i) : one.div(fv.neg().lanewise(VectorOperators.EXP).add(one));
-        FloatVector cNew = f.mul(cPrev).add(i.mul(gv.lanewise(VectorOperators.TANH)));
+        FloatVector i; // sigmoid(iv)
+        {
+          FloatVector x = iv.neg();
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          i = one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one));
+        }
+        FloatVector f; // sigmoid(fv), or 1 − i when coupled
+        if (p.coupled()) {
+          f = one.sub(i);
+        } else {
+          FloatVector x = fv.neg();
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          f = one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one));
+        }
+        FloatVector g; // tanh(gv)
+        {
+          FloatVector x = gv.add(gv);
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          FloatVector em1 = sc.fma(red.mul(red).fma(q, red), sc.sub(one));
+          g = em1.div(em1.add(two));
+        }
+        FloatVector cNew = f.mul(cPrev).add(i.mul(g));
         cNew.intoArray(c, co);
         if (peep) {
           ov = FloatVector.fromArray(S, p.peepO(), u).fma(cNew, ov);
@@ -128,9 +176,34 @@ public final class Cells {
         if (clip) {
           ov = ov.max(-p.clip()).min(p.clip());
         }
-        one.div(ov.neg().lanewise(VectorOperators.EXP).add(one))
-            .mul(cNew.lanewise(VectorOperators.TANH))
-            .intoArray(h, hOff + r * ldh + u);
+        FloatVector o; // sigmoid(ov)
+        {
+          FloatVector x = ov.neg();
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          o = one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one));
+        }
+        FloatVector hc; // tanh(cNew)
+        {
+          FloatVector x = cNew.add(cNew);
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          FloatVector em1 = sc.fma(red.mul(red).fma(q, red), sc.sub(one));
+          hc = em1.div(em1.add(two));
+        }
+        o.mul(hc).intoArray(h, hOff + r * ldh + u);
       }
     }
   }
@@ -157,14 +230,14 @@ public final class Cells {
           int u = b * BW + l;
           int co = r * ldc + u;
           float cPrev = c[co];
-          float iv = gates[go] + (peep ? p.peepI()[u] * cPrev : 0f);
-          float fv = gates[go + BW] + (peep ? p.peepF()[u] * cPrev : 0f);
+          float iv = peep ? Math.fma(p.peepI()[u], cPrev, gates[go]) : gates[go];
+          float fv = peep ? Math.fma(p.peepF()[u], cPrev, gates[go + BW]) : gates[go + BW];
           float gv = gates[go + 2 * BW];
           float i = p.f().apply(clip(iv, p.clip()));
           float f = p.coupled() ? 1f - i : p.f().apply(clip(fv, p.clip()));
           float cNew = f * cPrev + i * p.g().apply(clip(gv, p.clip()));
           c[co] = cNew;
-          float ov = gates[go + 3 * BW] + (peep ? p.peepO()[u] * cNew : 0f);
+          float ov = peep ? Math.fma(p.peepO()[u], cNew, gates[go + 3 * BW]) : gates[go + 3 * BW];
           h[hOff + r * ldh + u] = p.f().apply(clip(ov, p.clip())) * p.h().apply(cNew);
         }
       }
@@ -199,6 +272,9 @@ public final class Cells {
     }
     boolean clip = p.hasClip();
     FloatVector one = FloatVector.broadcast(S, 1f);
+    FloatVector two = FloatVector.broadcast(S, 2f);
+    FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
+    FloatVector hi = FloatVector.broadcast(S, HI);
     for (int r = 0; r < rows; r++) {
       for (int b = b0; b < b1; b++) {
         int xo = gxOff + r * ldgx + b * 3 * BW;
@@ -211,8 +287,32 @@ public final class Cells {
           zv = zv.max(-p.clip()).min(p.clip());
           rv = rv.max(-p.clip()).min(p.clip());
         }
-        FloatVector z = one.div(zv.neg().lanewise(VectorOperators.EXP).add(one));
-        FloatVector rg = one.div(rv.neg().lanewise(VectorOperators.EXP).add(one));
+        FloatVector z; // sigmoid(zv)
+        {
+          FloatVector x = zv.neg();
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          z = one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one));
+        }
+        FloatVector rg; // sigmoid(rv)
+        {
+          FloatVector x = rv.neg();
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          rg = one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one));
+        }
         FloatVector hn =
             FloatVector.fromArray(S, gh, ho + 2 * BW)
                 .add(FloatVector.fromArray(S, p.recurrentBiasN(), u));
@@ -220,9 +320,22 @@ public final class Cells {
         if (clip) {
           nv = nv.max(-p.clip()).min(p.clip());
         }
-        FloatVector n = nv.lanewise(VectorOperators.TANH);
+        FloatVector gn; // tanh(nv)
+        {
+          FloatVector x = nv.add(nv);
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          FloatVector em1 = sc.fma(red.mul(red).fma(q, red), sc.sub(one));
+          gn = em1.div(em1.add(two));
+        }
         FloatVector hp = FloatVector.fromArray(S, hPrev, hpOff + r * ldhp + u);
-        z.fma(hp.sub(n), n).intoArray(h, hOff + r * ldh + u); // n + z⊙(h − n)
+        z.fma(hp.sub(gn), gn).intoArray(h, hOff + r * ldh + u); // n + z⊙(h − n)
       }
     }
   }
@@ -253,9 +366,9 @@ public final class Cells {
           float z = p.f().apply(clip(gx[xo] + gh[ho], p.clip()));
           float rg = p.f().apply(clip(gx[xo + BW] + gh[ho + BW], p.clip()));
           float hn = gh[ho + 2 * BW] + p.recurrentBiasN()[u];
-          float n = p.g().apply(clip(gx[xo + 2 * BW] + rg * hn, p.clip()));
+          float n = p.g().apply(clip(Math.fma(rg, hn, gx[xo + 2 * BW]), p.clip()));
           float hp = hPrev[hpOff + r * ldhp + u];
-          h[hOff + r * ldh + u] = n + z * (hp - n);
+          h[hOff + r * ldh + u] = Math.fma(z, hp - n, n);
         }
       }
     }
@@ -288,6 +401,8 @@ public final class Cells {
     }
     boolean clip = p.hasClip();
     FloatVector one = FloatVector.broadcast(S, 1f);
+    FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
+    FloatVector hi = FloatVector.broadcast(S, HI);
     for (int r = 0; r < rows; r++) {
       for (int b = b0; b < b1; b++) {
         int xo = gxOff + r * ldgx + b * 3 * BW;
@@ -300,10 +415,34 @@ public final class Cells {
           zv = zv.max(-p.clip()).min(p.clip());
           rv = rv.max(-p.clip()).min(p.clip());
         }
-        one.div(zv.neg().lanewise(VectorOperators.EXP).add(one)).intoArray(ghzr, zo);
-        FloatVector hp = FloatVector.fromArray(S, hPrev, hpOff + r * ldhp + u);
-        one.div(rv.neg().lanewise(VectorOperators.EXP).add(one))
-            .mul(hp)
+        FloatVector z; // sigmoid(zv)
+        {
+          FloatVector x = zv.neg();
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          z = one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one));
+        }
+        z.intoArray(ghzr, zo);
+        FloatVector rg; // sigmoid(rv)
+        {
+          FloatVector x = rv.neg();
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          rg = one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one));
+        }
+        rg.mul(FloatVector.fromArray(S, hPrev, hpOff + r * ldhp + u))
             .intoArray(resetH, r * ldrh + u);
       }
     }
@@ -369,6 +508,10 @@ public final class Cells {
       return;
     }
     boolean clip = p.hasClip();
+    FloatVector one = FloatVector.broadcast(S, 1f);
+    FloatVector two = FloatVector.broadcast(S, 2f);
+    FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
+    FloatVector hi = FloatVector.broadcast(S, HI);
     for (int r = 0; r < rows; r++) {
       for (int b = b0; b < b1; b++) {
         int u = b * BW;
@@ -378,10 +521,23 @@ public final class Cells {
         if (clip) {
           nv = nv.max(-p.clip()).min(p.clip());
         }
-        FloatVector n = nv.lanewise(VectorOperators.TANH);
+        FloatVector gn; // tanh(nv)
+        {
+          FloatVector x = nv.add(nv);
+          x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+          FloatVector t = x.fma(LOG2E, ROUND);
+          FloatVector m = t.sub(ROUND);
+          FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+          FloatVector q =
+              red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+          FloatVector sc =
+              t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+          FloatVector em1 = sc.fma(red.mul(red).fma(q, red), sc.sub(one));
+          gn = em1.div(em1.add(two));
+        }
         FloatVector z = FloatVector.fromArray(S, ghzr, r * ldzr + b * 2 * BW);
         FloatVector hp = FloatVector.fromArray(S, hPrev, hpOff + r * ldhp + u);
-        z.fma(hp.sub(n), n).intoArray(h, hOff + r * ldh + u);
+        z.fma(hp.sub(gn), gn).intoArray(h, hOff + r * ldh + u);
       }
     }
   }
@@ -413,7 +569,7 @@ public final class Cells {
           float n = p.g().apply(clip(nv, p.clip()));
           float z = ghzr[r * ldzr + b * 2 * BW + l];
           float hp = hPrev[hpOff + r * ldhp + u];
-          h[hOff + r * ldh + u] = n + z * (hp - n);
+          h[hOff + r * ldh + u] = Math.fma(z, hp - n, n);
         }
       }
     }
@@ -438,18 +594,52 @@ public final class Cells {
     boolean clip = p.hasClip();
     int kind = p.f().kind;
     FloatVector one = FloatVector.broadcast(S, 1f);
+    FloatVector two = FloatVector.broadcast(S, 2f);
+    FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
+    FloatVector hi = FloatVector.broadcast(S, HI);
     for (int r = 0; r < rows; r++) {
       for (int b = b0; b < b1; b++) {
         FloatVector v = FloatVector.fromArray(S, gates, gOff + r * ldg + b * BW);
         if (clip) {
           v = v.max(-p.clip()).min(p.clip());
         }
-        FloatVector a =
-            kind == Act.TANH
-                ? v.lanewise(VectorOperators.TANH)
-                : kind == Act.RELU
-                    ? v.max(0f)
-                    : one.div(v.neg().lanewise(VectorOperators.EXP).add(one));
+        FloatVector a;
+        if (kind == Act.RELU) {
+          a = v.max(0f);
+        } else if (kind == Act.TANH) {
+          {
+            FloatVector x = v.add(v);
+            x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+            FloatVector t = x.fma(LOG2E, ROUND);
+            FloatVector m = t.sub(ROUND);
+            FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+            FloatVector q =
+                red.fma(Q4, Q3)
+                    .lanewise(FMA, red, Q2)
+                    .lanewise(FMA, red, Q1)
+                    .lanewise(FMA, red, Q0);
+            FloatVector sc =
+                t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+            FloatVector em1 = sc.fma(red.mul(red).fma(q, red), sc.sub(one));
+            a = em1.div(em1.add(two));
+          }
+        } else {
+          {
+            FloatVector x = v.neg();
+            x = x.blend(lo, x.lt(LO)).blend(hi, x.compare(GT, HI));
+            FloatVector t = x.fma(LOG2E, ROUND);
+            FloatVector m = t.sub(ROUND);
+            FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, x));
+            FloatVector q =
+                red.fma(Q4, Q3)
+                    .lanewise(FMA, red, Q2)
+                    .lanewise(FMA, red, Q1)
+                    .lanewise(FMA, red, Q0);
+            FloatVector sc =
+                t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+            a = one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one));
+          }
+        }
         a.intoArray(h, hOff + r * ldh + b * BW);
       }
     }

@@ -1,11 +1,17 @@
 package dev.jrnn.kernels;
 
+import static dev.jrnn.kernels.FloatMath.*;
+import static jdk.incubator.vector.VectorOperators.FMA;
+import static jdk.incubator.vector.VectorOperators.GT;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -19,59 +25,107 @@ public final class Elementwise {
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
-  public static final int ADD = 0;
-  public static final int SUB = 1;
-  public static final int MUL = 2;
-  public static final int DIV = 3;
-
   private Elementwise() {}
 
   /**
    * {@code y[i] = act(x[i])} for {@code n} floats. Sigmoid, tanh and relu have a loop each, with
-   * the operation written out: a call through {@link Act#apply(FloatVector)} here was not inlined
-   * and boxed every vector (9 KB allocated per call of a small model). Other kinds run scalar.
+   * the operation written out ({@link FloatMath}'s sequence for the first two) and the last partial
+   * vector masked; the other kinds run {@link Act#apply}, which gives the same bits as a lane.
    */
   public static void activation(Act act, MemorySegment x, MemorySegment y, long n) {
     if (!Simd.VECTOR || !act.vectorized()) {
       activationScalar(act, x, y, n);
       return;
     }
-    int len = S.length();
-    long full = n - n % len;
-    int rest = (int) (n - full);
     switch (act.kind) {
-      case Act.TANH -> {
-        for (long i = 0; i < full; i += len) {
-          load(x, i).lanewise(VectorOperators.TANH).intoMemorySegment(y, i * 4, NATIVE);
-        }
-        if (rest > 0) {
-          VectorMask<Float> tail = S.indexInRange(0, rest); // the int overload is intrinsic
-          load(x, full, tail)
-              .lanewise(VectorOperators.TANH)
-              .intoMemorySegment(y, full * 4, NATIVE, tail);
-        }
-      }
-      case Act.SIGMOID -> {
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        for (long i = 0; i < full; i += len) {
-          one.div(load(x, i).neg().lanewise(VectorOperators.EXP).add(one))
-              .intoMemorySegment(y, i * 4, NATIVE);
-        }
-        if (rest > 0) {
-          VectorMask<Float> tail = S.indexInRange(0, rest);
-          one.div(load(x, full, tail).neg().lanewise(VectorOperators.EXP).add(one))
-              .intoMemorySegment(y, full * 4, NATIVE, tail);
-        }
-      }
-      default -> {
-        for (long i = 0; i < full; i += len) {
-          load(x, i).max(0f).intoMemorySegment(y, i * 4, NATIVE);
-        }
-        if (rest > 0) {
-          VectorMask<Float> tail = S.indexInRange(0, rest);
-          load(x, full, tail).max(0f).intoMemorySegment(y, full * 4, NATIVE, tail);
-        }
-      }
+      case Act.TANH -> tanhLoop(x, y, n);
+      case Act.SIGMOID -> sigmoidLoop(x, y, n);
+      default -> reluLoop(x, y, n);
+    }
+  }
+
+  // The vector loops are small methods of their own so that C2 inlines every vector operation in
+  // them: in one large method it stopped inlining (NodeCountInliningCutoff) a helper returning a
+  // vector and boxed every vector loaded (380 KB allocated per softmax of 64 × 1000).
+
+  private static void tanhLoop(MemorySegment x, MemorySegment y, long n) {
+    long full = n - n % S.length();
+    FloatVector one = FloatVector.broadcast(S, 1f);
+    FloatVector two = FloatVector.broadcast(S, 2f);
+    FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
+    FloatVector hi = FloatVector.broadcast(S, HI);
+    for (long i = 0; i < full; i += S.length()) {
+      FloatVector v = FloatVector.fromMemorySegment(S, x, i * 4, NATIVE);
+      FloatVector xx = v.add(v);
+      xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
+      FloatVector t = xx.fma(LOG2E, ROUND);
+      FloatVector m = t.sub(ROUND);
+      FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, xx));
+      FloatVector q =
+          red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+      FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+      FloatVector em1 = sc.fma(red.mul(red).fma(q, red), sc.sub(one));
+      em1.div(em1.add(two)).intoMemorySegment(y, i * 4, NATIVE);
+    }
+    if (full < n) { // the same, masked
+      VectorMask<Float> tail = S.indexInRange(0, (int) (n - full)); // the int form is intrinsic
+      FloatVector v = FloatVector.fromMemorySegment(S, x, full * 4, NATIVE, tail);
+      FloatVector xx = v.add(v);
+      xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
+      FloatVector t = xx.fma(LOG2E, ROUND);
+      FloatVector m = t.sub(ROUND);
+      FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, xx));
+      FloatVector q =
+          red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+      FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+      FloatVector em1 = sc.fma(red.mul(red).fma(q, red), sc.sub(one));
+      em1.div(em1.add(two)).intoMemorySegment(y, full * 4, NATIVE, tail);
+    }
+  }
+
+  private static void sigmoidLoop(MemorySegment x, MemorySegment y, long n) {
+    long full = n - n % S.length();
+    FloatVector one = FloatVector.broadcast(S, 1f);
+    FloatVector lo = FloatVector.broadcast(S, LO);
+    FloatVector hi = FloatVector.broadcast(S, HI);
+    for (long i = 0; i < full; i += S.length()) {
+      FloatVector xx = FloatVector.fromMemorySegment(S, x, i * 4, NATIVE).neg();
+      xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
+      FloatVector t = xx.fma(LOG2E, ROUND);
+      FloatVector m = t.sub(ROUND);
+      FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, xx));
+      FloatVector q =
+          red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+      FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+      one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one)).intoMemorySegment(y, i * 4, NATIVE);
+    }
+    if (full < n) { // the same, masked
+      VectorMask<Float> tail = S.indexInRange(0, (int) (n - full));
+      FloatVector xx = FloatVector.fromMemorySegment(S, x, full * 4, NATIVE, tail).neg();
+      xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
+      FloatVector t = xx.fma(LOG2E, ROUND);
+      FloatVector m = t.sub(ROUND);
+      FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, xx));
+      FloatVector q =
+          red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+      FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+      one.div(sc.fma(red.mul(red).fma(q, red), sc).add(one))
+          .intoMemorySegment(y, full * 4, NATIVE, tail);
+    }
+  }
+
+  private static void reluLoop(MemorySegment x, MemorySegment y, long n) {
+    long full = n - n % S.length();
+    for (long i = 0; i < full; i += S.length()) {
+      FloatVector.fromMemorySegment(S, x, i * 4, NATIVE)
+          .max(0f)
+          .intoMemorySegment(y, i * 4, NATIVE);
+    }
+    if (full < n) {
+      VectorMask<Float> tail = S.indexInRange(0, (int) (n - full));
+      FloatVector.fromMemorySegment(S, x, full * 4, NATIVE, tail)
+          .max(0f)
+          .intoMemorySegment(y, full * 4, NATIVE, tail);
     }
   }
 
@@ -84,10 +138,11 @@ public final class Elementwise {
 
   /**
    * One run of broadcast arithmetic: {@code y[yOff + j] = a[aOff + j·as] op b[bOff + j·bs]} for
-   * {@code j < n}, where the strides {@code as} and {@code bs} are 0 (a repeated element) or 1.
+   * {@code j < n}, where the strides {@code as} and {@code bs} are 0 (a repeated element) or 1. The
+   * tail runs {@link Arith#apply(float, float)}, one IEEE operation like a lane's.
    */
   public static void binaryRun(
-      int op,
+      Arith op,
       MemorySegment a,
       long aOff,
       int as,
@@ -97,67 +152,83 @@ public final class Elementwise {
       MemorySegment y,
       long yOff,
       int n) {
-    if (!Simd.VECTOR) {
-      binaryRunScalar(op, a, aOff, as, b, bOff, bs, y, yOff, n);
-      return;
+    int full = Simd.VECTOR && as + bs > 0 ? n - n % S.length() : 0;
+    // A loop per stride pattern with the operation switched inside: a vector that may be null, or
+    // one returned by a helper C2 does not inline, is boxed (8 KB per call measured).
+    if (full > 0) {
+      if (as == 1 && bs == 1) {
+        bothLoop(op, a, aOff, b, bOff, y, yOff, full);
+      } else if (as == 1) {
+        broadcastBLoop(op, a, aOff, b.getAtIndex(F, bOff), y, yOff, full);
+      } else {
+        broadcastALoop(op, a.getAtIndex(F, aOff), b, bOff, y, yOff, full);
+      }
     }
-    // Separate loops per stride pattern: a vector that may be null would be boxed by C2.
-    if (as == 1 && bs == 1) {
-      int j = 0;
-      for (; j + S.length() <= n; j += S.length()) {
-        apply(op, load(a, aOff + j), load(b, bOff + j))
-            .intoMemorySegment(y, (yOff + j) * 4, NATIVE);
-      }
-      if (j < n) {
-        VectorMask<Float> m = S.indexInRange(j, n);
-        apply(op, load(a, aOff + j, m), load(b, bOff + j, m))
-            .intoMemorySegment(y, (yOff + j) * 4, NATIVE, m);
-      }
-    } else if (as == 1 && bs == 0) {
-      FloatVector cb = FloatVector.broadcast(S, b.getAtIndex(F, bOff));
-      int j = 0;
-      for (; j + S.length() <= n; j += S.length()) {
-        apply(op, load(a, aOff + j), cb).intoMemorySegment(y, (yOff + j) * 4, NATIVE);
-      }
-      if (j < n) {
-        VectorMask<Float> m = S.indexInRange(j, n);
-        apply(op, load(a, aOff + j, m), cb).intoMemorySegment(y, (yOff + j) * 4, NATIVE, m);
-      }
-    } else if (as == 0 && bs == 1) {
-      FloatVector ca = FloatVector.broadcast(S, a.getAtIndex(F, aOff));
-      int j = 0;
-      for (; j + S.length() <= n; j += S.length()) {
-        apply(op, ca, load(b, bOff + j)).intoMemorySegment(y, (yOff + j) * 4, NATIVE);
-      }
-      if (j < n) {
-        VectorMask<Float> m = S.indexInRange(j, n);
-        apply(op, ca, load(b, bOff + j, m)).intoMemorySegment(y, (yOff + j) * 4, NATIVE, m);
-      }
-    } else {
-      binaryRunScalar(op, a, aOff, as, b, bOff, bs, y, yOff, n);
+    for (int j = full; j < n; j++) {
+      float x = a.getAtIndex(F, aOff + (long) j * as);
+      float z = b.getAtIndex(F, bOff + (long) j * bs);
+      y.setAtIndex(F, yOff + j, op.apply(x, z));
     }
   }
 
-  private static FloatVector load(MemorySegment s, long index) {
-    return FloatVector.fromMemorySegment(S, s, index * 4, NATIVE);
+  private static void bothLoop(
+      Arith op,
+      MemorySegment a,
+      long aOff,
+      MemorySegment b,
+      long bOff,
+      MemorySegment y,
+      long yOff,
+      int full) {
+    for (int j = 0; j < full; j += S.length()) {
+      FloatVector va = FloatVector.fromMemorySegment(S, a, (aOff + j) * 4, NATIVE);
+      FloatVector vb = FloatVector.fromMemorySegment(S, b, (bOff + j) * 4, NATIVE);
+      FloatVector v =
+          switch (op) {
+            case ADD -> va.add(vb);
+            case SUB -> va.sub(vb);
+            case MUL -> va.mul(vb);
+            case DIV -> va.div(vb);
+          };
+      v.intoMemorySegment(y, (yOff + j) * 4, NATIVE);
+    }
   }
 
-  private static FloatVector load(MemorySegment s, long index, VectorMask<Float> m) {
-    return FloatVector.fromMemorySegment(S, s, index * 4, NATIVE, m);
+  private static void broadcastBLoop(
+      Arith op, MemorySegment a, long aOff, float b, MemorySegment y, long yOff, int full) {
+    FloatVector vb = FloatVector.broadcast(S, b);
+    for (int j = 0; j < full; j += S.length()) {
+      FloatVector va = FloatVector.fromMemorySegment(S, a, (aOff + j) * 4, NATIVE);
+      FloatVector v =
+          switch (op) {
+            case ADD -> va.add(vb);
+            case SUB -> va.sub(vb);
+            case MUL -> va.mul(vb);
+            case DIV -> va.div(vb);
+          };
+      v.intoMemorySegment(y, (yOff + j) * 4, NATIVE);
+    }
   }
 
-  private static FloatVector apply(int op, FloatVector a, FloatVector b) {
-    return switch (op) {
-      case ADD -> a.add(b);
-      case SUB -> a.sub(b);
-      case MUL -> a.mul(b);
-      default -> a.div(b);
-    };
+  private static void broadcastALoop(
+      Arith op, float a, MemorySegment b, long bOff, MemorySegment y, long yOff, int full) {
+    FloatVector va = FloatVector.broadcast(S, a);
+    for (int j = 0; j < full; j += S.length()) {
+      FloatVector vb = FloatVector.fromMemorySegment(S, b, (bOff + j) * 4, NATIVE);
+      FloatVector v =
+          switch (op) {
+            case ADD -> va.add(vb);
+            case SUB -> va.sub(vb);
+            case MUL -> va.mul(vb);
+            case DIV -> va.div(vb);
+          };
+      v.intoMemorySegment(y, (yOff + j) * 4, NATIVE);
+    }
   }
 
   /** Scalar twin of {@link #binaryRun}. */
   public static void binaryRunScalar(
-      int op,
+      Arith op,
       MemorySegment a,
       long aOff,
       int as,
@@ -170,21 +241,14 @@ public final class Elementwise {
     for (int j = 0; j < n; j++) {
       float x = a.getAtIndex(F, aOff + (long) j * as);
       float z = b.getAtIndex(F, bOff + (long) j * bs);
-      y.setAtIndex(
-          F,
-          yOff + j,
-          switch (op) {
-            case ADD -> x + z;
-            case SUB -> x - z;
-            case MUL -> x * z;
-            default -> x / z;
-          });
+      y.setAtIndex(F, yOff + j, op.apply(x, z));
     }
   }
 
   /**
    * Softmax (or log-softmax) of each of {@code rows} contiguous rows of {@code cols} floats,
-   * max-subtracted so large inputs do not overflow.
+   * max-subtracted so large inputs do not overflow. The exponentials are {@link FloatMath#exp}'s
+   * sequence lane-wise; a row's last partial vector is masked.
    */
   public static void softmaxRows(
       MemorySegment x, MemorySegment y, long rows, int cols, boolean log) {
@@ -192,55 +256,166 @@ public final class Elementwise {
       softmaxRowsScalar(x, y, rows, cols, log);
       return;
     }
-    int len = S.length();
-    int full = cols - cols % len;
-    VectorMask<Float> tail = S.indexInRange(full, cols);
-    FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
     for (long r = 0; r < rows; r++) {
       long base = r * cols;
-      FloatVector vmax = ninf;
-      for (int j = 0; j < full; j += len) {
-        vmax = vmax.max(load(x, base + j));
-      }
-      if (full < cols) {
-        vmax = vmax.max(ninf.blend(load(x, base + full, tail), tail));
-      }
-      FloatVector vm = FloatVector.broadcast(S, vmax.reduceLanes(VectorOperators.MAX));
-      FloatVector vsum = FloatVector.zero(S);
-      for (int j = 0; j < full; j += len) {
-        FloatVector e = load(x, base + j).sub(vm).lanewise(VectorOperators.EXP);
-        vsum = vsum.add(e);
-        if (!log) {
-          e.intoMemorySegment(y, (base + j) * 4, NATIVE);
-        }
-      }
-      if (full < cols) {
-        FloatVector e = load(x, base + full, tail).sub(vm).lanewise(VectorOperators.EXP);
-        vsum = vsum.add(e, tail);
-        if (!log) {
-          e.intoMemorySegment(y, (base + full) * 4, NATIVE, tail);
-        }
-      }
-      float sum = vsum.reduceLanes(VectorOperators.ADD);
+      float max = rowMax(x, base, cols);
       if (log) {
-        FloatVector shift = vm.add((float) Math.log(sum));
-        for (int j = 0; j < full; j += len) {
-          load(x, base + j).sub(shift).intoMemorySegment(y, (base + j) * 4, NATIVE);
-        }
-        if (full < cols) {
-          load(x, base + full, tail)
-              .sub(shift)
-              .intoMemorySegment(y, (base + full) * 4, NATIVE, tail);
-        }
+        float sum = expSum(x, base, cols, max);
+        // Math.log runs the same stub in the interpreter, C1 and C2.
+        addRow(x, y, base, cols, -(max + (float) Math.log(sum)));
       } else {
-        FloatVector inv = FloatVector.broadcast(S, 1f / sum);
-        for (int j = 0; j < full; j += len) {
-          load(y, base + j).mul(inv).intoMemorySegment(y, (base + j) * 4, NATIVE);
-        }
-        if (full < cols) {
-          load(y, base + full, tail).mul(inv).intoMemorySegment(y, (base + full) * 4, NATIVE, tail);
-        }
+        scaleRow(y, base, cols, 1f / expStore(x, y, base, cols, max));
       }
+    }
+  }
+
+  // A small method per pass, no branch in its loops: in one method per row, C2 now and then
+  // failed to unbox a vector ("unbox failed") and boxed every vector of the loop (8 KB per call).
+
+  private static float rowMax(MemorySegment x, long base, int cols) {
+    int full = cols - cols % S.length();
+    FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+    FloatVector vmax = ninf;
+    for (int j = 0; j < full; j += S.length()) {
+      vmax = vmax.max(FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE));
+    }
+    if (full < cols) {
+      VectorMask<Float> tail = S.indexInRange(0, cols - full);
+      FloatVector v = FloatVector.fromMemorySegment(S, x, (base + full) * 4, NATIVE, tail);
+      vmax = vmax.max(ninf.blend(v, tail));
+    }
+    return vmax.reduceLanes(VectorOperators.MAX); // the same in any order
+  }
+
+  /** The sum of {@code e^(x − max)} over a row, each also stored to {@code y}. */
+  private static float expStore(MemorySegment x, MemorySegment y, long base, int cols, float max) {
+    int full = cols - cols % S.length();
+    FloatVector vm = FloatVector.broadcast(S, max);
+    FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
+    FloatVector hi = FloatVector.broadcast(S, HI);
+    FloatVector vsum = FloatVector.zero(S);
+    for (int j = 0; j < full; j += S.length()) {
+      FloatVector xx = FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE).sub(vm);
+      xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
+      FloatVector t = xx.fma(LOG2E, ROUND);
+      FloatVector m = t.sub(ROUND);
+      FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, xx));
+      FloatVector q =
+          red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+      FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+      FloatVector e = sc.fma(red.mul(red).fma(q, red), sc);
+      vsum = vsum.add(e);
+      e.intoMemorySegment(y, (base + j) * 4, NATIVE);
+    }
+    if (full < cols) { // the same, masked
+      VectorMask<Float> tail = S.indexInRange(0, cols - full); // the int form is intrinsic
+      FloatVector xx = FloatVector.fromMemorySegment(S, x, (base + full) * 4, NATIVE, tail).sub(vm);
+      xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
+      FloatVector t = xx.fma(LOG2E, ROUND);
+      FloatVector m = t.sub(ROUND);
+      FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, xx));
+      FloatVector q =
+          red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+      FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+      FloatVector e = sc.fma(red.mul(red).fma(q, red), sc);
+      vsum = vsum.add(e, tail);
+      e.intoMemorySegment(y, (base + full) * 4, NATIVE, tail);
+    }
+    // The lanes summed in a fixed order, a tree of rotations: reduceLanes(ADD) sums in another
+    // order under C2 than in the interpreter, which changed the bits between JIT tiers.
+    if (S.length() >= 16) {
+      vsum = vsum.add(vsum.rearrange(ROTATE_8));
+    }
+    if (S.length() >= 8) {
+      vsum = vsum.add(vsum.rearrange(ROTATE_4));
+    }
+    vsum = vsum.add(vsum.rearrange(ROTATE_2));
+    return vsum.add(vsum.rearrange(ROTATE_1)).lane(0);
+  }
+
+  /** The sum of {@code e^(x − max)} over a row. */
+  private static float expSum(MemorySegment x, long base, int cols, float max) {
+    int full = cols - cols % S.length();
+    FloatVector vm = FloatVector.broadcast(S, max);
+    FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
+    FloatVector hi = FloatVector.broadcast(S, HI);
+    FloatVector vsum = FloatVector.zero(S);
+    for (int j = 0; j < full; j += S.length()) {
+      FloatVector xx = FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE).sub(vm);
+      xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
+      FloatVector t = xx.fma(LOG2E, ROUND);
+      FloatVector m = t.sub(ROUND);
+      FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, xx));
+      FloatVector q =
+          red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+      FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+      FloatVector e = sc.fma(red.mul(red).fma(q, red), sc);
+      vsum = vsum.add(e);
+    }
+    if (full < cols) { // the same, masked
+      VectorMask<Float> tail = S.indexInRange(0, cols - full); // the int form is intrinsic
+      FloatVector xx = FloatVector.fromMemorySegment(S, x, (base + full) * 4, NATIVE, tail).sub(vm);
+      xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
+      FloatVector t = xx.fma(LOG2E, ROUND);
+      FloatVector m = t.sub(ROUND);
+      FloatVector red = m.lanewise(FMA, NEG_LN2_LO, m.lanewise(FMA, NEG_LN2_HI, xx));
+      FloatVector q =
+          red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
+      FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
+      FloatVector e = sc.fma(red.mul(red).fma(q, red), sc);
+      vsum = vsum.add(e, tail);
+    }
+    // The lanes summed in a fixed order, a tree of rotations: reduceLanes(ADD) sums in another
+    // order under C2 than in the interpreter, which changed the bits between JIT tiers.
+    if (S.length() >= 16) {
+      vsum = vsum.add(vsum.rearrange(ROTATE_8));
+    }
+    if (S.length() >= 8) {
+      vsum = vsum.add(vsum.rearrange(ROTATE_4));
+    }
+    vsum = vsum.add(vsum.rearrange(ROTATE_2));
+    return vsum.add(vsum.rearrange(ROTATE_1)).lane(0);
+  }
+
+  // Lane i from lane (i + n) mod length, for the sum of lanes in a fixed order.
+  private static final VectorShuffle<Float> ROTATE_8 = rotate(8);
+  private static final VectorShuffle<Float> ROTATE_4 = rotate(4);
+  private static final VectorShuffle<Float> ROTATE_2 = rotate(2);
+  private static final VectorShuffle<Float> ROTATE_1 = rotate(1);
+
+  private static VectorShuffle<Float> rotate(int n) {
+    return Simd.VECTOR ? VectorShuffle.fromOp(S, i -> (i + n) % S.length()) : null;
+  }
+
+  private static void addRow(MemorySegment x, MemorySegment y, long base, int cols, float add) {
+    int full = cols - cols % S.length();
+    FloatVector va = FloatVector.broadcast(S, add);
+    for (int j = 0; j < full; j += S.length()) {
+      FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE)
+          .add(va)
+          .intoMemorySegment(y, (base + j) * 4, NATIVE);
+    }
+    if (full < cols) {
+      VectorMask<Float> tail = S.indexInRange(0, cols - full);
+      FloatVector.fromMemorySegment(S, x, (base + full) * 4, NATIVE, tail)
+          .add(va)
+          .intoMemorySegment(y, (base + full) * 4, NATIVE, tail);
+    }
+  }
+
+  private static void scaleRow(MemorySegment y, long base, int cols, float inv) {
+    int full = cols - cols % S.length();
+    FloatVector vi = FloatVector.broadcast(S, inv);
+    for (int j = 0; j < full; j += S.length()) {
+      FloatVector.fromMemorySegment(S, y, (base + j) * 4, NATIVE)
+          .mul(vi)
+          .intoMemorySegment(y, (base + j) * 4, NATIVE);
+    }
+    if (full < cols) {
+      VectorMask<Float> tail = S.indexInRange(0, cols - full);
+      FloatVector.fromMemorySegment(S, y, (base + full) * 4, NATIVE, tail)
+          .mul(vi)
+          .intoMemorySegment(y, (base + full) * 4, NATIVE, tail);
     }
   }
 
@@ -255,12 +430,12 @@ public final class Elementwise {
       }
       double sum = 0;
       for (int k = 0; k < cols; k++) {
-        sum += Math.exp(x.getAtIndex(F, base + k) - max);
+        sum += StrictMath.exp((double) x.getAtIndex(F, base + k) - max);
       }
-      double logSum = Math.log(sum);
+      double logSum = StrictMath.log(sum);
       for (int k = 0; k < cols; k++) {
-        double z = x.getAtIndex(F, base + k) - max;
-        y.setAtIndex(F, base + k, (float) (log ? z - logSum : Math.exp(z) / sum));
+        double z = (double) x.getAtIndex(F, base + k) - max;
+        y.setAtIndex(F, base + k, (float) (log ? z - logSum : StrictMath.exp(z) / sum));
       }
     }
   }

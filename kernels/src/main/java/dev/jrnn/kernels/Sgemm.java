@@ -7,9 +7,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Single-precision GEMM {@code C = A · B} with B packed once into column panels and a
  * register-blocked Vector API micro-kernel: {@link #MR} rows × {@link #NV} vectors of independent
  * FMA accumulators (6 × 4 with 512-bit vectors uses 24 of the 32 registers; 6 × 2 with narrower
- * ones fits 16). A is read in place and broadcast element by element; rows past a multiple of
- * {@code MR} run through the same kernel with clamped row pointers, a single row through a GEMV
- * kernel. Every vector kernel has a scalar twin ({@code -Djrnn.vectorBits=0}).
+ * ones fits 16). A is read in place and broadcast element by element. Rows come in runs of {@code
+ * MR}; a last run of 4 rows has a kernel of its own, a single row a GEMV kernel, 2, 3 or 5 rows run
+ * through the 6-row kernel with clamped row pointers. Every vector kernel has a scalar twin ({@code
+ * -Djrnn.vectorBits=0}) giving the same bits.
  */
 public final class Sgemm {
 
@@ -175,9 +176,9 @@ public final class Sgemm {
             }
           } else if (rows == 4) {
             if (NV == 4) {
-              tile4x4(a, ai, lda, rows, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
+              tile4x4(a, ai, lda, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
             } else {
-              tile4x2(a, ai, lda, rows, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
+              tile4x2(a, ai, lda, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
             }
           } else if (NV == 4) {
             tile6x4(a, ai, lda, rows, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
@@ -190,7 +191,12 @@ public final class Sgemm {
     }
   }
 
-  /** Scalar twin of {@link #gemm}, same packed format and result. */
+  /**
+   * Scalar twin of {@link #gemm}, same packed format and the same bits: each sum starts from 0, C
+   * or the bias and adds the products in k order with fused multiply-adds, except a row the vector
+   * path runs alone through its GEMV kernel (the last of a block of rows when the block leaves one
+   * over), which sums even and odd k separately and adds the two at the end.
+   */
   public static void gemmScalar(
       int m,
       float[] a,
@@ -206,22 +212,39 @@ public final class Sgemm {
       float[] bias,
       int biasOff) {
     int k = b.k;
-    for (int p = p0; p < p1; p++) {
-      int bo = p * k * NR;
-      for (int i = 0; i < m; i++) {
-        int ao = aOff + i * lda;
-        int co = cOff + i * ldc + p * NR;
-        for (int j = 0; j < NR; j++) {
-          float acc = 0f;
-          for (int kk = 0; kk < k; kk++) {
-            acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
+    for (int i0 = 0; i0 < m; i0 += b.mc) {
+      int i1 = Math.min(m, i0 + b.mc);
+      int lone = (i1 - i0) % MR == 1 ? i1 - 1 : -1;
+      for (int p = p0; p < p1; p++) {
+        int bo = p * k * NR;
+        for (int i = i0; i < i1; i++) {
+          int ao = aOff + i * lda;
+          int co = cOff + i * ldc + p * NR;
+          for (int j = 0; j < NR; j++) {
+            float acc =
+                switch (mode) {
+                  case OVERWRITE -> 0f;
+                  case ACCUMULATE -> c[co + j];
+                  case BIAS -> bias[biasOff + p * NR + j];
+                };
+            if (i != lone) {
+              for (int kk = 0; kk < k; kk++) {
+                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
+              }
+            } else {
+              float odd = 0f;
+              int kk = 0;
+              for (; kk + 1 < k; kk += 2) {
+                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
+                odd = Math.fma(a[ao + kk + 1], b.data[bo + (kk + 1) * NR + j], odd);
+              }
+              if (kk < k) {
+                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
+              }
+              acc += odd;
+            }
+            c[co + j] = acc;
           }
-          c[co + j] =
-              switch (mode) {
-                case OVERWRITE -> acc;
-                case ACCUMULATE -> c[co + j] + acc;
-                case BIAS -> acc + bias[biasOff + p * NR + j];
-              };
         }
       }
     }
@@ -229,8 +252,8 @@ public final class Sgemm {
 
   // The kernels below keep every vector inside one method: a FloatVector passed to a helper
   // that C2 does not inline is boxed, which measured 7x slower. Accumulators start from zero,
-  // C or the bias (by mode) and are stored with plain intoArray. Rows past `rows` read the last
-  // valid row and are not stored, so one 6-row kernel serves every tail of 2..6 rows.
+  // C or the bias (by mode) and are stored with plain intoArray. In the 6-row kernels rows past
+  // `rows` read the last valid row and are not stored, so they also serve runs of 2, 3 and 5.
 
   // 6 rows x 4 vectors: 24 accumulators of the 32 AVX-512 registers.
   private static void tile6x4(
@@ -652,12 +675,11 @@ public final class Sgemm {
     c1.add(d1).intoArray(c, co + VL);
   }
 
-  // 4 rows x 4 vectors: an exact kernel for the common 4-row remainder (64 = 10 x 6 + 4).
+  // 4 rows x 4 vectors: exactly 4 rows, the common remainder (64 = 10 x 6 + 4); no clamping.
   private static void tile4x4(
       float[] a,
       int ao,
       int lda,
-      int rows,
       float[] b,
       int bo,
       int k,
@@ -668,13 +690,13 @@ public final class Sgemm {
       float[] bias,
       int bias0) {
     int a0 = ao;
-    int a1 = ao + Math.min(1, rows - 1) * lda;
-    int a2 = ao + Math.min(2, rows - 1) * lda;
-    int a3 = ao + Math.min(3, rows - 1) * lda;
+    int a1 = ao + lda;
+    int a2 = ao + 2 * lda;
+    int a3 = ao + 3 * lda;
     int o0 = co;
-    int o1 = co + Math.min(1, rows - 1) * ldc;
-    int o2 = co + Math.min(2, rows - 1) * ldc;
-    int o3 = co + Math.min(3, rows - 1) * ldc;
+    int o1 = co + ldc;
+    int o2 = co + 2 * ldc;
+    int o3 = co + 3 * ldc;
     FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
     if (mode == Mode.ACCUMULATE) {
       c00 = FloatVector.fromArray(S, c, o0);
@@ -759,31 +781,25 @@ public final class Sgemm {
     c01.intoArray(c, o0 + VL);
     c02.intoArray(c, o0 + 2 * VL);
     c03.intoArray(c, o0 + 3 * VL);
-    if (rows > 1) {
-      c10.intoArray(c, o1);
-      c11.intoArray(c, o1 + VL);
-      c12.intoArray(c, o1 + 2 * VL);
-      c13.intoArray(c, o1 + 3 * VL);
-    }
-    if (rows > 2) {
-      c20.intoArray(c, o2);
-      c21.intoArray(c, o2 + VL);
-      c22.intoArray(c, o2 + 2 * VL);
-      c23.intoArray(c, o2 + 3 * VL);
-    }
-    if (rows > 3) {
-      c30.intoArray(c, o3);
-      c31.intoArray(c, o3 + VL);
-      c32.intoArray(c, o3 + 2 * VL);
-      c33.intoArray(c, o3 + 3 * VL);
-    }
+    c10.intoArray(c, o1);
+    c11.intoArray(c, o1 + VL);
+    c12.intoArray(c, o1 + 2 * VL);
+    c13.intoArray(c, o1 + 3 * VL);
+    c20.intoArray(c, o2);
+    c21.intoArray(c, o2 + VL);
+    c22.intoArray(c, o2 + 2 * VL);
+    c23.intoArray(c, o2 + 3 * VL);
+    c30.intoArray(c, o3);
+    c31.intoArray(c, o3 + VL);
+    c32.intoArray(c, o3 + 2 * VL);
+    c33.intoArray(c, o3 + 3 * VL);
   }
 
+  // 4 rows x 2 vectors, for 16-register machines.
   private static void tile4x2(
       float[] a,
       int ao,
       int lda,
-      int rows,
       float[] b,
       int bo,
       int k,
@@ -794,13 +810,13 @@ public final class Sgemm {
       float[] bias,
       int bias0) {
     int a0 = ao;
-    int a1 = ao + Math.min(1, rows - 1) * lda;
-    int a2 = ao + Math.min(2, rows - 1) * lda;
-    int a3 = ao + Math.min(3, rows - 1) * lda;
+    int a1 = ao + lda;
+    int a2 = ao + 2 * lda;
+    int a3 = ao + 3 * lda;
     int o0 = co;
-    int o1 = co + Math.min(1, rows - 1) * ldc;
-    int o2 = co + Math.min(2, rows - 1) * ldc;
-    int o3 = co + Math.min(3, rows - 1) * ldc;
+    int o1 = co + ldc;
+    int o2 = co + 2 * ldc;
+    int o3 = co + 3 * ldc;
     FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
     if (mode == Mode.ACCUMULATE) {
       c00 = FloatVector.fromArray(S, c, o0);
@@ -849,17 +865,11 @@ public final class Sgemm {
     }
     c00.intoArray(c, o0);
     c01.intoArray(c, o0 + VL);
-    if (rows > 1) {
-      c10.intoArray(c, o1);
-      c11.intoArray(c, o1 + VL);
-    }
-    if (rows > 2) {
-      c20.intoArray(c, o2);
-      c21.intoArray(c, o2 + VL);
-    }
-    if (rows > 3) {
-      c30.intoArray(c, o3);
-      c31.intoArray(c, o3 + VL);
-    }
+    c10.intoArray(c, o1);
+    c11.intoArray(c, o1 + VL);
+    c20.intoArray(c, o2);
+    c21.intoArray(c, o2 + VL);
+    c30.intoArray(c, o3);
+    c31.intoArray(c, o3 + VL);
   }
 }

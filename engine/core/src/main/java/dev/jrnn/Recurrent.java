@@ -1,0 +1,466 @@
+package dev.jrnn;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The configuration of a recurrent layer stack: cell, hidden size, layers, direction and the cell
+ * options. Immutable; every setter returns a new spec.
+ *
+ * <pre>{@code
+ * Recurrent.lstm(128).layers(2).bidirectional()
+ * Recurrent.gru(64).linearBeforeReset(false)
+ * Recurrent.rnn(32).relu().batchFirst()
+ * }</pre>
+ *
+ * <p>Canonical weights per layer {@code l} and direction {@code d} ({@code fwd} or {@code rev}),
+ * named {@code <node>.l<l>.<d>.<W|R|bW|bR|P|Wp>}, with {@code G} gates (1 RNN, 3 GRU, 4 LSTM):
+ * {@code W [G·H, I]}, {@code R [G·H, Hout]}, {@code bW [G·H]}, {@code bR [G·H]}, peepholes {@code P
+ * [3H]} (i, f, o), projection {@code Wp [Hout, H]}. Gate order: LSTM i, f, g, o; GRU z, r, n.
+ * {@code Hout} is the projection size when there is one, else {@code H}.
+ */
+public final class Recurrent {
+
+  /** The recurrent cell. */
+  public enum Cell {
+    /** Vanilla (Elman) RNN: one gate, {@code h = f(W x + R h + b)}. */
+    RNN(1),
+    /** Long short-term memory: gates i, f, g, o and a cell state. */
+    LSTM(4),
+    /** Gated recurrent unit: gates z, r, n. */
+    GRU(3);
+
+    private final int gates;
+
+    Cell(int gates) {
+      this.gates = gates;
+    }
+
+    /** Number of gates G: rows of W and R are G·H. */
+    public int gates() {
+      return gates;
+    }
+
+    /** Activations per direction: f for RNN; f, g for GRU; f, g, h for LSTM. */
+    public int activationCount() {
+      return switch (this) {
+        case RNN -> 1;
+        case GRU -> 2;
+        case LSTM -> 3;
+      };
+    }
+  }
+
+  /** Direction of processing. */
+  public enum Direction {
+    /** First step to last. */
+    FORWARD,
+    /** Last step (of each row's length) to first. */
+    REVERSE,
+    /** Both, each with its own weights. */
+    BIDIRECTIONAL;
+
+    /** 1 or 2. */
+    public int count() {
+      return this == BIDIRECTIONAL ? 2 : 1;
+    }
+  }
+
+  /** How the two directions of a bidirectional layer are merged into its output. */
+  public enum Merge {
+    /** Forward and reverse outputs side by side: {@code 2·Hout} features. */
+    CONCAT,
+    /** Forward plus reverse output: {@code Hout} features. */
+    SUM
+  }
+
+  // Not final so that setters can copy-and-set; a spec never changes once a setter returns it.
+  private Cell cell;
+  private int hidden;
+  private int layers = 1;
+  private Direction direction = Direction.FORWARD;
+  private Merge merge = Merge.CONCAT;
+  private boolean batchFirst;
+  private String name;
+  private List<Activation> activations; // null = the cell's defaults
+  private float clip = Float.POSITIVE_INFINITY;
+  private boolean peepholes;
+  private int projection;
+  private boolean coupledInputForget;
+  private boolean linearBeforeReset = true;
+
+  private Recurrent() {}
+
+  private Recurrent copy() {
+    Recurrent r = new Recurrent();
+    r.cell = cell;
+    r.hidden = hidden;
+    r.layers = layers;
+    r.direction = direction;
+    r.merge = merge;
+    r.batchFirst = batchFirst;
+    r.name = name;
+    r.activations = activations;
+    r.clip = clip;
+    r.peepholes = peepholes;
+    r.projection = projection;
+    r.coupledInputForget = coupledInputForget;
+    r.linearBeforeReset = linearBeforeReset;
+    return r;
+  }
+
+  private static Recurrent of(Cell cell, int hidden) {
+    if (hidden < 1) {
+      throw new IllegalArgumentException("hidden size must be >= 1, got " + hidden);
+    }
+    Recurrent r = new Recurrent();
+    r.cell = cell;
+    r.hidden = hidden;
+    return r;
+  }
+
+  /** An LSTM with {@code hidden} units (gates i, f, g, o; sigmoid, tanh, tanh). */
+  public static Recurrent lstm(int hidden) {
+    return of(Cell.LSTM, hidden);
+  }
+
+  /**
+   * A GRU with {@code hidden} units (gates z, r, n), linear-before-reset as in PyTorch and Keras
+   * unless {@link #linearBeforeReset(boolean)} says otherwise.
+   */
+  public static Recurrent gru(int hidden) {
+    return of(Cell.GRU, hidden);
+  }
+
+  /** A vanilla RNN with {@code hidden} units and tanh activation. */
+  public static Recurrent rnn(int hidden) {
+    return of(Cell.RNN, hidden);
+  }
+
+  /** Stacks {@code n ≥ 1} layers; layer l+1 reads layer l's (merged) output. */
+  public Recurrent layers(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("layers must be >= 1, got " + n);
+    }
+    Recurrent r = copy();
+    r.layers = n;
+    return r;
+  }
+
+  /** Processes sequences in the given direction. */
+  public Recurrent direction(Direction d) {
+    Recurrent r = copy();
+    r.direction = Objects.requireNonNull(d);
+    return r;
+  }
+
+  /** Both directions, outputs concatenated (forward first). */
+  public Recurrent bidirectional() {
+    return bidirectional(Merge.CONCAT);
+  }
+
+  /** Both directions, outputs merged as given. */
+  public Recurrent bidirectional(Merge m) {
+    Recurrent r = direction(Direction.BIDIRECTIONAL);
+    r.merge = Objects.requireNonNull(m);
+    return r;
+  }
+
+  /** Only the reverse direction (the last element of each row first). */
+  public Recurrent reverse() {
+    return direction(Direction.REVERSE);
+  }
+
+  /** Input and output sequences are {@code [N, T, C]} instead of {@code [T, N, C]}. */
+  public Recurrent batchFirst() {
+    return batchFirst(true);
+  }
+
+  /** Chooses {@code [N, T, C]} (true) or {@code [T, N, C]} (false) sequences. */
+  public Recurrent batchFirst(boolean on) {
+    Recurrent r = copy();
+    r.batchFirst = on;
+    return r;
+  }
+
+  /** Names the node (and so the prefix of its weights). */
+  public Recurrent name(String n) {
+    Recurrent r = copy();
+    r.name = Objects.requireNonNull(n);
+    return r;
+  }
+
+  /**
+   * Cell activations, ONNX style: f (RNN); f, g (GRU); f, g, h (LSTM), once for all directions or
+   * once per direction (forward's first).
+   */
+  public Recurrent activations(List<Activation> acts) {
+    Recurrent r = copy();
+    r.activations = List.copyOf(acts);
+    return r;
+  }
+
+  /** Vanilla RNN with ReLU instead of tanh. */
+  public Recurrent relu() {
+    requireCell(Cell.RNN, "relu()");
+    return activations(List.of(Activation.RELU));
+  }
+
+  /** Clips every gate pre-activation to {@code [-c, c]} (ONNX {@code clip}). */
+  public Recurrent clip(float c) {
+    if (!(c > 0)) {
+      throw new IllegalArgumentException("clip must be > 0, got " + c);
+    }
+    Recurrent r = copy();
+    r.clip = c;
+    return r;
+  }
+
+  /** LSTM peephole connections {@code P [3H]} (i, f, o). */
+  public Recurrent peepholes() {
+    requireCell(Cell.LSTM, "peepholes()");
+    Recurrent r = copy();
+    r.peepholes = true;
+    return r;
+  }
+
+  /** LSTM output projection to {@code p} units ({@code Wp [p, H]}; PyTorch {@code proj_size}). */
+  public Recurrent projection(int p) {
+    requireCell(Cell.LSTM, "projection()");
+    if (p < 1 || p >= hidden) {
+      throw new IllegalArgumentException(
+          "projection size must be in [1, hidden=" + hidden + "), got " + p);
+    }
+    Recurrent r = copy();
+    r.projection = p;
+    return r;
+  }
+
+  /** LSTM with coupled input and forget gates: {@code f = 1 − i} (ONNX {@code input_forget}). */
+  public Recurrent coupledInputForget() {
+    requireCell(Cell.LSTM, "coupledInputForget()");
+    Recurrent r = copy();
+    r.coupledInputForget = true;
+    return r;
+  }
+
+  /**
+   * GRU variant: {@code true} applies the reset gate after the recurrent product (PyTorch, Keras
+   * {@code reset_after}, ONNX {@code linear_before_reset=1}); {@code false} before it (ONNX
+   * default).
+   */
+  public Recurrent linearBeforeReset(boolean on) {
+    requireCell(Cell.GRU, "linearBeforeReset()");
+    Recurrent r = copy();
+    r.linearBeforeReset = on;
+    return r;
+  }
+
+  private void requireCell(Cell c, String what) {
+    if (cell != c) {
+      throw new IllegalArgumentException(what + " applies to " + c + " only, this is " + cell);
+    }
+  }
+
+  /** The cell. */
+  public Cell cell() {
+    return cell;
+  }
+
+  /** Hidden size H (units per gate). */
+  public int hidden() {
+    return hidden;
+  }
+
+  /** Number of stacked layers. */
+  public int layers() {
+    return layers;
+  }
+
+  /** Direction of processing. */
+  public Direction direction() {
+    return direction;
+  }
+
+  /** Number of directions, 1 or 2. */
+  public int directions() {
+    return direction.count();
+  }
+
+  /** How a bidirectional layer merges its two directions. */
+  public Merge merge() {
+    return merge;
+  }
+
+  /** Whether sequences are {@code [N, T, C]} rather than {@code [T, N, C]}. */
+  public boolean isBatchFirst() {
+    return batchFirst;
+  }
+
+  /** The node name, or null when the graph builder chooses one. */
+  public String name() {
+    return name;
+  }
+
+  /** Clip threshold; {@code +∞} when there is none. */
+  public float clip() {
+    return clip;
+  }
+
+  /** Whether gate pre-activations are clipped. */
+  public boolean hasClip() {
+    return clip != Float.POSITIVE_INFINITY;
+  }
+
+  /** Whether the LSTM has peephole connections. */
+  public boolean hasPeepholes() {
+    return peepholes;
+  }
+
+  /** Projection size, or 0 when there is no projection. */
+  public int projection() {
+    return projection;
+  }
+
+  /** Whether the LSTM's forget gate is {@code 1 − i}. */
+  public boolean isCoupledInputForget() {
+    return coupledInputForget;
+  }
+
+  /** Whether the GRU applies the reset gate after the recurrent product. */
+  public boolean isLinearBeforeReset() {
+    return linearBeforeReset;
+  }
+
+  /** Size of the hidden state h: the projection size when there is one, else {@code hidden}. */
+  public int outputHidden() {
+    return projection > 0 ? projection : hidden;
+  }
+
+  /** Features per time step of this stack's output sequence. */
+  public int outputSize() {
+    return direction == Direction.BIDIRECTIONAL && merge == Merge.CONCAT
+        ? 2 * outputHidden()
+        : outputHidden();
+  }
+
+  /** Input features of layer {@code l} given the stack's input features. */
+  public int layerInputSize(int l, int inputSize) {
+    return l == 0 ? inputSize : outputSize();
+  }
+
+  /** Whether the activations are the cell's defaults. */
+  public boolean hasDefaultActivations() {
+    if (activations == null) {
+      return true;
+    }
+    for (int d = 0; d < directions(); d++) {
+      for (int k = 0; k < cell.activationCount(); k++) {
+        if (!activation(d, k).equals(defaultActivation(k))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Activation {@code k} (0 = f, 1 = g, 2 = h) of direction {@code d}. */
+  public Activation activation(int d, int k) {
+    if (activations == null) {
+      return defaultActivation(k);
+    }
+    int per = cell.activationCount();
+    return activations.size() == per ? activations.get(k) : activations.get(d * per + k);
+  }
+
+  /** The activations as given, or null for the defaults. */
+  public List<Activation> activations() {
+    return activations;
+  }
+
+  private Activation defaultActivation(int k) {
+    return switch (cell) {
+      case RNN -> Activation.TANH;
+      case GRU -> k == 0 ? Activation.SIGMOID : Activation.TANH;
+      case LSTM -> k == 0 ? Activation.SIGMOID : Activation.TANH;
+    };
+  }
+
+  /** Checks combinations that each setter alone cannot; throws naming the problem. */
+  public void validate() {
+    if (activations != null) {
+      int per = cell.activationCount();
+      if (activations.size() != per && activations.size() != per * directions()) {
+        throw new IllegalArgumentException(
+            cell
+                + " takes "
+                + per
+                + " activations per direction ("
+                + (per * directions())
+                + " for "
+                + direction
+                + "), got "
+                + activations.size());
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder s = new StringBuilder(cell.name()).append("(hidden=").append(hidden);
+    if (layers > 1) {
+      s.append(", layers=").append(layers);
+    }
+    if (direction != Direction.FORWARD) {
+      s.append(", ").append(direction.name().toLowerCase(java.util.Locale.ROOT));
+      if (direction == Direction.BIDIRECTIONAL && merge == Merge.SUM) {
+        s.append("-sum");
+      }
+    }
+    if (batchFirst) {
+      s.append(", batchFirst");
+    }
+    if (peepholes) {
+      s.append(", peepholes");
+    }
+    if (projection > 0) {
+      s.append(", projection=").append(projection);
+    }
+    if (coupledInputForget) {
+      s.append(", coupled");
+    }
+    if (cell == Cell.GRU) {
+      s.append(", linearBeforeReset=").append(linearBeforeReset);
+    }
+    if (hasClip()) {
+      s.append(", clip=").append(clip);
+    }
+    if (!hasDefaultActivations()) {
+      s.append(", activations=").append(activations);
+    }
+    return s.append(')').toString();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Recurrent r
+        && cell == r.cell
+        && hidden == r.hidden
+        && layers == r.layers
+        && direction == r.direction
+        && merge == r.merge
+        && batchFirst == r.batchFirst
+        && Objects.equals(name, r.name)
+        && Objects.equals(activations, r.activations)
+        && Float.compare(clip, r.clip) == 0
+        && peepholes == r.peepholes
+        && projection == r.projection
+        && coupledInputForget == r.coupledInputForget
+        && linearBeforeReset == r.linearBeforeReset;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(cell, hidden, layers, direction, merge, name, projection);
+  }
+}

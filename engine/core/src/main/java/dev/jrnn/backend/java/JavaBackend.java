@@ -1,0 +1,58 @@
+package dev.jrnn.backend.java;
+
+import dev.jrnn.Options;
+import dev.jrnn.Tensor;
+import dev.jrnn.ir.Node;
+import dev.jrnn.ir.Op;
+import dev.jrnn.kernels.Simd;
+import dev.jrnn.kernels.WorkerPool;
+import dev.jrnn.spi.Availability;
+import dev.jrnn.spi.Backend;
+import dev.jrnn.spi.CompiledNode;
+import java.util.Map;
+
+/**
+ * The default backend: fused Vector API kernels ({@code jrnn-kernels}) on a jrnn-owned thread pool
+ * of {@code Options.threads} threads per session. Needs nothing native.
+ */
+public final class JavaBackend implements Backend {
+
+  @Override
+  public String name() {
+    return "java";
+  }
+
+  @Override
+  public Availability availability() {
+    return Availability.yes("Vector API, " + Simd.describe());
+  }
+
+  @Override
+  public int priority() {
+    return 100;
+  }
+
+  @Override
+  public String unsupported(Node node) {
+    return null; // every op
+  }
+
+  @Override
+  public Context open(Options options) {
+    WorkerPool pool = new WorkerPool(options.threadCount());
+    return new Context() {
+      @Override
+      public CompiledNode compile(Node node, Map<String, Tensor> weights) {
+        if (node.op() instanceof Op.RecurrentLayer r) {
+          return new JavaRecurrent(r, node.name(), weights, pool);
+        }
+        return JavaOps.compile(node, weights);
+      }
+
+      @Override
+      public void close() {
+        pool.close();
+      }
+    };
+  }
+}

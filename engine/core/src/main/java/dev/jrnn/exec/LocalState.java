@@ -1,0 +1,267 @@
+package dev.jrnn.exec;
+
+import dev.jrnn.DType;
+import dev.jrnn.ModelFormatException;
+import dev.jrnn.Recurrent;
+import dev.jrnn.State;
+import dev.jrnn.Tensor;
+import dev.jrnn.io.SafeTensors;
+import dev.jrnn.ir.Node;
+import dev.jrnn.ir.Op;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The {@link State} implementation: per recurrent node its h (and c) tensors, allocated at the
+ * first step. The session retains them for the duration of a step, so closing the state meanwhile
+ * frees them only when the step ends.
+ */
+final class LocalState implements State {
+
+  private final LocalSession session;
+  private final List<Node> nodes;
+  private final Map<String, Tensor[]> tensors = new LinkedHashMap<>();
+  private final AtomicBoolean busy = new AtomicBoolean();
+  private int batch = -1;
+  private boolean closed;
+
+  LocalState(LocalSession session, List<Node> nodes) {
+    this.session = session;
+    this.nodes = nodes;
+  }
+
+  @Override
+  public synchronized int batchSize() {
+    return batch;
+  }
+
+  @Override
+  public synchronized void reset() {
+    checkOpen();
+    tensors
+        .values()
+        .forEach(
+            a -> {
+              for (Tensor t : a) {
+                t.zero();
+              }
+            });
+  }
+
+  @Override
+  public State copy() {
+    LocalState s = new LocalState(session, nodes);
+    s.copyFrom(this);
+    return s;
+  }
+
+  /** Copies under {@code other}'s lock, then replaces under this one's: never both held. */
+  @Override
+  public void copyFrom(State state) {
+    if (!(state instanceof LocalState other) || other.session != session) {
+      throw new IllegalArgumentException("the state belongs to another session");
+    }
+    if (other == this) {
+      checkOpen();
+      return;
+    }
+    Map<String, Tensor[]> copies = new LinkedHashMap<>();
+    int b;
+    synchronized (other) {
+      other.checkOpen();
+      b = other.batch;
+      for (Map.Entry<String, Tensor[]> e : other.tensors.entrySet()) {
+        Tensor[] a = new Tensor[e.getValue().length];
+        for (int i = 0; i < a.length; i++) {
+          a[i] = e.getValue()[i].copy();
+        }
+        copies.put(e.getKey(), a);
+      }
+    }
+    synchronized (this) {
+      if (closed) {
+        copies.values().forEach(a -> java.util.Arrays.stream(a).forEach(Tensor::close));
+        checkOpen();
+      }
+      freeAll();
+      tensors.putAll(copies);
+      batch = b;
+    }
+  }
+
+  @Override
+  public synchronized Tensor hidden(String node) {
+    return get(node)[0];
+  }
+
+  @Override
+  public synchronized Tensor cell(String node) {
+    Tensor[] a = get(node);
+    if (a.length < 2) {
+      throw new IllegalArgumentException("node '" + node + "' has no cell state");
+    }
+    return a[1];
+  }
+
+  private Tensor[] get(String node) {
+    checkOpen();
+    if (batch < 0) {
+      throw new IllegalStateException("the state is empty until the first step");
+    }
+    Tensor[] a = tensors.get(node);
+    if (a == null) {
+      throw new IllegalArgumentException(
+          "no recurrent node '" + node + "'; state holds: " + String.join(", ", tensors.keySet()));
+    }
+    return a;
+  }
+
+  @Override
+  public synchronized void save(Path file) {
+    checkOpen();
+    Map<String, Tensor> m = new LinkedHashMap<>();
+    tensors.forEach(
+        (k, a) -> {
+          m.put(k + ".h", a[0]);
+          if (a.length > 1) {
+            m.put(k + ".c", a[1]);
+          }
+        });
+    try {
+      SafeTensors.write(file, m, Map.of("jrnn.state.batch", Integer.toString(batch)));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write state to " + file, e);
+    }
+  }
+
+  @Override
+  public synchronized void load(Path file) {
+    checkOpen();
+    try (SafeTensors.Contents c = SafeTensors.read(file)) {
+      int b = -1;
+      Map<String, Tensor[]> loaded = new LinkedHashMap<>();
+      for (Node n : nodes) {
+        Tensor h = c.tensors().get(n.name() + ".h");
+        if (h == null) {
+          throw new ModelFormatException(file + ": no state for node '" + n.name() + "'");
+        }
+        int nb = h.rank() == 3 ? h.dim(1) : -1;
+        if (b >= 0 && nb != b) {
+          throw new ModelFormatException(file + ": batch sizes differ between nodes");
+        }
+        b = nb;
+        Tensor[] fresh = fresh(n, nb);
+        checkShape(file, fresh[0], h, n.name() + ".h");
+        fresh[0].copyFrom(h);
+        if (fresh.length > 1) {
+          Tensor cc = c.tensors().get(n.name() + ".c");
+          if (cc == null) {
+            throw new ModelFormatException(file + ": no cell state for node '" + n.name() + "'");
+          }
+          checkShape(file, fresh[1], cc, n.name() + ".c");
+          fresh[1].copyFrom(cc);
+        }
+        loaded.put(n.name(), fresh);
+      }
+      freeAll();
+      tensors.putAll(loaded);
+      batch = b;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read state from " + file, e);
+    }
+  }
+
+  private static void checkShape(Path file, Tensor want, Tensor got, String name) {
+    if (!java.util.Arrays.equals(want.shape(), got.shape()) || got.dtype() != DType.F32) {
+      want.close();
+      throw new ModelFormatException(
+          file
+              + ": '"
+              + name
+              + "' is "
+              + got.describe()
+              + ", this session needs "
+              + want.describe());
+    }
+  }
+
+  /** The state tensors of {@code n}; allocated at the first step; {@code b < 0}: don't check. */
+  synchronized Tensor[] tensorsFor(Node n, int b) {
+    checkOpen();
+    if (b >= 0) {
+      if (batch < 0) {
+        batch = b;
+      } else if (batch != b) {
+        throw new IllegalArgumentException(
+            "this state holds batch size "
+                + batch
+                + ", the step's input has "
+                + b
+                + "; use a new state for another batch size");
+      }
+    }
+    Tensor[] t = tensors.get(n.name()); // no computeIfAbsent: its capturing lambda allocates
+    if (t == null) {
+      t = fresh(n, batch);
+      tensors.put(n.name(), t);
+    }
+    return t;
+  }
+
+  private static Tensor[] fresh(Node n, int b) {
+    Op.RecurrentLayer r = (Op.RecurrentLayer) n.op();
+    var s = r.spec();
+    int ld = s.layers() * s.directions();
+    Tensor h = Tensor.allocate(DType.F32, ld, b, s.outputHidden());
+    if (s.cell() == Recurrent.Cell.LSTM) {
+      return new Tensor[] {h, Tensor.allocate(DType.F32, ld, b, s.hidden())};
+    }
+    return new Tensor[] {h};
+  }
+
+  LocalSession session() {
+    return session;
+  }
+
+  /** Marks the state in use by a step; throws if another thread is stepping it. */
+  void acquire() {
+    if (!busy.compareAndSet(false, true)) {
+      throw new IllegalStateException("this state is being stepped by another thread");
+    }
+  }
+
+  void release() {
+    busy.set(false);
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("state is used after close");
+    }
+  }
+
+  private void freeAll() {
+    tensors
+        .values()
+        .forEach(
+            a -> {
+              for (Tensor t : a) {
+                t.close();
+              }
+            });
+    tensors.clear();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (!closed) {
+      freeAll();
+      closed = true;
+    }
+  }
+}

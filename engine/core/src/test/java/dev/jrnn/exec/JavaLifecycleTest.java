@@ -1,0 +1,12 @@
+package dev.jrnn.exec;
+
+import dev.jrnn.Options;
+import dev.jrnn.testing.LifecycleSuite;
+
+/** Close races on the java backend. */
+class JavaLifecycleTest extends LifecycleSuite {
+  @Override
+  protected Options options(int threads) {
+    return Options.backend("java").threads(threads);
+  }
+}

@@ -1,0 +1,12 @@
+package dev.jrnn.exec;
+
+import dev.jrnn.Options;
+import dev.jrnn.testing.LifecycleSuite;
+
+/** Close races on the reference backend. */
+class ReferenceLifecycleTest extends LifecycleSuite {
+  @Override
+  protected Options options(int threads) {
+    return Options.backend("reference").threads(threads);
+  }
+}

@@ -1,0 +1,198 @@
+package dev.jrnn.onednn;
+
+import dev.jrnn.Recurrent;
+import dev.jrnn.Tensor;
+import dev.jrnn.ir.Op;
+import dev.jrnn.spi.ExecContext;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.StampedLock;
+
+/**
+ * A recurrent layer stack compiled for oneDNN, what inference ({@link OneDnnRecurrent}) and
+ * training ({@link OneDnnTrainable}) share: its sizes, its weight groups, the primitives of one
+ * shape, the state slices each group reads and writes, and the weight lock.
+ *
+ * <p>Layers whose channel sizes allow it share one primitive (oneDNN's multi-layer RNN needs the
+ * same input size for every layer); otherwise layer 0 runs alone and the rest together. Canonical
+ * weights are given to oneDNN once and reordered into whatever layout each primitive chose. Tensors
+ * reach oneDNN zero-copy as data handles.
+ */
+final class RnnStack implements AutoCloseable {
+
+  final Op.RecurrentLayer op;
+  final String node;
+  final Recurrent spec;
+  final OneDnnBackend.OneDnnContext ctx;
+  final MemorySegment engine;
+  final int dirs;
+  final int gates;
+  final int hidden; // DHC
+  final int hout; // DIC
+  final boolean lstm;
+  final boolean lbr; // GRU with linear before reset: a fourth bias slot
+  final List<WeightGroup> groups = new ArrayList<>();
+  // Calls read the weights (shared), updates rewrite them (exclusive).
+  private final StampedLock weightLock = new StampedLock();
+
+  RnnStack(
+      Op.RecurrentLayer op,
+      String node,
+      Map<String, Tensor> weights,
+      OneDnnBackend.OneDnnContext ctx) {
+    this.op = op;
+    this.node = node;
+    this.spec = op.spec();
+    this.ctx = ctx;
+    this.engine = ctx.engine;
+    this.dirs = spec.directions();
+    this.gates = spec.cell().gates();
+    this.hidden = spec.hidden();
+    this.hout = spec.outputHidden();
+    this.lstm = spec.cell() == Recurrent.Cell.LSTM;
+    this.lbr = spec.cell() == Recurrent.Cell.GRU && spec.isLinearBeforeReset();
+    int layers = spec.layers();
+    int later = spec.layerInputSize(1, op.inputSize()); // input size of layers > 0
+    try {
+      if (layers == 1 || op.inputSize() == later) {
+        groups.add(new WeightGroup(this, 0, layers, op.inputSize(), weights));
+      } else {
+        groups.add(new WeightGroup(this, 0, 1, op.inputSize(), weights));
+        groups.add(new WeightGroup(this, 1, layers, later, weights));
+      }
+    } catch (RuntimeException | Error e) {
+      close();
+      throw e;
+    }
+  }
+
+  int biasGates() {
+    return lbr ? gates + 1 : gates;
+  }
+
+  int steps(Tensor x) {
+    return x.dim(spec.isBatchFirst() ? 1 : 0);
+  }
+
+  int batch(Tensor x) {
+    return x.dim(spec.isBatchFirst() ? 0 : 1);
+  }
+
+  /** Bytes of full-stack states {@code [L·D, N, size]}. */
+  long stateBytes(int batch, int size) {
+    return (long) spec.layers() * dirs * batch * size * 4;
+  }
+
+  /** Bytes of a layer output {@code [T, N, C]}. */
+  long layerBytes(int steps, int batch) {
+    return (long) steps * batch * spec.outputSize() * 4;
+  }
+
+  /** The primitives of every group for shape (T, N); {@code hints} are the forward ones. */
+  Primitives[] create(int steps, int batch, RnnDescriptors.Prop prop, Primitives[] hints) {
+    Primitives[] all = new Primitives[groups.size()];
+    try {
+      for (int i = 0; i < all.length; i++) {
+        all[i] =
+            new Primitives(
+                this,
+                groups.get(i),
+                steps,
+                batch,
+                i == 0,
+                i == all.length - 1,
+                prop,
+                hints == null ? null : hints[i]);
+      }
+    } catch (RuntimeException | Error e) {
+      close(all);
+      throw e;
+    }
+    return all;
+  }
+
+  /** Destroys primitives, last group first. */
+  static void close(Primitives[] all) {
+    for (int i = all.length - 1; i >= 0; i--) {
+      if (all[i] != null) {
+        all[i].close();
+      }
+    }
+  }
+
+  /** The group's slices of full-stack states {@code [L·D, N, ·]} under {@code h} and {@code c}. */
+  void states(
+      WeightGroup g,
+      int batch,
+      EnumMap<Arg, MemorySegment> data,
+      MemorySegment h,
+      MemorySegment c,
+      Arg hArg,
+      Arg cArg) {
+    long rows = (long) g.layers() * dirs * batch;
+    long first = (long) g.l0 * dirs * batch;
+    data.put(hArg, h.asSlice(first * hout * 4, rows * hout * 4));
+    if (lstm) {
+      data.put(cArg, c.asSlice(first * hidden * 4, rows * hidden * 4));
+    }
+  }
+
+  /** This call's stream: one per workspace (calls on a workspace never overlap). */
+  MemorySegment stream(ExecContext ec) {
+    return ec.cache(ctx, ctx::newStream);
+  }
+
+  /**
+   * A call with T = 0 or N = 0, which never reaches oneDNN (it divides by both and dies with
+   * SIGFPE): {@code y} is empty, and {@code hN} and {@code cN} are {@code h0} and {@code c0}, or
+   * zeros without them, as no step ran (what {@code reference} computes).
+   */
+  void runEmpty(Tensor h0, Tensor c0, Tensor hN, Tensor cN) {
+    passThrough(h0, hN);
+    if (lstm) {
+      passThrough(c0, cN);
+    }
+  }
+
+  /** {@code dst = src}, or zeros when there is no {@code src}; nothing without {@code dst}. */
+  static void passThrough(Tensor src, Tensor dst) {
+    if (dst == null) {
+      return;
+    }
+    if (src == null) {
+      dst.zero();
+    } else {
+      dst.copyFrom(src);
+    }
+  }
+
+  /** Keeps {@link #updateWeights} out until {@link #endCall}; calls may overlap each other. */
+  long beginCall() {
+    return weightLock.readLock();
+  }
+
+  void endCall(long stamp) {
+    weightLock.unlockRead(stamp);
+  }
+
+  /** New canonical weights, rewritten in place into every layout in use, between calls. */
+  void updateWeights(Map<String, Tensor> weights) {
+    long stamp = weightLock.writeLock();
+    try {
+      for (WeightGroup g : groups) {
+        g.load(weights);
+      }
+    } finally {
+      weightLock.unlockWrite(stamp);
+    }
+  }
+
+  /** Frees the weights; primitives over them must be closed first. */
+  @Override
+  public void close() {
+    groups.forEach(WeightGroup::close);
+  }
+}

@@ -1,0 +1,331 @@
+package dev.jrnn.onednn;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import dev.jrnn.Tensor;
+import dev.jrnn.onednn.ffi.Dnnl;
+import dev.jrnn.onednn.ffi.dnnl_memory_desc_t;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Consecutive layers {@code [l0, l1)} that one primitive runs, with their weights: the canonical
+ * ones of every layer and direction in oneDNN's plain layouts ({@code ldgoi} is jrnn's {@code W
+ * [G·H, I]} per layer and direction), and copies reordered into the layouts primitives chose. A
+ * reordered copy is shared by the primitives that chose its layout and freed when the last of them
+ * is destroyed (oneDNN may choose a layout per shape, so keeping them all would grow like the
+ * primitives did).
+ */
+final class WeightGroup implements AutoCloseable {
+
+  private static final AtomicInteger LIVE_REORDERED = new AtomicInteger();
+
+  final int l0;
+  final int l1;
+  final int slc; // input channels
+  private final RnnStack stack;
+  private final Arena arena = Arena.ofShared(); // the plain weights
+  private final EnumMap<Arg, MemorySegment> user = new EnumMap<>(Arg.class);
+  private final List<Reordered> reordered = new ArrayList<>(); // guarded by this
+  private boolean closed; // guarded by this
+
+  /** A weight in a layout a primitive chose, with its own memory. */
+  private static final class Reordered {
+    final Arg arg;
+    final Arena arena = Arena.ofShared();
+    MemorySegment md; // a copy: the primitive descriptor it came from may go first
+    MemorySegment memory; // the dnnl_memory_t
+    int users;
+
+    Reordered(Arg arg) {
+      this.arg = arg;
+    }
+  }
+
+  WeightGroup(RnnStack stack, int l0, int l1, int slc, Map<String, Tensor> w) {
+    this.stack = stack;
+    this.l0 = l0;
+    this.l1 = l1;
+    this.slc = slc;
+    try {
+      int n = (l1 - l0) * stack.dirs;
+      long gh = (long) stack.gates * stack.hidden;
+      user.put(Arg.WEIGHTS_LAYER, arena.allocate(n * gh * slc * 4, 64));
+      user.put(Arg.WEIGHTS_ITER, arena.allocate(n * gh * stack.hout * 4, 64));
+      user.put(Arg.BIAS, arena.allocate((long) n * stack.biasGates() * stack.hidden * 4, 64));
+      if (stack.spec.hasPeepholes()) {
+        user.put(Arg.WEIGHTS_PEEPHOLE, arena.allocate((long) n * 3 * stack.hidden * 4, 64));
+      }
+      if (stack.spec.projection() > 0) {
+        user.put(
+            Arg.WEIGHTS_PROJECTION, arena.allocate((long) n * stack.hout * stack.hidden * 4, 64));
+      }
+      load(w);
+    } catch (RuntimeException | Error e) {
+      arena.close();
+      throw e;
+    }
+  }
+
+  int layers() {
+    return l1 - l0;
+  }
+
+  /** The weight arguments the group's primitives take. */
+  Set<Arg> weightArgs() {
+    return user.keySet();
+  }
+
+  /**
+   * Copies canonical weights in and refreshes every reordered copy in place (primitives keep no
+   * pointer to them; the caller keeps calls out meanwhile).
+   */
+  synchronized void load(Map<String, Tensor> w) {
+    checkOpen();
+    int k = 0;
+    int h = stack.hidden;
+    for (int l = l0; l < l1; l++) {
+      for (int d = 0; d < stack.dirs; d++, k++) {
+        String p = stack.op.weightPrefix(stack.node, l, d);
+        put(Arg.WEIGHTS_LAYER, k, weight(w, p + "W").toFloatArray());
+        put(Arg.WEIGHTS_ITER, k, weight(w, p + "R").toFloatArray());
+        float[] bw = weight(w, p + "bW").toFloatArray();
+        float[] br = weight(w, p + "bR").toFloatArray();
+        float[] b = new float[stack.biasGates() * h];
+        for (int i = 0; i < stack.gates * h; i++) {
+          boolean candidate = stack.lbr && i >= 2 * h;
+          b[i] = bw[i] + (candidate ? 0f : br[i]);
+        }
+        if (stack.lbr) { // the fourth slot: the recurrent candidate bias, applied inside r ⊙ (·)
+          System.arraycopy(br, 2 * h, b, 3 * h, h);
+        }
+        put(Arg.BIAS, k, b);
+        if (stack.spec.hasPeepholes()) {
+          put(Arg.WEIGHTS_PEEPHOLE, k, weight(w, p + "P").toFloatArray());
+        }
+        if (stack.spec.projection() > 0) {
+          put(Arg.WEIGHTS_PROJECTION, k, weight(w, p + "Wp").toFloatArray());
+        }
+      }
+    }
+    try (Arena tmp = Arena.ofConfined()) {
+      for (Reordered r : reordered) {
+        OneDnn.reorder(stack.engine, userMd(tmp, r.arg), user.get(r.arg), r.md, r.memory, tmp);
+      }
+    }
+  }
+
+  private static Tensor weight(Map<String, Tensor> w, String name) {
+    Tensor t = w.get(name);
+    if (t == null) {
+      throw new IllegalArgumentException("missing weight '" + name + "'");
+    }
+    return t;
+  }
+
+  private void put(Arg a, int k, float[] v) {
+    MemorySegment dst = user.get(a);
+    if ((long) (k + 1) * v.length * 4 > dst.byteSize()) {
+      throw new IllegalArgumentException(
+          a + " of layer slot " + k + ": " + v.length + " floats do not fit the weight's shape");
+    }
+    MemorySegment.copy(v, 0, dst, JAVA_FLOAT, (long) k * v.length * 4, v.length);
+  }
+
+  /**
+   * The memory holding weight {@code arg} in layout {@code want}, reordered on first use; the
+   * caller gives it back with {@link #release}.
+   */
+  synchronized MemorySegment acquire(Arg arg, MemorySegment want) {
+    checkOpen();
+    for (Reordered r : reordered) {
+      if (r.arg == arg && Dnnl.dnnl_memory_desc_equal(r.md, want) == 1) {
+        r.users++;
+        return r.memory;
+      }
+    }
+    Reordered r = new Reordered(arg);
+    try (Arena tmp = Arena.ofConfined()) {
+      r.md = r.arena.allocate(dnnl_memory_desc_t.sizeof(), 8).copyFrom(want);
+      long bytes = Dnnl.dnnl_memory_desc_get_size(r.md);
+      MemorySegment buf = r.arena.allocate(Math.max(bytes, 1), 64);
+      r.memory =
+          OneDnn.memory(stack.engine, r.md, buf, tmp)
+              .reinterpret(r.arena, Dnnl::dnnl_memory_destroy);
+      OneDnn.reorder(stack.engine, userMd(tmp, arg), user.get(arg), r.md, r.memory, tmp);
+    } catch (RuntimeException | Error e) {
+      r.arena.close();
+      throw e;
+    }
+    r.users = 1;
+    reordered.add(r);
+    LIVE_REORDERED.incrementAndGet();
+    return r.memory;
+  }
+
+  /** Gives back a memory from {@link #acquire}; the last user frees it. */
+  synchronized void release(MemorySegment memory) {
+    for (int i = 0; i < reordered.size(); i++) {
+      Reordered r = reordered.get(i);
+      if (r.memory.address() == memory.address()) {
+        if (--r.users == 0) {
+          reordered.remove(i);
+          r.arena.close();
+          LIVE_REORDERED.decrementAndGet();
+        }
+        return;
+      }
+    }
+    // Not found: the group closed first and freed it.
+  }
+
+  /** Reordered copies held now. */
+  synchronized int reorderedCount() {
+    return reordered.size();
+  }
+
+  /** Reordered copies held by every group of the process, for tests. */
+  static int liveReordered() {
+    return LIVE_REORDERED.get();
+  }
+
+  /** The plain (user) descriptor of a weight argument of this group. */
+  MemorySegment userMd(Arena a, Arg arg) {
+    int l = layers();
+    int dirs = stack.dirs;
+    int g = stack.gates;
+    int h = stack.hidden;
+    return switch (arg) {
+      case WEIGHTS_LAYER -> OneDnn.md(a, Dnnl.dnnl_ldgoi(), l, dirs, slc, g, h);
+      case WEIGHTS_ITER -> OneDnn.md(a, Dnnl.dnnl_ldgoi(), l, dirs, stack.hout, g, h);
+      case BIAS -> OneDnn.md(a, Dnnl.dnnl_ldgo(), l, dirs, stack.biasGates(), h);
+      case WEIGHTS_PEEPHOLE -> OneDnn.md(a, Dnnl.dnnl_ldgo(), l, dirs, 3, h);
+      case WEIGHTS_PROJECTION -> OneDnn.md(a, Dnnl.dnnl_ldoi(), l, dirs, h, stack.hout);
+      default -> throw new IllegalArgumentException(arg.name());
+    };
+  }
+
+  /**
+   * Adds the gradient of weight {@code w}, given in the plain layout {@link #userMd}, into {@code
+   * grads} by canonical name; names not in {@code grads} are not wanted.
+   */
+  void addGradients(Arg w, MemorySegment plain, Map<String, Tensor> grads) {
+    int gates = stack.gates;
+    int h = stack.hidden;
+    int k = 0;
+    for (int l = l0; l < l1; l++) {
+      for (int d = 0; d < stack.dirs; d++, k++) {
+        String pre = stack.op.weightPrefix(stack.node, l, d);
+        switch (w) {
+          case WEIGHTS_LAYER -> add(grads, pre + "W", plain, k, gates * h * slc);
+          case WEIGHTS_ITER -> add(grads, pre + "R", plain, k, gates * h * stack.hout);
+          case WEIGHTS_PEEPHOLE -> add(grads, pre + "P", plain, k, 3 * h);
+          case WEIGHTS_PROJECTION -> add(grads, pre + "Wp", plain, k, stack.hout * h);
+          case BIAS -> {
+            // One bias in oneDNN is bW + bR in jrnn: both get its gradient. With linear before
+            // reset, slot 2 is the input candidate bias and slot 3 the recurrent one.
+            long base = (long) k * stack.biasGates() * h * 4;
+            int[] slots = new int[gates]; // bias slot of each canonical gate
+            for (int q = 0; q < gates; q++) {
+              slots[q] = q;
+            }
+            addBias(grads, pre + "bW", plain, base, slots);
+            if (stack.lbr) {
+              slots[2] = 3;
+            }
+            addBias(grads, pre + "bR", plain, base, slots);
+          }
+          default -> throw new IllegalStateException(w.name());
+        }
+      }
+    }
+  }
+
+  private static void add(Map<String, Tensor> grads, String name, MemorySegment src, int k, int n) {
+    Tensor t = grad(grads, name, n);
+    if (t == null) {
+      return;
+    }
+    MemorySegment to = t.segment();
+    long base = (long) k * n * 4;
+    for (int i = 0; i < n; i++) {
+      to.setAtIndex(
+          JAVA_FLOAT, i, to.getAtIndex(JAVA_FLOAT, i) + src.get(JAVA_FLOAT, base + i * 4L));
+    }
+  }
+
+  private void addBias(
+      Map<String, Tensor> grads, String name, MemorySegment src, long base, int[] slots) {
+    int h = stack.hidden;
+    Tensor t = grad(grads, name, stack.gates * h);
+    if (t == null) {
+      return;
+    }
+    MemorySegment to = t.segment();
+    for (int gi = 0; gi < stack.gates; gi++) {
+      for (int j = 0; j < h; j++) {
+        int i = gi * h + j;
+        float v = src.get(JAVA_FLOAT, base + ((long) slots[gi] * h + j) * 4);
+        to.setAtIndex(JAVA_FLOAT, i, to.getAtIndex(JAVA_FLOAT, i) + v);
+      }
+    }
+  }
+
+  /** The gradient tensor for {@code name}, or null when it is not wanted. */
+  private static Tensor grad(Map<String, Tensor> grads, String name, int size) {
+    Tensor t = grads.get(name);
+    if (t != null && t.size() != size) {
+      throw new IllegalArgumentException(
+          "gradient tensor for '" + name + "' holds " + t.size() + " floats, the weight " + size);
+    }
+    return t;
+  }
+
+  /** Whether {@code grads} wants the gradient of weight {@code w} under any of its names. */
+  boolean wants(Arg w, Map<String, Tensor> grads) {
+    for (int l = l0; l < l1; l++) {
+      for (int d = 0; d < stack.dirs; d++) {
+        String pre = stack.op.weightPrefix(stack.node, l, d);
+        boolean any =
+            switch (w) {
+              case WEIGHTS_LAYER -> grads.containsKey(pre + "W");
+              case WEIGHTS_ITER -> grads.containsKey(pre + "R");
+              case WEIGHTS_PEEPHOLE -> grads.containsKey(pre + "P");
+              case WEIGHTS_PROJECTION -> grads.containsKey(pre + "Wp");
+              case BIAS -> grads.containsKey(pre + "bW") || grads.containsKey(pre + "bR");
+              default -> false;
+            };
+        if (any) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("onednn weights are used after their session closed");
+    }
+  }
+
+  /** Frees the plain weights and every reordered copy, held or not. */
+  @Override
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      for (Reordered r : reordered) {
+        r.arena.close();
+        LIVE_REORDERED.decrementAndGet();
+      }
+      reordered.clear();
+      arena.close();
+    }
+  }
+}
