@@ -17,7 +17,7 @@ JVM_FLAGS := --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAM
 # jrnn logs through System.Logger (java.util.logging here): one line per message.
 LOG_FORMAT := -Djava.util.logging.SimpleFormatter.format=%4\$$s: %5\$$s%6\$$s%n
 # Debian packages the native backends and tests need.
-DEB_PACKAGES := libdnnl2 libdnnl-dev pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev
+DEB_PACKAGES := libdnnl2 libdnnl-dev
 BUILD_PACKAGES := maven
 
 .PHONY: help jdk deps build test fuzz run bench bindings fmt fixtures clean
@@ -27,7 +27,7 @@ help:
 	@echo "make test      build and run every test (what CI runs)"
 	@echo "make build     compile and produce the launcher bin/jrnn"
 	@echo "make fuzz      fuzz the model and data file readers (part of make test)"
-	@echo "make bench     the standard benchmark suite, one table (about ten minutes)"
+	@echo "make bench     the standard benchmark suite, one table (about five minutes)"
 	@echo "make deps      install the Debian packages the native backends need"
 	@echo "make bindings  regenerate the oneDNN FFM bindings (needs jextract on PATH)"
 	@echo "make fmt       format the Java sources"
@@ -52,6 +52,7 @@ deps:
 	  { echo "error: apt-get could not install:$$missing" >&2; exit 1; }
 
 build: jdk deps
+	@rm -rf bench/target/lib src/target/lib # copied dependencies: no stale module jars
 	$(MVN) -q install -DskipTests
 	@mkdir -p bin
 	@{ echo '#!/bin/sh'; \

@@ -3,6 +3,7 @@ package dev.jrnn.cli;
 import dev.jrnn.Options;
 import dev.jrnn.Session;
 import dev.jrnn.Tensor;
+import dev.jrnn.ir.DataOp;
 import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.IrValue;
 import dev.jrnn.ir.Node;
@@ -101,7 +102,14 @@ final class InfoCommand implements Main.Command {
           case Op.RecurrentLayer r -> r.spec() + ", input " + r.inputSize();
           case Op.Linear l -> l.in() + " -> " + l.out() + (l.bias() ? "" : ", no bias");
           case Op.Embedding e -> "vocab " + e.vocab() + ", dim " + e.dim();
-          default -> attributes(n.op());
+          case Op.Input i -> attributes(i);
+          case Op.Constant c -> attributes(c);
+          case Op.Unary u -> attributes(u);
+          case Op.Softmax s -> attributes(s);
+          case Op.Binary b -> attributes(b);
+          case Op.Concat c -> attributes(c);
+          case Op.LastStep l -> attributes(l);
+          case DataOp d -> attributes(d);
         }
         + " -> "
         + n.output(0).type();

@@ -47,7 +47,7 @@ public record Workload(String id, Recurrent spec, int batch, int steps, int inpu
   public long flops() {
     long total = 0;
     for (int l = 0; l < spec.layers(); l++) {
-      long in = spec.layerInputSize(l, input);
+      long in = l == 0 ? input : spec.outputSize();
       total +=
           2L
               * steps

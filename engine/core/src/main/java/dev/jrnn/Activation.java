@@ -62,14 +62,19 @@ public record Activation(Kind kind, float alpha, float beta) {
     java.util.Objects.requireNonNull(kind, "kind");
   }
 
-  /** Kind with no parameters (or ONNX's default parameters where the kind has some). */
+  /**
+   * Kind with its default parameters: ONNX's where it has them (leaky relu 0.01, thresholded relu
+   * and elu 1, hard sigmoid 0.2 and 0.5), the identity for affine and tanh for scaled tanh (ONNX
+   * gives those two none).
+   */
   public static Activation of(Kind kind) {
     return switch (kind) {
+      case SIGMOID, TANH, RELU, SOFTSIGN, SOFTPLUS -> new Activation(kind, 0, 0);
       case LEAKY_RELU -> new Activation(kind, 0.01f, 0);
       case THRESHOLDED_RELU, ELU -> new Activation(kind, 1.0f, 0);
       case HARD_SIGMOID -> new Activation(kind, 0.2f, 0.5f);
-      case AFFINE, SCALED_TANH -> new Activation(kind, 1.0f, 0);
-      default -> new Activation(kind, 0, 0);
+      case AFFINE -> new Activation(kind, 1.0f, 0);
+      case SCALED_TANH -> new Activation(kind, 1.0f, 1.0f);
     };
   }
 
@@ -124,7 +129,8 @@ public record Activation(Kind kind, float alpha, float beta) {
       case SIGMOID, TANH, RELU, SOFTSIGN, SOFTPLUS -> kind.name().toLowerCase(Locale.ROOT);
       case LEAKY_RELU, THRESHOLDED_RELU, ELU ->
           kind.name().toLowerCase(Locale.ROOT) + "(" + alpha + ")";
-      default -> kind.name().toLowerCase(Locale.ROOT) + "(" + alpha + ", " + beta + ")";
+      case AFFINE, SCALED_TANH, HARD_SIGMOID ->
+          kind.name().toLowerCase(Locale.ROOT) + "(" + alpha + ", " + beta + ")";
     };
   }
 }

@@ -26,9 +26,10 @@ public record Model(Graph graph, Weights weights, String format) implements Auto
   }
 
   /**
-   * Reads a model file: an ONNX model ({@code .onnx}; needs {@code jrnn-onnx} on the class path) or
-   * a jrnn model (safetensors with the graph in its metadata, as {@link #save} writes). The format
-   * is recognised from the contents, not the name.
+   * Reads a model file: a jrnn model (safetensors with the graph in its metadata, as {@link #save}
+   * writes; recognised by its contents) or an ONNX model (needs {@code jrnn-onnx} on the class
+   * path; recognised by a {@code .onnx} name or its first byte). Anything else is a {@link
+   * ModelFormatException} naming the formats that can be read.
    */
   public static Model load(Path file) {
     return Providers.get().loadModel(file);

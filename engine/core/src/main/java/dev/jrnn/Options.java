@@ -17,13 +17,16 @@ public final class Options {
     this.threads = threads;
   }
 
-  /** Backend {@code "auto"} (the fastest available) and one thread per available core. */
+  /**
+   * Backend {@code "auto"} (the available backend with the highest priority: {@code java} unless a
+   * module registers a preferred one) and one thread per available core.
+   */
   public static Options defaults() {
     return new Options("auto", 0);
   }
 
   /**
-   * Runs on the named backend: {@code auto} (the fastest available), {@code java}, {@code
+   * Runs on the named backend: {@code auto} (see {@link #defaults()}), {@code java}, {@code
    * reference}, or one a module on the class path adds ({@code onednn} with jrnn-onednn).
    */
   public static Options backend(String name) {

@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * The configuration of a recurrent layer stack: cell, hidden size, layers, direction and the cell
- * options. Immutable; every setter returns a new spec.
+ * options. Immutable (final fields, safe to share between threads); every setter returns a new
+ * spec.
  *
  * <pre>{@code
  * Recurrent.lstm(128).layers(2).bidirectional()
@@ -74,49 +75,80 @@ public final class Recurrent {
     SUM
   }
 
-  // Not final so that setters can copy-and-set; a spec never changes once a setter returns it.
-  private Cell cell;
-  private int hidden;
-  private int layers = 1;
-  private Direction direction = Direction.FORWARD;
-  private Merge merge = Merge.CONCAT;
-  private boolean batchFirst;
-  private String name;
-  private List<Activation> activations; // null = the cell's defaults
-  private float clip = Float.POSITIVE_INFINITY;
-  private boolean peepholes;
-  private int projection;
-  private boolean coupledInputForget;
-  private boolean linearBeforeReset = true;
+  private final Cell cell;
+  private final int hidden;
+  private final int layers;
+  private final Direction direction;
+  private final Merge merge;
+  private final boolean batchFirst;
+  private final String name;
+  private final List<Activation> activations; // null = the cell's defaults
+  private final float clip;
+  private final boolean peepholes;
+  private final int projection;
+  private final boolean coupledInputForget;
+  private final boolean linearBeforeReset;
 
-  private Recurrent() {}
+  /** The settings while a setter changes one: a spec's own fields are final. */
+  private static final class Draft {
+    Cell cell;
+    int hidden;
+    int layers = 1;
+    Direction direction = Direction.FORWARD;
+    Merge merge = Merge.CONCAT;
+    boolean batchFirst;
+    String name;
+    List<Activation> activations;
+    float clip = Float.POSITIVE_INFINITY;
+    boolean peepholes;
+    int projection;
+    boolean coupledInputForget;
+    boolean linearBeforeReset = true;
+  }
 
-  private Recurrent copy() {
-    Recurrent r = new Recurrent();
-    r.cell = cell;
-    r.hidden = hidden;
-    r.layers = layers;
-    r.direction = direction;
-    r.merge = merge;
-    r.batchFirst = batchFirst;
-    r.name = name;
-    r.activations = activations;
-    r.clip = clip;
-    r.peepholes = peepholes;
-    r.projection = projection;
-    r.coupledInputForget = coupledInputForget;
-    r.linearBeforeReset = linearBeforeReset;
-    return r;
+  private Recurrent(Draft d) {
+    this.cell = d.cell;
+    this.hidden = d.hidden;
+    this.layers = d.layers;
+    this.direction = d.direction;
+    this.merge = d.merge;
+    this.batchFirst = d.batchFirst;
+    this.name = d.name;
+    this.activations = d.activations;
+    this.clip = d.clip;
+    this.peepholes = d.peepholes;
+    this.projection = d.projection;
+    this.coupledInputForget = d.coupledInputForget;
+    this.linearBeforeReset = d.linearBeforeReset;
+  }
+
+  /** A draft holding this spec's settings, to change one and build a new spec. */
+  private Draft draft() {
+    Draft d = new Draft();
+    d.cell = cell;
+    d.hidden = hidden;
+    d.layers = layers;
+    d.direction = direction;
+    d.merge = merge;
+    d.batchFirst = batchFirst;
+    d.name = name;
+    d.activations = activations;
+    d.clip = clip;
+    d.peepholes = peepholes;
+    d.projection = projection;
+    d.coupledInputForget = coupledInputForget;
+    d.linearBeforeReset = linearBeforeReset;
+    return d;
   }
 
   private static Recurrent of(Cell cell, int hidden) {
     if (hidden < 1) {
       throw new IllegalArgumentException("hidden size must be >= 1, got " + hidden);
     }
-    Recurrent r = new Recurrent();
-    r.cell = cell;
-    r.hidden = hidden;
-    return r;
+    Draft d = new Draft();
+    d.cell = cell;
+    d.hidden = hidden;
+    return new Recurrent(d);
   }
 
   /** An LSTM with {@code hidden} units (gates i, f, g, o; sigmoid, tanh, tanh). */
@@ -142,16 +174,16 @@ public final class Recurrent {
     if (n < 1) {
       throw new IllegalArgumentException("layers must be >= 1, got " + n);
     }
-    Recurrent r = copy();
+    Draft r = draft();
     r.layers = n;
-    return r;
+    return new Recurrent(r);
   }
 
   /** Processes sequences in the given direction. */
   public Recurrent direction(Direction d) {
-    Recurrent r = copy();
+    Draft r = draft();
     r.direction = Objects.requireNonNull(d);
-    return r;
+    return new Recurrent(r);
   }
 
   /** Both directions, outputs concatenated (forward first). */
@@ -161,9 +193,10 @@ public final class Recurrent {
 
   /** Both directions, outputs merged as given. */
   public Recurrent bidirectional(Merge m) {
-    Recurrent r = direction(Direction.BIDIRECTIONAL);
+    Draft r = draft();
+    r.direction = Direction.BIDIRECTIONAL;
     r.merge = Objects.requireNonNull(m);
-    return r;
+    return new Recurrent(r);
   }
 
   /** Only the reverse direction (the last element of each row first). */
@@ -178,16 +211,16 @@ public final class Recurrent {
 
   /** Chooses {@code [N, T, C]} (true) or {@code [T, N, C]} (false) sequences. */
   public Recurrent batchFirst(boolean on) {
-    Recurrent r = copy();
+    Draft r = draft();
     r.batchFirst = on;
-    return r;
+    return new Recurrent(r);
   }
 
   /** Names the node (and so the prefix of its weights). */
   public Recurrent name(String n) {
-    Recurrent r = copy();
+    Draft r = draft();
     r.name = Objects.requireNonNull(n);
-    return r;
+    return new Recurrent(r);
   }
 
   /**
@@ -195,9 +228,9 @@ public final class Recurrent {
    * once per direction (forward's first).
    */
   public Recurrent activations(List<Activation> acts) {
-    Recurrent r = copy();
+    Draft r = draft();
     r.activations = List.copyOf(acts);
-    return r;
+    return new Recurrent(r);
   }
 
   /** Vanilla RNN with ReLU instead of tanh. */
@@ -211,17 +244,17 @@ public final class Recurrent {
     if (!(c > 0)) {
       throw new IllegalArgumentException("clip must be > 0, got " + c);
     }
-    Recurrent r = copy();
+    Draft r = draft();
     r.clip = c;
-    return r;
+    return new Recurrent(r);
   }
 
   /** LSTM peephole connections {@code P [3H]} (i, f, o). */
   public Recurrent peepholes() {
     requireCell(Cell.LSTM, "peepholes()");
-    Recurrent r = copy();
+    Draft r = draft();
     r.peepholes = true;
-    return r;
+    return new Recurrent(r);
   }
 
   /** LSTM output projection to {@code p} units ({@code Wp [p, H]}; PyTorch {@code proj_size}). */
@@ -231,17 +264,17 @@ public final class Recurrent {
       throw new IllegalArgumentException(
           "projection size must be in [1, hidden=" + hidden + "), got " + p);
     }
-    Recurrent r = copy();
+    Draft r = draft();
     r.projection = p;
-    return r;
+    return new Recurrent(r);
   }
 
   /** LSTM with coupled input and forget gates: {@code f = 1 − i} (ONNX {@code input_forget}). */
   public Recurrent coupledInputForget() {
     requireCell(Cell.LSTM, "coupledInputForget()");
-    Recurrent r = copy();
+    Draft r = draft();
     r.coupledInputForget = true;
-    return r;
+    return new Recurrent(r);
   }
 
   /**
@@ -251,9 +284,9 @@ public final class Recurrent {
    */
   public Recurrent linearBeforeReset(boolean on) {
     requireCell(Cell.GRU, "linearBeforeReset()");
-    Recurrent r = copy();
+    Draft r = draft();
     r.linearBeforeReset = on;
-    return r;
+    return new Recurrent(r);
   }
 
   private void requireCell(Cell c, String what) {
@@ -342,11 +375,6 @@ public final class Recurrent {
     return direction == Direction.BIDIRECTIONAL && merge == Merge.CONCAT
         ? 2 * outputHidden()
         : outputHidden();
-  }
-
-  /** Input features of layer {@code l} given the stack's input features. */
-  public int layerInputSize(int l, int inputSize) {
-    return l == 0 ? inputSize : outputSize();
   }
 
   /** Whether the activations are the cell's defaults. */

@@ -8,7 +8,7 @@ import java.util.Objects;
 
 /**
  * A dense, row-major tensor of {@link DType#F32} or {@link DType#I32} elements in a 64-byte-aligned
- * native {@link MemorySegment}.
+ * native {@link MemorySegment}, which native backends use in place.
  *
  * <p>A tensor made by {@link #allocate}, {@link #of} or {@link #copy} owns its memory and frees it
  * on {@link #close()}. Views ({@link #slice}, {@link #select}, {@link #reshape}) share the memory
@@ -22,7 +22,7 @@ import java.util.Objects;
  */
 public final class Tensor implements AutoCloseable {
 
-  /** Byte alignment of every allocation, so oneDNN and OpenCL can use the memory directly. */
+  /** Byte alignment of every tensor's memory, so native libraries can use it directly. */
   public static final long ALIGNMENT = 64;
 
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -120,10 +120,21 @@ public final class Tensor implements AutoCloseable {
   }
 
   /**
-   * A tensor over memory the caller owns (no copy). Closing it frees nothing; the caller keeps the
+   * A tensor over native memory the caller owns (no copy), {@link #ALIGNMENT}-byte aligned like
+   * every tensor (native backends read it in place). Closing it frees nothing; the caller keeps the
    * segment alive while the tensor is used.
    */
   public static Tensor wrap(MemorySegment segment, DType dtype, int... shape) {
+    Objects.requireNonNull(segment, "segment");
+    Objects.requireNonNull(dtype, "dtype");
+    if (!segment.isNative() || segment.address() % ALIGNMENT != 0) {
+      throw new IllegalArgumentException(
+          "a tensor needs native memory aligned to "
+              + ALIGNMENT
+              + " bytes, got "
+              + (segment.isNative() ? "address 0x" + Long.toHexString(segment.address()) : "heap")
+              + " memory");
+    }
     int[] s = checkShape(shape);
     long bytes = Math.multiplyExact(elementCount(s), (long) dtype.byteSize());
     if (segment.byteSize() < bytes) {

@@ -201,4 +201,57 @@ class SessionTest {
       }
     }
   }
+
+  /**
+   * Input shapes whose plan cannot be made (a reshape that does not divide) fail with the node's
+   * name, and the session keeps working for the shapes it had planned.
+   */
+  @Test
+  void aFailedPlanLeavesTheSessionUsable() {
+    dev.jrnn.ir.IrGraph.Builder b = dev.jrnn.ir.IrGraph.builder();
+    Value x = b.input("x", DType.F32, Dim.dyn("N"), Dim.of(6));
+    Value shape = b.constant("shape", dev.jrnn.ir.Const.vector(-1, 4));
+    Value r =
+        b.node(
+                "reshape",
+                new dev.jrnn.ir.DataOp.Reshape(false),
+                (dev.jrnn.ir.IrValue) x,
+                (dev.jrnn.ir.IrValue) shape)[0];
+    b.output("y", b.tanh(r));
+    Graph g = b.build();
+    for (String backend : new String[] {"reference", "java"}) {
+      try (Weights w = Weights.empty();
+          Session s = Session.open(g, w, Options.backend(backend));
+          Tensor two = randn(1, 2, 6);
+          Tensor one = randn(2, 1, 6)) {
+        float[] first;
+        try (Result ok = s.run(Map.of("x", two))) {
+          first = ok.get("y").toFloatArray();
+        }
+        String m = message(() -> s.run(Map.of("x", one)));
+        assertTrue(m.startsWith("node 'reshape' (Reshape)"), m);
+        try (Result again = s.run(Map.of("x", two))) {
+          assertArrayEquals(first, again.get("y").toFloatArray());
+        }
+      }
+    }
+  }
+
+  /** {@link Session#placement(Graph, Options)} says what a session would: the needed nodes. */
+  @Test
+  void placementListsWhatTheSessionRuns() {
+    Graph g =
+        Graph.build(
+            b -> {
+              Value x = b.input("x", DType.F32, Dim.dyn("N"), Dim.of(3));
+              b.tanh(x); // read by no output
+              b.output("y", b.sigmoid(x));
+            });
+    try (Weights w = Weights.empty();
+        Session s = Session.open(g, w, Options.backend("reference"))) {
+      assertEquals(
+          Map.of("sigmoid", "reference"), Session.placement(g, Options.backend("reference")));
+      assertEquals(s.placement(), Session.placement(g, Options.backend("reference")));
+    }
+  }
 }

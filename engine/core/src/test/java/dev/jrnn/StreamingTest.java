@@ -66,7 +66,7 @@ class StreamingTest {
   }
 
   @Test
-  void statesResetCopyAndSave(@TempDir Path dir) {
+  void statesResetCopyAndSave(@TempDir Path dir) throws Exception {
     Graph g = stack(Recurrent.Cell.LSTM);
     try (Weights w = Weights.random(g, 5);
         Session s = Session.open(g, w, Options.backend("reference"));
@@ -91,7 +91,23 @@ class StreamingTest {
               fork.hidden("first").toFloatArray(), loaded.hidden("first").toFloatArray());
           assertArrayEquals(
               fork.cell("second").toFloatArray(), loaded.cell("second").toFloatArray());
+          // A bad file names the problem and leaves the state as it was.
+          float[] before = loaded.hidden("second").toFloatArray();
+          Path bad = dir.resolve("bad.safetensors");
+          try (Tensor flat = Tensor.allocate(DType.F32, 6)) {
+            dev.jrnn.io.SafeTensors.write(bad, Map.of("first.h", flat), Map.of());
+          }
+          var e = assertThrows(ModelFormatException.class, () -> loaded.load(bad));
+          assertTrue(e.getMessage().contains("'first.h' is F32 [6], a state is"), e.getMessage());
+          assertArrayEquals(before, loaded.hidden("second").toFloatArray());
         }
+        // hidden() and cell() are views: closing one leaves the state's memory alone.
+        float[] h = fork.hidden("first").toFloatArray();
+        float[] c = fork.cell("second").toFloatArray();
+        fork.hidden("first").close();
+        fork.cell("second").close();
+        assertArrayEquals(h, fork.hidden("first").toFloatArray());
+        assertArrayEquals(c, fork.cell("second").toFloatArray());
       }
       st.reset();
       try (Result fromReset = s.step(st, Map.of("x", x.slice(0, 3)));

@@ -18,9 +18,31 @@ class TensorTest {
       assertEquals(0, t.segment().address() % Tensor.ALIGNMENT);
       assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, t.toFloatArray());
     }
-    try (Tensor t = Tensor.of(new int[] {7, 8}, 2)) {
+    try (Tensor t = Tensor.of(new int[] {7, 8, 9, 10, 11, 12}, 2, 3)) {
       assertEquals(DType.I32, t.dtype());
-      assertArrayEquals(new int[] {7, 8}, t.toIntArray());
+      assertArrayEquals(new int[] {7, 8, 9, 10, 11, 12}, t.toIntArray());
+      assertEquals(12, t.intAt(1, 2));
+      assertEquals(8, t.intAt(0, 1));
+      var e = assertThrows(IllegalArgumentException.class, () -> t.floatAt(0, 1));
+      assertTrue(e.getMessage().contains("is I32, this operation needs F32"), e.getMessage());
+      assertThrows(IndexOutOfBoundsException.class, () -> t.intAt(2, 0));
+    }
+  }
+
+  @Test
+  void wrapNeedsAlignedNativeMemory() {
+    var heap = java.lang.foreign.MemorySegment.ofArray(new float[8]);
+    var e = assertThrows(IllegalArgumentException.class, () -> Tensor.wrap(heap, DType.F32, 8));
+    assertTrue(e.getMessage().contains("heap memory"), e.getMessage());
+    try (var arena = java.lang.foreign.Arena.ofConfined()) {
+      var seg = arena.allocate(64 * 3, Tensor.ALIGNMENT);
+      var odd =
+          assertThrows(
+              IllegalArgumentException.class, () -> Tensor.wrap(seg.asSlice(4), DType.F32, 8));
+      assertTrue(odd.getMessage().contains("aligned to 64 bytes"), odd.getMessage());
+      Tensor t = Tensor.wrap(seg, DType.F32, 2, 3);
+      t.setFloat(5, 2f);
+      assertEquals(2f, seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5));
     }
   }
 

@@ -125,8 +125,8 @@ class SgemmTest {
         }
       }
     }
+    // the shapes above cover every run length (a check of this test's data, via the mirror)
     assertEquals(List.of(1, 2, 3, 4, 5, 6), List.copyOf(runs), "row runs reached");
-    assertEquals(Simd.VECTOR && Simd.BW >= 16 ? 4 : 2, Sgemm.NV, "tile width");
   }
 
   @Test

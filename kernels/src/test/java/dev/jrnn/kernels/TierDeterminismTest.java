@@ -36,18 +36,25 @@ class TierDeterminismTest {
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(TierProbe.class.getName());
-    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-    Map<String, String> out = new LinkedHashMap<>();
-    try (BufferedReader in =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      for (String line; (line = in.readLine()) != null; ) {
-        String[] kv = line.split("\t");
-        out.put(kv[0], kv[1]);
+    java.io.File err = java.io.File.createTempFile("tier", ".err");
+    try {
+      Process p = new ProcessBuilder(cmd).redirectError(err).start();
+      Map<String, String> out = new LinkedHashMap<>();
+      try (BufferedReader in =
+          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = in.readLine()) != null; ) {
+          String[] kv = line.split("\t");
+          out.put(kv[0], kv[1]);
+        }
       }
+      boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+      String stderr = java.nio.file.Files.readString(err.toPath(), StandardCharsets.UTF_8);
+      assertTrue(ended, "child JVM " + tierFlag + " timed out: " + stderr);
+      assertEquals(0, p.exitValue(), "child JVM " + tierFlag + " failed: " + stderr);
+      return out;
+    } finally {
+      err.delete();
     }
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM " + tierFlag + " timed out");
-    assertEquals(0, p.exitValue(), "child JVM " + tierFlag);
-    return out;
   }
 
   @Test

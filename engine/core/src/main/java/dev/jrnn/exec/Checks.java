@@ -105,7 +105,7 @@ final class Checks {
       lenSlot = Op.RecurrentLayer.LENGTHS;
       t = ins[Op.RecurrentLayer.X].dim(r.spec().isBatchFirst() ? 1 : 0);
     } else if (n.op() instanceof Op.LastStep ls) {
-      lenSlot = 1;
+      lenSlot = Op.LastStep.LENGTHS;
       t = ins[0].dim(ls.batchFirst() ? 1 : 0);
     } else {
       return;

@@ -1,6 +1,5 @@
 package dev.jrnn.exec;
 
-import dev.jrnn.DType;
 import dev.jrnn.Graph;
 import dev.jrnn.Model;
 import dev.jrnn.ModelFormatException;
@@ -54,25 +53,9 @@ public final class EngineProvider implements Provider {
     Weights w = Weights.empty();
     SplittableRandom rnd = new SplittableRandom(seed);
     for (WeightSpec s : IrGraph.of(graph).weights()) {
-      Tensor t = Tensor.allocate(DType.F32, s.shape());
-      for (long i = 0; i < t.size(); i++) {
-        double v =
-            switch (s.init()) {
-              case UNIFORM -> (rnd.nextDouble() * 2 - 1) * s.scale();
-              case NORMAL -> gaussian(rnd) * s.scale();
-              case ZERO -> 0.0;
-            };
-        t.setFloat(i, (float) v);
-      }
-      w.put(s.name(), t);
+      w.put(s.name(), s.random(rnd));
     }
     return w;
-  }
-
-  private static double gaussian(SplittableRandom rnd) {
-    double u1 = rnd.nextDouble();
-    double u2 = rnd.nextDouble();
-    return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
   }
 
   @Override

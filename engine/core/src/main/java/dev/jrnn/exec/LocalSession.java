@@ -16,6 +16,7 @@ import java.lang.System.Logger.Level;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -58,19 +59,13 @@ final class LocalSession implements Session {
     options = withForcedBackend(options);
     Backend primary = Placement.choose(options.backendName());
     Map<Node, Backend> where = Placement.place(graph, primary, true);
-    Map<Backend, Backend.Context> contexts = new LinkedHashMap<>();
-    try {
-      for (Backend b : where.values()) {
-        if (!contexts.containsKey(b)) {
-          contexts.put(b, b.open(options));
-        }
-      }
-      Program p = new Program(graph, where, contexts, weights, options.threadCount());
-      return new LocalSession(graph, p, primary, options);
-    } catch (RuntimeException | Error e) {
-      contexts.values().forEach(Backend.Context::close);
-      throw e;
-    }
+    Options o = options;
+    return Placement.withContexts(
+        where,
+        o,
+        contexts ->
+            new LocalSession(
+                graph, new Program(graph, where, contexts, weights, o.threadCount()), primary, o));
   }
 
   /** {@code options} with the backend {@code -Djrnn.backend} names, if it names one. */
@@ -83,11 +78,21 @@ final class LocalSession implements Session {
     return options;
   }
 
-  /** See {@link Session#placement(Graph, Options)}. */
+  /**
+   * See {@link Session#placement(Graph, Options)}: as {@link #placement()} of a session opened with
+   * these options would say (the nodes the outputs need, {@code -Djrnn.backend} applied).
+   */
   static Map<String, String> placement(Graph g, Options options) {
+    IrGraph graph = IrGraph.of(g);
+    Set<Node> needed = Program.neededNodes(graph);
     Map<String, String> out = new LinkedHashMap<>();
-    Placement.place(IrGraph.of(g), Placement.choose(options.backendName()), false)
-        .forEach((n, b) -> out.put(n.name(), b.name()));
+    Placement.place(graph, Placement.choose(withForcedBackend(options).backendName()), false)
+        .forEach(
+            (n, b) -> {
+              if (needed.contains(n)) {
+                out.put(n.name(), b.name());
+              }
+            });
     return out;
   }
 

@@ -11,6 +11,7 @@ import dev.jrnn.ir.Op;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -85,7 +86,7 @@ final class LocalState implements State {
     }
     synchronized (this) {
       if (closed) {
-        copies.values().forEach(a -> java.util.Arrays.stream(a).forEach(Tensor::close));
+        copies.values().forEach(a -> Arrays.stream(a).forEach(Tensor::close));
         checkOpen();
       }
       freeAll();
@@ -96,7 +97,8 @@ final class LocalState implements State {
 
   @Override
   public synchronized Tensor hidden(String node) {
-    return get(node)[0];
+    Tensor h = get(node)[0];
+    return h.reshape(h.shape()); // a view: closing it leaves the state's memory alone
   }
 
   @Override
@@ -105,7 +107,7 @@ final class LocalState implements State {
     if (a.length < 2) {
       throw new IllegalArgumentException("node '" + node + "' has no cell state");
     }
-    return a[1];
+    return a[1].reshape(a[1].shape());
   }
 
   private Tensor[] get(String node) {
@@ -139,54 +141,61 @@ final class LocalState implements State {
     }
   }
 
+  /** Checks every tensor of the file before allocating anything; a bad file changes nothing. */
   @Override
   public synchronized void load(Path file) {
     checkOpen();
     try (SafeTensors.Contents c = SafeTensors.read(file)) {
       int b = -1;
-      Map<String, Tensor[]> loaded = new LinkedHashMap<>();
       for (Node n : nodes) {
         Tensor h = c.tensors().get(n.name() + ".h");
         if (h == null) {
           throw new ModelFormatException(file + ": no state for node '" + n.name() + "'");
         }
-        int nb = h.rank() == 3 ? h.dim(1) : -1;
-        if (b >= 0 && nb != b) {
-          throw new ModelFormatException(file + ": batch sizes differ between nodes");
+        if (h.rank() != 3) {
+          throw new ModelFormatException(
+              file + ": '" + n.name() + ".h' is " + h.describe() + ", a state is [L·D, N, H]");
         }
-        b = nb;
-        Tensor[] fresh = fresh(n, nb);
-        checkShape(file, fresh[0], h, n.name() + ".h");
-        fresh[0].copyFrom(h);
-        if (fresh.length > 1) {
+        if (b >= 0 && h.dim(1) != b) {
+          throw new ModelFormatException(
+              file + ": '" + n.name() + ".h' has batch " + h.dim(1) + ", an earlier node " + b);
+        }
+        b = h.dim(1);
+        int[][] want = shapes(n, b);
+        checkShape(file, n.name() + ".h", h, want[0]);
+        if (want.length > 1) {
           Tensor cc = c.tensors().get(n.name() + ".c");
           if (cc == null) {
             throw new ModelFormatException(file + ": no cell state for node '" + n.name() + "'");
           }
-          checkShape(file, fresh[1], cc, n.name() + ".c");
-          fresh[1].copyFrom(cc);
+          checkShape(file, n.name() + ".c", cc, want[1]);
         }
-        loaded.put(n.name(), fresh);
       }
       freeAll();
-      tensors.putAll(loaded);
+      for (Node n : nodes) {
+        Tensor[] fresh = fresh(n, b);
+        fresh[0].copyFrom(c.tensors().get(n.name() + ".h"));
+        if (fresh.length > 1) {
+          fresh[1].copyFrom(c.tensors().get(n.name() + ".c"));
+        }
+        tensors.put(n.name(), fresh);
+      }
       batch = b;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read state from " + file, e);
     }
   }
 
-  private static void checkShape(Path file, Tensor want, Tensor got, String name) {
-    if (!java.util.Arrays.equals(want.shape(), got.shape()) || got.dtype() != DType.F32) {
-      want.close();
+  private static void checkShape(Path file, String name, Tensor got, int[] want) {
+    if (!Arrays.equals(want, got.shape()) || got.dtype() != DType.F32) {
       throw new ModelFormatException(
           file
               + ": '"
               + name
               + "' is "
               + got.describe()
-              + ", this session needs "
-              + want.describe());
+              + ", this session needs F32 "
+              + Tensor.shapeString(want));
     }
   }
 
@@ -213,15 +222,21 @@ final class LocalState implements State {
     return t;
   }
 
-  private static Tensor[] fresh(Node n, int b) {
-    Op.RecurrentLayer r = (Op.RecurrentLayer) n.op();
-    var s = r.spec();
+  /** The shapes of node {@code n}'s h (and c) for batch {@code b}. */
+  private static int[][] shapes(Node n, int b) {
+    Recurrent s = ((Op.RecurrentLayer) n.op()).spec();
     int ld = s.layers() * s.directions();
-    Tensor h = Tensor.allocate(DType.F32, ld, b, s.outputHidden());
-    if (s.cell() == Recurrent.Cell.LSTM) {
-      return new Tensor[] {h, Tensor.allocate(DType.F32, ld, b, s.hidden())};
+    int[] h = {ld, b, s.outputHidden()};
+    return s.cell() == Recurrent.Cell.LSTM ? new int[][] {h, {ld, b, s.hidden()}} : new int[][] {h};
+  }
+
+  private static Tensor[] fresh(Node n, int b) {
+    int[][] shapes = shapes(n, b);
+    Tensor[] t = new Tensor[shapes.length];
+    for (int i = 0; i < t.length; i++) {
+      t[i] = Tensor.allocate(DType.F32, shapes[i]);
     }
-    return new Tensor[] {h};
+    return t;
   }
 
   LocalSession session() {

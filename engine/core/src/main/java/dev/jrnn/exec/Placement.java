@@ -1,5 +1,6 @@
 package dev.jrnn.exec;
 
+import dev.jrnn.Options;
 import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
@@ -126,6 +127,28 @@ final class Placement {
               + s);
     }
     return where;
+  }
+
+  /**
+   * One context per backend {@code where} uses, opened with {@code options}, then {@code build} run
+   * on them; if anything fails, every context opened is closed again.
+   */
+  static <T> T withContexts(
+      Map<Node, Backend> where,
+      Options options,
+      java.util.function.Function<Map<Backend, Backend.Context>, T> build) {
+    Map<Backend, Backend.Context> contexts = new LinkedHashMap<>();
+    try {
+      for (Backend b : where.values()) {
+        if (!contexts.containsKey(b)) {
+          contexts.put(b, b.open(options));
+        }
+      }
+      return build.apply(contexts);
+    } catch (RuntimeException | Error e) {
+      Closer.closeAfter(e, contexts.values());
+      throw e;
+    }
   }
 
   private static Backend fallbackFor(

@@ -5,6 +5,7 @@ import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.Weights;
 import dev.jrnn.ir.Const;
+import dev.jrnn.ir.Inference;
 import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.IrValue;
 import dev.jrnn.ir.Node;
@@ -13,10 +14,8 @@ import dev.jrnn.ir.TensorType;
 import dev.jrnn.ir.WeightSpec;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.CompiledNode;
-import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.FoldKernel;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -105,11 +104,7 @@ final class Program implements AutoCloseable {
       }
       Backend b = where.get(n);
       placement[k] = b.name();
-      Map<String, Tensor> w = new LinkedHashMap<>();
-      for (WeightSpec s : n.weights()) {
-        w.put(s.name(), weights.get(s.name()));
-      }
-      kernels[k] = ctx.get(b).compile(n, w);
+      kernels[k] = ctx.get(b).compile(n, weightsOf(n, weights));
     }
     inputNames = graph.inputValues().keySet().toArray(String[]::new);
     inputSlots = new int[inputNames.length];
@@ -146,6 +141,15 @@ final class Program implements AutoCloseable {
       }
     }
     return any;
+  }
+
+  /** The weights node {@code n} reads, by canonical name (views of {@code weights}' tensors). */
+  static Map<String, Tensor> weightsOf(Node n, Weights weights) {
+    Map<String, Tensor> w = new LinkedHashMap<>();
+    for (WeightSpec s : n.weights()) {
+      w.put(s.name(), weights.get(s.name()));
+    }
+    return w;
   }
 
   /** The nodes the graph's outputs depend on, inputs included. */
@@ -209,9 +213,16 @@ final class Program implements AutoCloseable {
       if (plan == null || plan.stepping != stepping || !plan.matches(inputs)) {
         checkInputs(inputs, stepping); // throws with the precise problem
         if (plan != null) {
+          ws.plan = null; // a failed re-plan leaves no closed plan behind
           plan.close();
         }
-        plan = new Plan(inputs, stepping);
+        Arena arena = Arena.ofShared();
+        try {
+          plan = new Plan(inputs, stepping, arena);
+        } catch (RuntimeException | Error e) {
+          arena.close();
+          throw e;
+        }
         ws.plan = plan;
       }
       return execute(plan, ws, inputs, provided, state);
@@ -282,7 +293,7 @@ final class Program implements AutoCloseable {
           }
         }
         Checks.lengths(n, ins);
-        kernels[k].run(ins, outs, ws.context);
+        kernels[k].run(ins, outs, ws);
         if (stepping) {
           Tensor[] hc = state.tensorsFor(n, -1);
           hc[0].copyFrom(outs[Op.RecurrentLayer.HN]);
@@ -404,20 +415,19 @@ final class Program implements AutoCloseable {
 
   @Override
   public void close() {
-    for (Backend.Context c : contexts) {
-      c.close();
-    }
+    List<AutoCloseable> all = new ArrayList<>(contexts);
     synchronized (allWorkspaces) {
-      allWorkspaces.forEach(Workspace::close);
+      all.addAll(allWorkspaces);
       allWorkspaces.clear();
     }
+    Closer.closeAll(all);
   }
 
   /**
    * Everything about a call that depends only on the input shapes: every value's type and shape,
    * the intermediate tensors and the argument arrays of every node. Owned by one workspace.
    */
-  private final class Plan implements AutoCloseable {
+  final class Plan implements AutoCloseable {
     final boolean stepping;
     final int[][] inputShapes; // per graph input, null when unused
     final TensorType[] types; // per slot
@@ -430,10 +440,12 @@ final class Program implements AutoCloseable {
     final boolean[] outputOwner; // per graph output: the slot is written straight into it
     final boolean[] folded; // per node: its outputs were computed when planning; it never runs
     final Const[] known; // per slot: the value, when known while planning
-    final Arena arena = Arena.ofShared(); // intermediates
+    final Arena arena; // intermediates
+    private boolean closed;
 
-    Plan(Map<String, Tensor> inputs, boolean stepping) {
+    Plan(Map<String, Tensor> inputs, boolean stepping, Arena arena) {
       this.stepping = stepping;
+      this.arena = arena;
       int n = slots.size();
       types = new TensorType[n];
       shapes = new int[n][];
@@ -495,17 +507,10 @@ final class Program implements AutoCloseable {
           int s = inSlots[k][i];
           inValues[i] = s < 0 || inTypes[i] == null ? null : known[s];
         }
-        TensorType[] outTypes;
-        Const[] values = null;
-        try {
-          outTypes = node.op().infer(inTypes, inValues);
-          if (!recurrentStep) {
-            values = node.op().fold(inTypes, inValues); // shape computations and constants
-          }
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(
-              "node '" + node.name() + "' (" + node.op().kind() + "): " + e.getMessage(), e);
-        }
+        // shape computations and constants fold; a streaming step's recurrent node must run
+        Inference inf = Inference.of(node.name(), node.op(), inTypes, inValues, !recurrentStep);
+        TensorType[] outTypes = inf.types();
+        Const[] values = inf.values();
         if (values != null) {
           folded[k] = true;
           outs[k] = new Tensor[outTypes.length];
@@ -592,7 +597,13 @@ final class Program implements AutoCloseable {
         }
         found++;
         int[] s = inputShapes[i];
-        if (s == null || t.isClosed() || t.dtype() != types[inputSlots[i]].dtype()) {
+        if (s == null) {
+          if (inputSlots[i] >= 0) {
+            return false; // a state input given in step mode: checkInputs says why
+          }
+          continue; // no output reads it
+        }
+        if (t.isClosed() || t.dtype() != types[inputSlots[i]].dtype()) {
           return false;
         }
         if (!sameShape(t, s)) {
@@ -628,75 +639,10 @@ final class Program implements AutoCloseable {
 
     @Override
     public void close() {
-      arena.close();
-    }
-  }
-
-  /** What every call on one workspace shares: scratch, node caches, the current plan. */
-  static final class Workspace implements ExecContext, AutoCloseable {
-    private final int threads;
-    private final ScratchArena scratch = new ScratchArena();
-    private final IdentityHashMap<Object, Object> cache = new IdentityHashMap<>();
-    final ExecContext context = this;
-    Plan plan;
-    private Tensor[] held = new Tensor[8]; // caller tensors retained for the current call
-    private int heldCount;
-
-    Workspace(int threads) {
-      this.threads = threads;
-    }
-
-    /**
-     * Retains a caller's tensor until the call ends, so closing it meanwhile frees nothing a kernel
-     * or a native library is still using; throws if it is already closed.
-     */
-    void hold(Tensor t) {
-      t.retain();
-      if (heldCount == held.length) {
-        held = java.util.Arrays.copyOf(held, held.length * 2);
+      if (!closed) {
+        closed = true;
+        arena.close();
       }
-      held[heldCount++] = t;
-    }
-
-    void releaseHeld() {
-      for (int i = 0; i < heldCount; i++) {
-        held[i].release();
-        held[i] = null;
-      }
-      heldCount = 0;
-    }
-
-    @Override
-    public int threads() {
-      return threads;
-    }
-
-    @Override
-    public MemorySegment scratch(long bytes) {
-      return scratch.allocate(bytes);
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public <T> T cache(Object key, java.util.function.Function<Object, T> create) {
-      Object v = cache.get(key);
-      if (v == null) {
-        v = create.apply(key);
-        cache.put(key, v);
-      }
-      return (T) v;
-    }
-
-    void reset() {
-      scratch.reset();
-    }
-
-    @Override
-    public void close() {
-      if (plan != null) {
-        plan.close();
-      }
-      scratch.close();
     }
   }
 }

@@ -6,6 +6,7 @@ import dev.jrnn.Options;
 import dev.jrnn.Tensor;
 import dev.jrnn.Weights;
 import dev.jrnn.ir.Const;
+import dev.jrnn.ir.Inference;
 import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.IrValue;
 import dev.jrnn.ir.Node;
@@ -42,10 +43,10 @@ public final class TrainingProgram implements AutoCloseable {
   private final IrGraph graph;
   private final List<Node> order = new ArrayList<>(); // nodes the outputs need, inputs excluded
   private final Map<Node, CompiledNode> kernels = new IdentityHashMap<>();
-  private final Map<Node, String> placement = new LinkedHashMap<>();
+  private final Map<Node, Backend> placement = new LinkedHashMap<>();
   private final Map<Node, String> untrainable = new IdentityHashMap<>();
-  private final List<Backend.Context> contexts;
-  private final Program.Workspace ws;
+  private final Map<Backend, Backend.Context> contexts;
+  private final Workspace ws;
   private final List<String> inputNames;
   private Pass pass; // the last forward pass
   private boolean closed;
@@ -57,8 +58,8 @@ public final class TrainingProgram implements AutoCloseable {
       Weights w,
       int t) {
     this.graph = graph;
-    this.contexts = List.copyOf(ctx.values());
-    this.ws = new Program.Workspace(t);
+    this.contexts = ctx;
+    this.ws = new Workspace(t);
     this.inputNames = List.copyOf(graph.inputValues().keySet());
     Set<Node> needed = Program.neededNodes(graph);
     for (Node n : graph.nodes()) {
@@ -67,19 +68,15 @@ public final class TrainingProgram implements AutoCloseable {
       }
       order.add(n);
       Backend b = where.get(n);
-      placement.put(n, b.name());
-      Map<String, Tensor> nw = new LinkedHashMap<>();
-      for (WeightSpec s : n.weights()) {
-        nw.put(s.name(), w.get(s.name()));
-      }
-      Backend.Context c = ctx.get(b);
+      placement.put(n, b);
+      Map<String, Tensor> nw = Program.weightsOf(n, w);
       String why = b.untrainable(n);
-      TrainableNode tn = why == null ? c.compileForTraining(n, nw) : null;
+      TrainableNode tn = why == null ? ctx.get(b).compileForTraining(n, nw) : null;
       if (tn != null) {
         kernels.put(n, tn);
       } else {
         untrainable.put(n, why != null ? why : b.name() + " declined to train it");
-        kernels.put(n, c.compile(n, nw));
+        kernels.put(n, ctx.get(b).compile(n, nw));
       }
     }
   }
@@ -91,28 +88,18 @@ public final class TrainingProgram implements AutoCloseable {
   public static TrainingProgram open(Graph g, Weights weights, Options options) {
     IrGraph graph = IrGraph.of(g);
     Objects.requireNonNull(weights, "weights");
-    options = LocalSession.withForcedBackend(Objects.requireNonNull(options, "options"));
+    Options o = LocalSession.withForcedBackend(Objects.requireNonNull(options, "options"));
     weights.checkAgainst(graph);
-    Backend primary = Placement.choose(options.backendName());
+    Backend primary = Placement.choose(o.backendName());
     Map<Node, Backend> where = Placement.placeForTraining(graph, primary, true);
-    Map<Backend, Backend.Context> contexts = new LinkedHashMap<>();
-    try {
-      for (Backend b : where.values()) {
-        if (!contexts.containsKey(b)) {
-          contexts.put(b, b.open(options));
-        }
-      }
-      return new TrainingProgram(graph, where, contexts, weights, options.threadCount());
-    } catch (RuntimeException | Error e) {
-      contexts.values().forEach(Backend.Context::close);
-      throw e;
-    }
+    return Placement.withContexts(
+        where, o, c -> new TrainingProgram(graph, where, c, weights, o.threadCount()));
   }
 
   /** Node name to the backend that trains (or, where none can, runs) it. */
   public Map<String, String> placement() {
     Map<String, String> m = new LinkedHashMap<>();
-    placement.forEach((n, b) -> m.put(n.name(), b));
+    placement.forEach((n, b) -> m.put(n.name(), b.name()));
     return m;
   }
 
@@ -154,17 +141,22 @@ public final class TrainingProgram implements AutoCloseable {
     return pass.backward(outputGrads);
   }
 
-  /** Gives every node new weight values (same names and shapes), e.g. after an optimizer step. */
+  /**
+   * Gives every node new weight values (same names and shapes), e.g. after an optimizer step: a
+   * trainable node takes them in place; a node that only runs forward is compiled again.
+   */
   public void updateWeights(Weights weights) {
     checkOpen();
     weights.checkAgainst(graph);
     for (Node n : order) {
-      if (kernels.get(n) instanceof TrainableNode t && !n.weights().isEmpty()) {
-        Map<String, Tensor> nw = new LinkedHashMap<>();
-        for (WeightSpec s : n.weights()) {
-          nw.put(s.name(), weights.get(s.name()));
-        }
+      if (n.weights().isEmpty()) {
+        continue;
+      }
+      Map<String, Tensor> nw = Program.weightsOf(n, weights);
+      if (kernels.get(n) instanceof TrainableNode t) {
         t.updateWeights(nw);
+      } else {
+        kernels.put(n, contexts.get(placement.get(n)).compile(n, nw));
       }
     }
   }
@@ -179,11 +171,13 @@ public final class TrainingProgram implements AutoCloseable {
   public void close() {
     if (!closed) {
       closed = true;
+      List<AutoCloseable> all = new ArrayList<>();
       if (pass != null) {
-        pass.close();
+        all.add(pass);
       }
-      contexts.forEach(Backend.Context::close);
-      ws.close();
+      all.addAll(contexts.values());
+      all.add(ws);
+      Closer.closeAll(all);
     }
   }
 
@@ -204,7 +198,6 @@ public final class TrainingProgram implements AutoCloseable {
     final Map<Node, TrainableNode.Saved> saved = new IdentityHashMap<>();
     final Set<Node> ran = new HashSet<>();
     final List<Tensor> owned = new ArrayList<>();
-    final List<Tensor> held = new ArrayList<>();
 
     void run(Map<String, Tensor> inputs) {
       Checks.Dims dims = new Checks.Dims();
@@ -222,8 +215,7 @@ public final class TrainingProgram implements AutoCloseable {
         if (read.contains(e.getValue())) {
           Tensor t = inputs.get(e.getKey());
           Checks.input(e.getKey(), e.getValue().type(), t, names, dims);
-          t.retain();
-          held.add(t);
+          ws.hold(t);
           values.put(e.getValue(), t);
         }
       }
@@ -256,15 +248,9 @@ public final class TrainingProgram implements AutoCloseable {
           consts[i] = known.get(v);
         }
       }
-      TensorType[] outTypes;
-      Const[] folded;
-      try {
-        outTypes = n.op().infer(types, consts);
-        folded = n.op().fold(types, consts);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "node '" + n.name() + "' (" + n.op().kind() + "): " + e.getMessage(), e);
-      }
+      Inference inf = Inference.of(n.name(), n.op(), types, consts, true);
+      TensorType[] outTypes = inf.types();
+      Const[] folded = inf.values();
       if (folded != null) { // computed from constants: a constant, no gradient
         for (int i = 0; i < folded.length; i++) {
           known.put(n.output(i), folded[i]);
@@ -416,9 +402,13 @@ public final class TrainingProgram implements AutoCloseable {
 
     @Override
     public void close() {
-      saved.values().forEach(TrainableNode.Saved::close);
-      owned.forEach(Tensor::close);
-      held.forEach(Tensor::release);
+      List<AutoCloseable> all = new ArrayList<>(saved.values());
+      all.addAll(owned);
+      try {
+        Closer.closeAll(all);
+      } finally {
+        ws.releaseHeld();
+      }
     }
   }
 }

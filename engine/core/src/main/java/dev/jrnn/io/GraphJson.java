@@ -54,7 +54,7 @@ public final class GraphJson {
       }
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", n.name());
-      m.put("op", n.op().getClass().getSimpleName());
+      m.put("op", opName(n.op()));
       m.put("attrs", attrs(n, constants));
       List<Object> refs = new ArrayList<>();
       for (IrValue v : n.inputs()) {
@@ -69,6 +69,38 @@ public final class GraphJson {
     g.outputValues().forEach((k, v) -> outs.put(k, ref(v)));
     root.put("outputs", outs);
     return Json.write(root);
+  }
+
+  /**
+   * The op's name in the file: fixed here, not taken from Java class names, so renaming a class
+   * cannot break saved models; {@link #op} maps it back.
+   */
+  private static String opName(Op op) {
+    return switch (op) {
+      case Op.Input i -> "Input";
+      case Op.Constant c -> "Constant";
+      case Op.Embedding e -> "Embedding";
+      case Op.Linear l -> "Linear";
+      case Op.Unary u -> "Unary";
+      case Op.Softmax s -> "Softmax";
+      case Op.Binary b -> "Binary";
+      case Op.Concat c -> "Concat";
+      case Op.LastStep l -> "LastStep";
+      case Op.RecurrentLayer r -> "RecurrentLayer";
+      case DataOp.Shape s -> "Shape";
+      case DataOp.Gather g -> "Gather";
+      case DataOp.Transpose t -> "Transpose";
+      case DataOp.Reshape r -> "Reshape";
+      case DataOp.Squeeze s -> "Squeeze";
+      case DataOp.Unsqueeze u -> "Unsqueeze";
+      case DataOp.Slice s -> "Slice";
+      case DataOp.ConstantOfShape c -> "ConstantOfShape";
+      case DataOp.Expand e -> "Expand";
+      case DataOp.Cast c -> "Cast";
+      case DataOp.Identity i -> "Identity";
+      case DataOp.Flatten f -> "Flatten";
+      case DataOp.MatMul m -> "MatMul";
+    };
   }
 
   private static String ref(IrValue v) {
@@ -111,10 +143,10 @@ public final class GraphJson {
         a.put("end", s.end());
       }
       case DataOp.Gather g -> a.put("axis", g.axis());
-      case DataOp.Transpose t -> a.put("perm", t.perm() == null ? null : t.perm());
+      case DataOp.Transpose t -> a.put("perm", t.perm());
       case DataOp.Reshape r -> a.put("allowZero", r.allowZero());
-      case DataOp.Squeeze s -> a.put("axes", s.axes() == null ? null : s.axes());
-      case DataOp.Unsqueeze u -> a.put("axes", u.axes() == null ? null : u.axes());
+      case DataOp.Squeeze s -> a.put("axes", s.axes());
+      case DataOp.Unsqueeze u -> a.put("axes", u.axes());
       case DataOp.ConstantOfShape c -> a.put("value", constant(n, c.value(), constants));
       case DataOp.Cast c -> a.put("to", c.to().name());
       case DataOp.Flatten f -> a.put("axis", f.axis());

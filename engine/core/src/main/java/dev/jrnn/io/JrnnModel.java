@@ -10,11 +10,8 @@ import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.WeightSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -68,9 +65,8 @@ public final class JrnnModel {
 
   /** Reads a model written by {@link #save}. */
   public static Model load(Path file) {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
-        Arena arena = Arena.ofConfined()) {
-      return read(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), file.toString());
+    try {
+      return model(SafeTensors.read(file), file.toString());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }
@@ -78,7 +74,11 @@ public final class JrnnModel {
 
   /** Reads model bytes (a safetensors file with a graph); {@code where} names them in errors. */
   public static Model read(MemorySegment bytes, String where) {
-    SafeTensors.Contents c = SafeTensors.read(bytes, where);
+    return model(SafeTensors.read(bytes, where), where);
+  }
+
+  /** The model in safetensors contents; takes ownership of their tensors. */
+  private static Model model(SafeTensors.Contents c, String where) {
     try {
       String json = c.metadata().get(GRAPH_KEY);
       if (json == null) {

@@ -6,6 +6,7 @@ import dev.jrnn.Graph;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.Weights;
+import dev.jrnn.ir.DataOp;
 import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
@@ -77,18 +78,15 @@ public final class TorchImport {
               r.copy(w, specs.get(1), key(module, "bias"), n);
             }
           }
-          case Op.RecurrentLayer rl -> recurrent(r, w, n, rl.spec(), module);
-          default -> {
-            if (!specs.isEmpty()) {
-              throw new IllegalArgumentException(
-                  "node '"
-                      + n.name()
-                      + "' ("
-                      + n.op().kind()
-                      + ") has weights PyTorch import"
-                      + " does not know");
-            }
-          }
+          case Op.RecurrentLayer rl -> recurrent(r, w, n, rl, module);
+          case Op.Input i -> {}
+          case Op.Constant c -> {}
+          case Op.Unary u -> {}
+          case Op.Softmax s -> {}
+          case Op.Binary b -> {}
+          case Op.Concat c -> {}
+          case Op.LastStep l -> {}
+          case DataOp d -> {}
         }
       }
       if (strict) {
@@ -117,7 +115,8 @@ public final class TorchImport {
     return key(module, kind + "_l" + layer + (reverse ? "_reverse" : ""));
   }
 
-  private static void recurrent(Reader r, Weights w, Node n, Recurrent s, String module) {
+  private static void recurrent(Reader r, Weights w, Node n, Op.RecurrentLayer op, String module) {
+    Recurrent s = op.spec();
     Map<String, WeightSpec> byName = new HashMap<>();
     for (WeightSpec ws : n.weights()) {
       byName.put(ws.name(), ws);
@@ -142,7 +141,7 @@ public final class TorchImport {
     int[] order = s.cell() == Recurrent.Cell.GRU ? new int[] {1, 0, 2} : null; // r,z,n -> z,r,n
     for (int l = 0; l < s.layers(); l++) {
       for (int d = 0; d < s.directions(); d++) {
-        String p = n.name() + ".l" + l + "." + (d == 1 ? "rev" : "fwd") + ".";
+        String p = op.weightPrefix(n.name(), l, d); // PyTorch has no reverse-only layer: d=1 rev
         boolean rev = d == 1;
         r.gates(w, byName.get(p + "W"), torchKey(module, "weight_ih", l, rev), n, order);
         r.gates(w, byName.get(p + "R"), torchKey(module, "weight_hh", l, rev), n, order);

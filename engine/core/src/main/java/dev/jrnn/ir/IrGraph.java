@@ -300,6 +300,7 @@ public final class IrGraph implements Graph {
 
     @Override
     public void output(String name, Value v) {
+      checkNotBuilt();
       Objects.requireNonNull(name, "name");
       IrValue value = own(v, "output '" + name + "'");
       if (outputs.containsKey(name)) {
@@ -314,9 +315,7 @@ public final class IrGraph implements Graph {
      * the op needs is a constant, the node folds into constants.
      */
     public IrValue[] node(String name, Op op, IrValue... inputs) {
-      if (built) {
-        throw new IllegalStateException("this builder has already built its graph");
-      }
+      checkNotBuilt();
       Objects.requireNonNull(op, "op");
       String n = name != null ? name : autoName(op.kind().toLowerCase(Locale.ROOT));
       if (byName.containsKey(n)) {
@@ -347,17 +346,10 @@ public final class IrGraph implements Graph {
       for (int i = 0; i < ins.length; i++) {
         known[i] = ins[i] == null ? null : ins[i].constant();
       }
-      TensorType[] types;
-      Const[] folded = null;
-      try {
-        types = op.infer(inTypes, known);
-        if (!(op instanceof Op.Input) && !(op instanceof Op.Constant)) {
-          folded = op.fold(inTypes, known);
-        }
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "node '" + n + "' (" + op.kind() + "): " + e.getMessage(), e);
-      }
+      boolean foldable = !(op instanceof Op.Input) && !(op instanceof Op.Constant);
+      Inference inf = Inference.of(n, op, inTypes, known, foldable);
+      TensorType[] types = inf.types();
+      Const[] folded = inf.values();
       if (folded != null) { // known now: the node becomes constants
         IrValue[] out = new IrValue[folded.length];
         for (int i = 0; i < folded.length; i++) {
@@ -415,8 +407,15 @@ public final class IrGraph implements Graph {
       }
     }
 
+    private void checkNotBuilt() {
+      if (built) {
+        throw new IllegalStateException("this builder has already built its graph");
+      }
+    }
+
     @Override
     public IrGraph build() {
+      checkNotBuilt();
       if (outputs.isEmpty()) {
         throw new IllegalArgumentException("a graph needs at least one output");
       }

@@ -309,6 +309,10 @@ public sealed interface Op
    * optional lengths {@code [N]} give {@code [N, C]}.
    */
   record LastStep(boolean batchFirst) implements Op {
+
+    /** Input slot of the optional lengths. */
+    public static final int LENGTHS = 1;
+
     @Override
     public String kind() {
       return "LastStep";
@@ -417,7 +421,7 @@ public sealed interface Op
       WeightSpec.Init u = WeightSpec.Init.UNIFORM;
       List<WeightSpec> w = new ArrayList<>();
       for (int l = 0; l < spec.layers(); l++) {
-        int inSize = spec.layerInputSize(l, inputSize);
+        int inSize = layerInputSize(l);
         for (int d = 0; d < spec.directions(); d++) {
           String p = weightPrefix(node, l, d);
           w.add(new WeightSpec(p + "W", new int[] {g * h, inSize}, u, bound));
@@ -433,6 +437,11 @@ public sealed interface Op
         }
       }
       return w;
+    }
+
+    /** Input features of layer {@code l}: the stack's input, then the previous layer's output. */
+    public int layerInputSize(int l) {
+      return l == 0 ? inputSize : spec.outputSize();
     }
 
     /** Whether direction slot {@code d} of this stack runs in reverse. */

@@ -1,6 +1,9 @@
 package dev.jrnn.ir;
 
+import dev.jrnn.DType;
+import dev.jrnn.Tensor;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 
 /**
  * A named parameter tensor a node needs, with its shape and how {@code Weights.random} fills it.
@@ -21,6 +24,28 @@ public record WeightSpec(String name, int[] shape, Init init, double scale) {
 
   public WeightSpec {
     shape = shape.clone();
+  }
+
+  /** A new tensor of this shape, filled from {@code rnd} as {@link #init} says. */
+  public Tensor random(SplittableRandom rnd) {
+    Tensor t = Tensor.allocate(DType.F32, shape);
+    for (long i = 0; i < t.size(); i++) {
+      double v =
+          switch (init) {
+            case UNIFORM -> (rnd.nextDouble() * 2 - 1) * scale;
+            case NORMAL -> gaussian(rnd) * scale;
+            case ZERO -> 0.0;
+          };
+      t.setFloat(i, (float) v);
+    }
+    return t;
+  }
+
+  /** Box–Muller: one standard normal sample. */
+  private static double gaussian(SplittableRandom rnd) {
+    double u1 = rnd.nextDouble();
+    double u2 = rnd.nextDouble();
+    return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
   }
 
   @Override

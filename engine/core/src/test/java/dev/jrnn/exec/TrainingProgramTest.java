@@ -140,6 +140,34 @@ class TrainingProgramTest {
     }
   }
 
+  /** A constant operand gets no gradient (and needs none): y = x + c gives only dx = dy. */
+  @Test
+  void constantsGetNoGradient() {
+    Graph g;
+    try (Tensor c = Tensor.of(new float[] {10, 20, 30, 40}, 4)) {
+      g =
+          Graph.build(
+              b -> {
+                Value x = b.input("x", DType.F32, Dim.of(4));
+                b.output("y", b.add(x, b.constant("c", c)));
+              });
+    }
+    try (Weights w = Weights.empty();
+        TrainingProgram p = TrainingProgram.open(g, w, Options.backend("test-grad"));
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 4);
+        Tensor dy = Tensor.of(new float[] {1, -1, 0.5f, 2}, 4)) {
+      assertEquals(
+          java.util.List.of(11f, 22f, 33f, 44f),
+          java.util.Arrays.asList(boxed(p.forward(Map.of("x", x)).get("y").toFloatArray())));
+      try (TrainingProgram.Gradients grads = p.backward(Map.of("y", dy))) {
+        assertEquals(java.util.Set.of("x"), grads.inputs().keySet());
+        assertEquals(
+            java.util.Arrays.asList(boxed(dy.toFloatArray())),
+            java.util.Arrays.asList(boxed(grads.inputs().get("x").toFloatArray())));
+      }
+    }
+  }
+
   private static Float[] boxed(float[] v) {
     Float[] b = new Float[v.length];
     for (int i = 0; i < v.length; i++) {

@@ -98,6 +98,15 @@ public final class ArchitectureRules {
           .resideInAnyPackage(
               "dev.jrnn.spi..", "dev.jrnn.exec..", "dev.jrnn.backend..", "dev.jrnn.io..");
 
+  /** The file formats read and write graphs and tensors; they know nothing of execution. */
+  public static final ArchRule FORMATS_ARE_BELOW_THE_EXECUTOR =
+      noClasses()
+          .that()
+          .resideInAnyPackage("dev.jrnn.io..", "dev.jrnn.onnx..")
+          .should()
+          .dependOnClassesThat()
+          .resideInAnyPackage("dev.jrnn.exec..", "dev.jrnn.backend..", "dev.jrnn.onednn..");
+
   /** Backends are written against the SPI and the IR, never against the executor. */
   public static final ArchRule BACKENDS_DO_NOT_USE_THE_EXECUTOR =
       noClasses()
@@ -115,6 +124,7 @@ public final class ArchitectureRules {
           API_EXPOSES_NO_INTERNAL_TYPES,
           KERNELS_DEPEND_ON_NOTHING_OF_JRNN,
           IR_IS_BELOW_SPI_EXEC_AND_FORMATS,
+          FORMATS_ARE_BELOW_THE_EXECUTOR,
           BACKENDS_DO_NOT_USE_THE_EXECUTOR);
 
   private static DescribedPredicate<JavaMember> publicMembersOfPublicApiTypes() {

@@ -77,16 +77,4 @@ enum Arg {
       default -> throw new IllegalArgumentException(name() + " has no gradient argument");
     };
   }
-
-  /** The weight a gradient argument belongs to. */
-  Arg weightOf() {
-    return switch (this) {
-      case DIFF_WEIGHTS_LAYER -> WEIGHTS_LAYER;
-      case DIFF_WEIGHTS_ITER -> WEIGHTS_ITER;
-      case DIFF_WEIGHTS_PEEPHOLE -> WEIGHTS_PEEPHOLE;
-      case DIFF_WEIGHTS_PROJECTION -> WEIGHTS_PROJECTION;
-      case DIFF_BIAS -> BIAS;
-      default -> throw new IllegalArgumentException(name());
-    };
-  }
 }

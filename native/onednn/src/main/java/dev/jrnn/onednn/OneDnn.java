@@ -225,20 +225,23 @@ final class OneDnn {
         Dnnl.dnnl_primitive_desc_destroy(rpd);
       }
       MemorySegment rprim = handle(rprimOut);
-      MemorySegment stream = stream(engine);
       try {
-        MemorySegment args = dnnl_exec_arg_t.allocateArray(2, tmp);
-        dnnl_exec_arg_t.arg(dnnl_exec_arg_t.asSlice(args, 0), Dnnl.DNNL_ARG_FROM());
-        dnnl_exec_arg_t.memory(dnnl_exec_arg_t.asSlice(args, 0), from);
-        dnnl_exec_arg_t.arg(dnnl_exec_arg_t.asSlice(args, 1), Dnnl.DNNL_ARG_TO());
-        dnnl_exec_arg_t.memory(dnnl_exec_arg_t.asSlice(args, 1), dst);
-        check(
-            Dnnl.dnnl_primitive_execute(rprim, stream, 2, args),
-            "dnnl_primitive_execute (reorder)");
-        check(Dnnl.dnnl_stream_wait(stream), "dnnl_stream_wait");
+        MemorySegment stream = stream(engine);
+        try {
+          MemorySegment args = dnnl_exec_arg_t.allocateArray(2, tmp);
+          dnnl_exec_arg_t.arg(dnnl_exec_arg_t.asSlice(args, 0), Dnnl.DNNL_ARG_FROM());
+          dnnl_exec_arg_t.memory(dnnl_exec_arg_t.asSlice(args, 0), from);
+          dnnl_exec_arg_t.arg(dnnl_exec_arg_t.asSlice(args, 1), Dnnl.DNNL_ARG_TO());
+          dnnl_exec_arg_t.memory(dnnl_exec_arg_t.asSlice(args, 1), dst);
+          check(
+              Dnnl.dnnl_primitive_execute(rprim, stream, 2, args),
+              "dnnl_primitive_execute (reorder)");
+          check(Dnnl.dnnl_stream_wait(stream), "dnnl_stream_wait");
+        } finally {
+          Dnnl.dnnl_stream_destroy(stream);
+        }
       } finally {
         Dnnl.dnnl_primitive_destroy(rprim);
-        Dnnl.dnnl_stream_destroy(stream);
       }
     } finally {
       Dnnl.dnnl_memory_destroy(from);

@@ -55,6 +55,10 @@ public final class OneDnnBackend implements Backend {
 
   @Override
   public String unsupported(Node node) {
+    return whyNot(node);
+  }
+
+  private static String whyNot(Node node) {
     if (!(node.op() instanceof Op.RecurrentLayer r)) {
       return "onednn runs recurrent layers only";
     }
@@ -85,7 +89,7 @@ public final class OneDnnBackend implements Backend {
   /** onednn trains every recurrent layer it runs (forward_training and backward primitives). */
   @Override
   public String untrainable(Node node) {
-    return unsupported(node);
+    return whyNot(node);
   }
 
   /** oneDNN's activation for a vanilla RNN as {alg, alpha}, or null when it has none. */
@@ -101,7 +105,7 @@ public final class OneDnnBackend implements Backend {
       case RELU -> new float[] {Dnnl.dnnl_eltwise_relu(), 0};
       case LEAKY_RELU -> new float[] {Dnnl.dnnl_eltwise_relu(), a.alpha()};
       case SIGMOID -> new float[] {Dnnl.dnnl_eltwise_logistic(), 0};
-      default -> null;
+      case AFFINE, THRESHOLDED_RELU, SCALED_TANH, HARD_SIGMOID, ELU, SOFTSIGN, SOFTPLUS -> null;
     };
   }
 
@@ -141,23 +145,34 @@ public final class OneDnnBackend implements Backend {
     @Override
     public CompiledNode compile(Node node, Map<String, Tensor> weights) {
       RnnStack stack = stack(node, weights);
-      OneDnnRecurrent r = new OneDnnRecurrent(stack);
-      return register(
-          r,
-          () -> {
-            r.close();
-            stack.close();
-          });
+      try {
+        OneDnnRecurrent r = new OneDnnRecurrent(stack);
+        return register(
+            r,
+            () -> {
+              r.close();
+              stack.close();
+            });
+      } catch (RuntimeException | Error e) {
+        stack.close(); // register closes it too when the context is closed: close is idempotent
+        throw e;
+      }
     }
 
     /** forward_training with the workspace and the backward primitives, for nodes onednn runs. */
     @Override
     public TrainableNode compileForTraining(Node node, Map<String, Tensor> weights) {
-      if (new OneDnnBackend().untrainable(node) != null) {
+      if (whyNot(node) != null) {
         return null;
       }
-      OneDnnTrainable t = new OneDnnTrainable(stack(node, weights));
-      return register(t, t);
+      RnnStack stack = stack(node, weights);
+      try {
+        OneDnnTrainable t = new OneDnnTrainable(stack);
+        return register(t, t);
+      } catch (RuntimeException | Error e) {
+        stack.close();
+        throw e;
+      }
     }
 
     private RnnStack stack(Node node, Map<String, Tensor> weights) {
@@ -184,7 +199,7 @@ public final class OneDnnBackend implements Backend {
       return new IllegalStateException("onednn context is used after close");
     }
 
-    /** A stream for one workspace, freed with the context. */
+    /** A stream for one workspace, freed with the context ({@code key}: the cache's, unused). */
     MemorySegment newStream(Object key) {
       return OneDnn.stream(engine).reinterpret(arena, Dnnl::dnnl_stream_destroy);
     }

@@ -64,7 +64,7 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
       MemorySegment ys = pin.segment(y);
       MemorySegment input = pin.segment(x);
       try (PrimitiveCache<Primitives[]>.Lease lease = primitives.acquire(steps, batch)) {
-        Primitives[] prims = lease.value(); // throws once closed, before the stream is made
+        Primitives[] prims = lease.value(); // this shape's set, not freed while the lease lasts
         MemorySegment stream = stack.stream(ec);
         for (int gi = 0; gi < prims.length; gi++) {
           WeightGroup g = stack.groups.get(gi);

@@ -89,20 +89,27 @@ final class PrimitiveCache<V> implements AutoCloseable {
       e.leases++;
     }
     if (create) {
+      V value = null;
+      Throwable failure = null;
       try {
-        e.value = factory.create(steps, batch);
+        value = factory.create(steps, batch);
       } catch (RuntimeException | Error t) {
-        e.failure = t;
+        failure = t;
       }
       boolean orphan;
-      synchronized (this) {
+      synchronized (this) { // publishes the value to close(), which reads it under this lock
         orphan = e.destroyed; // the cache closed meanwhile
+        if (!orphan) {
+          e.value = value;
+        }
       }
-      if (orphan && e.value != null) {
-        destroy.accept(e.value);
-        e.value = null;
-        e.failure = closedError();
+      if (orphan) {
+        if (value != null) {
+          destroy.accept(value);
+        }
+        failure = closedError();
       }
+      e.failure = failure;
       synchronized (e) {
         e.ready = true;
         e.notifyAll();

@@ -55,7 +55,7 @@ final class RnnStack implements AutoCloseable {
     this.lstm = spec.cell() == Recurrent.Cell.LSTM;
     this.lbr = spec.cell() == Recurrent.Cell.GRU && spec.isLinearBeforeReset();
     int layers = spec.layers();
-    int later = spec.layerInputSize(1, op.inputSize()); // input size of layers > 0
+    int later = op.layerInputSize(1); // input size of layers > 0
     try {
       if (layers == 1 || op.inputSize() == later) {
         groups.add(new WeightGroup(this, 0, layers, op.inputSize(), weights));
@@ -193,6 +193,20 @@ final class RnnStack implements AutoCloseable {
   /** Frees the weights; primitives over them must be closed first. */
   @Override
   public void close() {
-    groups.forEach(WeightGroup::close);
+    RuntimeException first = null;
+    for (WeightGroup g : groups) { // every group, even if one fails
+      try {
+        g.close();
+      } catch (RuntimeException e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
   }
 }

@@ -185,11 +185,6 @@ final class WeightGroup implements AutoCloseable {
     // Not found: the group closed first and freed it.
   }
 
-  /** Reordered copies held now. */
-  synchronized int reorderedCount() {
-    return reordered.size();
-  }
-
   /** Reordered copies held by every group of the process, for tests. */
   static int liveReordered() {
     return LIVE_REORDERED.get();

@@ -66,7 +66,7 @@ final class JavaOps {
     };
   }
 
-  /** The kernels' form of an activation; every kind is mapped here, by name. */
+  /** The kernels' form of an activation: one exhaustive switch, so a new kind must be mapped. */
   static Act act(Activation a) {
     return switch (a.kind()) {
       case SIGMOID -> Act.sigmoid();

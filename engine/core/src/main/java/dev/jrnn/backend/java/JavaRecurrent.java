@@ -118,7 +118,7 @@ final class JavaRecurrent implements CompiledNode {
 
   private Dir pack(String node, int l, int d, Map<String, Tensor> weights) {
     String pre = op.weightPrefix(node, l, d);
-    Dir dir = new Dir(op.isReverse(d), spec.layerInputSize(l, op.inputSize()));
+    Dir dir = new Dir(op.isReverse(d), op.layerInputSize(l));
     float[] w = weights.get(pre + "W").toFloatArray();
     float[] r = weights.get(pre + "R").toFloatArray();
     float[] bw = weights.get(pre + "bW").toFloatArray();

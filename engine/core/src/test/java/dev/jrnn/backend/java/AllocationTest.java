@@ -89,4 +89,26 @@ class AllocationTest {
       assertEquals(0, perStep, "step allocated " + perStep + " bytes per call");
     }
   }
+
+  /** An input no output reads may be passed along; it must not cost a new plan every call. */
+  @Test
+  void anUnusedInputCostsNothing() {
+    Graph g =
+        Graph.build(
+            b -> {
+              Value x = b.input("x", DType.F32, dyn("T"), dyn("N"), Dim.of(24));
+              b.input("unused", DType.F32, dyn("N"));
+              b.output("y", b.recurrent(x, Recurrent.gru(16)));
+            });
+    try (Weights w = Weights.random(g, 3);
+        Session session = Session.open(g, w, Options.backend("java").threads(1));
+        Tensor x = randomX(5, 2);
+        Tensor unused = Tensor.allocate(DType.F32, 2);
+        Tensor y = Tensor.allocate(DType.F32, 5, 2, 16)) {
+      Map<String, Tensor> in = Map.of("x", x, "unused", unused);
+      Map<String, Tensor> out = Map.of("y", y);
+      long perRun = bytesPerCall(() -> session.run(in, out));
+      assertEquals(0, perRun, "run with an unused input allocated " + perRun + " bytes per call");
+    }
+  }
 }

@@ -101,11 +101,24 @@ class DeterminismTest {
             DeterminismTest.class.getName(),
             Integer.toString(calls),
             "2"));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException("child JVM failed: " + text);
+    java.io.File log = java.io.File.createTempFile("determinism", ".log");
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
+      boolean ended = p.waitFor(120, TimeUnit.SECONDS);
+      if (!ended) {
+        p.destroyForcibly();
+      }
+      String text = java.nio.file.Files.readString(log.toPath(), StandardCharsets.UTF_8);
+      if (!ended || p.exitValue() != 0) {
+        throw new IOException("child JVM " + (ended ? "failed" : "timed out") + ": " + text);
+      }
+      return bitsLines(text);
+    } finally {
+      log.delete();
     }
+  }
+
+  private static List<String> bitsLines(String text) {
     List<String> out = new ArrayList<>();
     for (String line : text.split("\n")) {
       if (line.startsWith("bits ")) {

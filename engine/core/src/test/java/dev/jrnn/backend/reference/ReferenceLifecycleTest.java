@@ -1,4 +1,4 @@
-package dev.jrnn.exec;
+package dev.jrnn.backend.reference;
 
 import dev.jrnn.Options;
 import dev.jrnn.testing.LifecycleSuite;
