@@ -273,12 +273,7 @@ public final class GraphJson {
   /** Rebuilds a graph; {@code constants} gives the tensors named in the JSON. */
   @SuppressWarnings("unchecked")
   public static IrGraph read(String json, Map<String, Const> constants, String where) {
-    Map<String, Object> root;
-    try {
-      root = Json.parseObject(json);
-    } catch (IllegalArgumentException e) {
-      throw new ModelFormatException(where + ": graph JSON: " + e.getMessage(), e);
-    }
+    Map<String, Object> root = Json.parseObject(json, where + ": graph JSON");
     if (!(root.get("jrnn_graph") instanceof Long version) || version != VERSION) {
       throw new ModelFormatException(
           where + ": not a jrnn graph (version " + root.get("jrnn_graph") + ")");

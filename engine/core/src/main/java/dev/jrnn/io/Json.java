@@ -1,5 +1,6 @@
 package dev.jrnn.io;
 
+import dev.jrnn.ModelFormatException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,6 +42,15 @@ public final class Json {
       throw new IllegalArgumentException("expected a JSON object");
     }
     return (Map<String, Object>) v;
+  }
+
+  /** {@link #parseObject(String)} of file text: malformed JSON is a ModelFormatException. */
+  public static Map<String, Object> parseObject(String text, String where) {
+    try {
+      return parseObject(text);
+    } catch (IllegalArgumentException e) {
+      throw new ModelFormatException(where + ": " + e.getMessage(), e);
+    }
   }
 
   private Object value(int depth) {

@@ -92,12 +92,7 @@ public final class TorchDescription {
    * description in errors.
    */
   public static Model fromDescription(String json, Map<String, Tensor> stateDict, String where) {
-    Map<String, Object> d;
-    try {
-      d = Json.parseObject(json);
-    } catch (IllegalArgumentException e) {
-      throw new ModelFormatException(where + ": " + e.getMessage(), e);
-    }
+    Map<String, Object> d = Json.parseObject(json, where);
     Description desc = new Description(d, stateDict, where);
     Graph g = desc.build();
     boolean strict = !Boolean.FALSE.equals(d.get("strict"));

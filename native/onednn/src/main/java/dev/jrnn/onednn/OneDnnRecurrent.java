@@ -1,7 +1,6 @@
 package dev.jrnn.onednn;
 
 import dev.jrnn.Tensor;
-import dev.jrnn.ir.Op;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.ExecContext;
 import java.lang.foreign.MemorySegment;
@@ -37,16 +36,9 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
 
   @Override
   public void run(Tensor[] in, Tensor[] out, ExecContext ec) {
-    Tensor x = in[Op.RecurrentLayer.X];
-    int steps = stack.steps(x);
-    int batch = stack.batch(x);
-    Tensor h0 = in.length > Op.RecurrentLayer.H0 ? in[Op.RecurrentLayer.H0] : null;
-    Tensor c0 = in.length > Op.RecurrentLayer.C0 ? in[Op.RecurrentLayer.C0] : null;
-    Tensor y = out[Op.RecurrentLayer.Y];
-    Tensor hN = out.length > Op.RecurrentLayer.HN ? out[Op.RecurrentLayer.HN] : null;
-    Tensor cN = out.length > Op.RecurrentLayer.CN ? out[Op.RecurrentLayer.CN] : null;
-    if (steps == 0 || batch == 0) {
-      stack.runEmpty(h0, c0, hN, cN);
+    RnnStack.Call call = stack.call(in, out);
+    if (call.empty()) {
+      stack.runEmpty(call);
       return;
     }
     // Before anything else: oneDNN sizes its parallelism when a primitive is created.
@@ -54,28 +46,31 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
     long stamp = stack.beginCall();
     try (Pinned pin = new Pinned()) {
       boolean lstm = stack.lstm;
-      long hBytes = stack.stateBytes(batch, stack.hout);
-      long cBytes = stack.stateBytes(batch, stack.hidden);
+      long hBytes = stack.stateBytes(call.batch(), stack.hout);
+      long cBytes = stack.stateBytes(call.batch(), stack.hidden);
       // Missing states are zeros in, or discarded out, from the call's scratch.
-      MemorySegment h0s = h0 != null ? pin.segment(h0) : zeros(ec.scratch(hBytes));
-      MemorySegment c0s = !lstm ? null : c0 != null ? pin.segment(c0) : zeros(ec.scratch(cBytes));
-      MemorySegment hNs = hN != null ? pin.segment(hN) : ec.scratch(hBytes);
-      MemorySegment cNs = !lstm ? null : cN != null ? pin.segment(cN) : ec.scratch(cBytes);
-      MemorySegment ys = pin.segment(y);
-      MemorySegment input = pin.segment(x);
-      try (PrimitiveCache<Primitives[]>.Lease lease = primitives.acquire(steps, batch)) {
+      MemorySegment h0s = call.h0() != null ? pin.segment(call.h0()) : zeros(ec.scratch(hBytes));
+      MemorySegment c0s =
+          !lstm ? null : call.c0() != null ? pin.segment(call.c0()) : zeros(ec.scratch(cBytes));
+      MemorySegment hNs = call.hN() != null ? pin.segment(call.hN()) : ec.scratch(hBytes);
+      MemorySegment cNs =
+          !lstm ? null : call.cN() != null ? pin.segment(call.cN()) : ec.scratch(cBytes);
+      MemorySegment ys = pin.segment(call.y());
+      MemorySegment input = pin.segment(call.x());
+      try (PrimitiveCache<Primitives[]>.Lease lease =
+          primitives.acquire(call.steps(), call.batch())) {
         Primitives[] prims = lease.value(); // this shape's set, not freed while the lease lasts
         MemorySegment stream = stack.stream(ec);
         for (int gi = 0; gi < prims.length; gi++) {
           WeightGroup g = stack.groups.get(gi);
           boolean last = gi == prims.length - 1;
           MemorySegment output =
-              last && ys != null ? ys : ec.scratch(stack.layerBytes(steps, batch));
+              last && ys != null ? ys : ec.scratch(stack.layerBytes(call.steps(), call.batch()));
           EnumMap<Arg, MemorySegment> data = new EnumMap<>(Arg.class);
           data.put(Arg.SRC_LAYER, input);
           data.put(Arg.DST_LAYER, output);
-          stack.states(g, batch, data, h0s, c0s, Arg.SRC_ITER, Arg.SRC_ITER_C);
-          stack.states(g, batch, data, hNs, cNs, Arg.DST_ITER, Arg.DST_ITER_C);
+          stack.states(g, call.batch(), data, h0s, c0s, Arg.SRC_ITER, Arg.SRC_ITER_C);
+          stack.states(g, call.batch(), data, hNs, cNs, Arg.DST_ITER, Arg.DST_ITER_C);
           prims[gi].execute(data, ec.scratch(prims[gi].scratchpadBytes), stream);
           input = output;
         }

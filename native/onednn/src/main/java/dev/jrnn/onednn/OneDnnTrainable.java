@@ -119,16 +119,9 @@ final class OneDnnTrainable implements TrainableNode, AutoCloseable {
   @Override
   public Saved forward(Tensor[] in, Tensor[] out, ExecContext ec) {
     checkOpen();
-    Tensor x = in[Op.RecurrentLayer.X];
-    int steps = stack.steps(x);
-    int batch = stack.batch(x);
-    Tensor h0 = in.length > Op.RecurrentLayer.H0 ? in[Op.RecurrentLayer.H0] : null;
-    Tensor c0 = in.length > Op.RecurrentLayer.C0 ? in[Op.RecurrentLayer.C0] : null;
-    Tensor y = out[Op.RecurrentLayer.Y];
-    Tensor hN = out.length > Op.RecurrentLayer.HN ? out[Op.RecurrentLayer.HN] : null;
-    Tensor cN = out.length > Op.RecurrentLayer.CN ? out[Op.RecurrentLayer.CN] : null;
-    if (steps == 0 || batch == 0) {
-      stack.runEmpty(h0, c0, hN, cN);
+    RnnStack.Call call = stack.call(in, out);
+    if (call.empty()) {
+      stack.runEmpty(call);
       return null; // backward needs nothing
     }
     OneDnn.setThreads(stack.ctx.threads);
@@ -136,16 +129,18 @@ final class OneDnnTrainable implements TrainableNode, AutoCloseable {
     long stamp = stack.beginCall();
     OneDnnSaved saved = null;
     try (Pinned pin = new Pinned()) {
-      MemorySegment xs = pin.segment(x);
-      MemorySegment h0s = pin.segment(h0);
-      MemorySegment c0s = lstm ? pin.segment(c0) : null;
-      MemorySegment ys = pin.segment(y);
-      MemorySegment hNs = pin.segment(hN);
-      MemorySegment cNs = lstm ? pin.segment(cN) : null;
-      saved = new OneDnnSaved(primitives.acquire(steps, batch), steps, batch);
+      MemorySegment xs = pin.segment(call.x());
+      MemorySegment h0s = pin.segment(call.h0());
+      MemorySegment c0s = lstm ? pin.segment(call.c0()) : null;
+      MemorySegment ys = pin.segment(call.y());
+      MemorySegment hNs = pin.segment(call.hN());
+      MemorySegment cNs = lstm ? pin.segment(call.cN()) : null;
+      saved =
+          new OneDnnSaved(
+              primitives.acquire(call.steps(), call.batch()), call.steps(), call.batch());
       open.add(saved);
-      long hBytes = stack.stateBytes(batch, stack.hout);
-      long cBytes = stack.stateBytes(batch, stack.hidden);
+      long hBytes = stack.stateBytes(call.batch(), stack.hout);
+      long cBytes = stack.stateBytes(call.batch(), stack.hidden);
       if (h0s == null) {
         h0s = saved.h0 = zeros(saved.allocate(hBytes));
       }
@@ -153,7 +148,7 @@ final class OneDnnTrainable implements TrainableNode, AutoCloseable {
         c0s = saved.c0 = zeros(saved.allocate(cBytes));
       }
       if (ys == null) {
-        ys = saved.y = saved.allocate(stack.layerBytes(steps, batch));
+        ys = saved.y = saved.allocate(stack.layerBytes(call.steps(), call.batch()));
       }
       if (hNs == null) {
         hNs = saved.hN = saved.allocate(hBytes);
@@ -169,14 +164,17 @@ final class OneDnnTrainable implements TrainableNode, AutoCloseable {
         Primitives p = fwd[gi];
         boolean last = gi == fwd.length - 1;
         MemorySegment output =
-            last ? ys : (saved.outputs[gi] = saved.allocate(stack.layerBytes(steps, batch)));
+            last
+                ? ys
+                : (saved.outputs[gi] =
+                    saved.allocate(stack.layerBytes(call.steps(), call.batch())));
         saved.workspaces[gi] = saved.allocate(p.workspaceBytes);
         EnumMap<Arg, MemorySegment> data = new EnumMap<>(Arg.class);
         data.put(Arg.SRC_LAYER, input);
         data.put(Arg.DST_LAYER, output);
         data.put(Arg.WORKSPACE, saved.workspaces[gi]);
-        stack.states(g, batch, data, h0s, c0s, Arg.SRC_ITER, Arg.SRC_ITER_C);
-        stack.states(g, batch, data, hNs, cNs, Arg.DST_ITER, Arg.DST_ITER_C);
+        stack.states(g, call.batch(), data, h0s, c0s, Arg.SRC_ITER, Arg.SRC_ITER_C);
+        stack.states(g, call.batch(), data, hNs, cNs, Arg.DST_ITER, Arg.DST_ITER_C);
         p.execute(data, ec.scratch(p.scratchpadBytes), stream);
         input = output;
       }

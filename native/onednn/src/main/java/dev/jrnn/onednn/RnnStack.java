@@ -150,11 +150,33 @@ final class RnnStack implements AutoCloseable {
    * SIGFPE): {@code y} is empty, and {@code hN} and {@code cN} are {@code h0} and {@code c0}, or
    * zeros without them, as no step ran (what {@code reference} computes).
    */
-  void runEmpty(Tensor h0, Tensor c0, Tensor hN, Tensor cN) {
-    passThrough(h0, hN);
+  void runEmpty(Call c) {
+    passThrough(c.h0(), c.hN());
     if (lstm) {
-      passThrough(c0, cN);
+      passThrough(c.c0(), c.cN());
     }
+  }
+
+  /** One call's tensors by slot (absent ones null) and its sizes. */
+  record Call(
+      Tensor x, Tensor h0, Tensor c0, Tensor y, Tensor hN, Tensor cN, int steps, int batch) {
+    /** Whether T or N is 0: such a call never reaches oneDNN. */
+    boolean empty() {
+      return steps == 0 || batch == 0;
+    }
+  }
+
+  Call call(Tensor[] in, Tensor[] out) {
+    Tensor x = in[Op.RecurrentLayer.X];
+    return new Call(
+        x,
+        in.length > Op.RecurrentLayer.H0 ? in[Op.RecurrentLayer.H0] : null,
+        in.length > Op.RecurrentLayer.C0 ? in[Op.RecurrentLayer.C0] : null,
+        out[Op.RecurrentLayer.Y],
+        out.length > Op.RecurrentLayer.HN ? out[Op.RecurrentLayer.HN] : null,
+        out.length > Op.RecurrentLayer.CN ? out[Op.RecurrentLayer.CN] : null,
+        steps(x),
+        batch(x));
   }
 
   /** {@code dst = src}, or zeros when there is no {@code src}; nothing without {@code dst}. */
