@@ -256,15 +256,16 @@ public final class Elementwise {
       softmaxRowsScalar(x, y, rows, cols, log);
       return;
     }
+    float[] acc = ACCUMULATOR.get();
     for (long r = 0; r < rows; r++) {
       long base = r * cols;
-      float max = rowMax(x, base, cols);
+      float max = rowMax(x, base, cols, acc);
       if (log) {
-        float sum = expSum(x, base, cols, max);
+        float sum = expSum(x, base, cols, max, acc);
         // Math.log runs the same stub in the interpreter, C1 and C2.
         addRow(x, y, base, cols, -(max + (float) Math.log(sum)));
       } else {
-        scaleRow(y, base, cols, 1f / expStore(x, y, base, cols, max));
+        scaleRow(y, base, cols, 1f / expStore(x, y, base, cols, max, acc));
       }
     }
   }
@@ -272,13 +273,16 @@ public final class Elementwise {
   // A small method per pass, no branch in its loops: in one method per row, C2 now and then
   // failed to unbox a vector ("unbox failed") and boxed every vector of the loop (8 KB per call).
 
-  private static float rowMax(MemorySegment x, long base, int cols) {
+  private static float rowMax(MemorySegment x, long base, int cols, float[] acc) {
     int full = cols - cols % S.length();
     FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-    FloatVector vmax = ninf;
+    ninf.intoArray(acc, 0);
     for (int j = 0; j < full; j += S.length()) {
-      vmax = vmax.max(FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE));
+      FloatVector.fromArray(S, acc, 0)
+          .max(FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE))
+          .intoArray(acc, 0);
     }
+    FloatVector vmax = FloatVector.fromArray(S, acc, 0);
     if (full < cols) {
       VectorMask<Float> tail = S.indexInRange(0, cols - full);
       FloatVector v = FloatVector.fromMemorySegment(S, x, (base + full) * 4, NATIVE, tail);
@@ -288,12 +292,13 @@ public final class Elementwise {
   }
 
   /** The sum of {@code e^(x − max)} over a row, each also stored to {@code y}. */
-  private static float expStore(MemorySegment x, MemorySegment y, long base, int cols, float max) {
+  private static float expStore(
+      MemorySegment x, MemorySegment y, long base, int cols, float max, float[] acc) {
     int full = cols - cols % S.length();
     FloatVector vm = FloatVector.broadcast(S, max);
     FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
     FloatVector hi = FloatVector.broadcast(S, HI);
-    FloatVector vsum = FloatVector.zero(S);
+    FloatVector.zero(S).intoArray(acc, 0);
     for (int j = 0; j < full; j += S.length()) {
       FloatVector xx = FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE).sub(vm);
       xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
@@ -304,7 +309,7 @@ public final class Elementwise {
           red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
       FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
       FloatVector e = sc.fma(red.mul(red).fma(q, red), sc);
-      vsum = vsum.add(e);
+      FloatVector.fromArray(S, acc, 0).add(e).intoArray(acc, 0);
       e.intoMemorySegment(y, (base + j) * 4, NATIVE);
     }
     if (full < cols) { // the same, masked
@@ -318,11 +323,12 @@ public final class Elementwise {
           red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
       FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
       FloatVector e = sc.fma(red.mul(red).fma(q, red), sc);
-      vsum = vsum.add(e, tail);
+      FloatVector.fromArray(S, acc, 0).add(e, tail).intoArray(acc, 0);
       e.intoMemorySegment(y, (base + full) * 4, NATIVE, tail);
     }
     // The lanes summed in a fixed order, a tree of rotations: reduceLanes(ADD) sums in another
     // order under C2 than in the interpreter, which changed the bits between JIT tiers.
+    FloatVector vsum = FloatVector.fromArray(S, acc, 0);
     if (S.length() >= 16) {
       vsum = vsum.add(vsum.rearrange(ROTATE_8));
     }
@@ -334,12 +340,12 @@ public final class Elementwise {
   }
 
   /** The sum of {@code e^(x − max)} over a row. */
-  private static float expSum(MemorySegment x, long base, int cols, float max) {
+  private static float expSum(MemorySegment x, long base, int cols, float max, float[] acc) {
     int full = cols - cols % S.length();
     FloatVector vm = FloatVector.broadcast(S, max);
     FloatVector lo = FloatVector.broadcast(S, LO); // exp's clamp range, see FloatMath
     FloatVector hi = FloatVector.broadcast(S, HI);
-    FloatVector vsum = FloatVector.zero(S);
+    FloatVector.zero(S).intoArray(acc, 0);
     for (int j = 0; j < full; j += S.length()) {
       FloatVector xx = FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE).sub(vm);
       xx = xx.blend(lo, xx.lt(LO)).blend(hi, xx.compare(GT, HI));
@@ -350,7 +356,7 @@ public final class Elementwise {
           red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
       FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
       FloatVector e = sc.fma(red.mul(red).fma(q, red), sc);
-      vsum = vsum.add(e);
+      FloatVector.fromArray(S, acc, 0).add(e).intoArray(acc, 0);
     }
     if (full < cols) { // the same, masked
       VectorMask<Float> tail = S.indexInRange(0, cols - full); // the int form is intrinsic
@@ -363,10 +369,11 @@ public final class Elementwise {
           red.fma(Q4, Q3).lanewise(FMA, red, Q2).lanewise(FMA, red, Q1).lanewise(FMA, red, Q0);
       FloatVector sc = t.reinterpretAsInts().lanewise(LSHL, 23).add(ONE_BITS).reinterpretAsFloats();
       FloatVector e = sc.fma(red.mul(red).fma(q, red), sc);
-      vsum = vsum.add(e, tail);
+      FloatVector.fromArray(S, acc, 0).add(e, tail).intoArray(acc, 0);
     }
     // The lanes summed in a fixed order, a tree of rotations: reduceLanes(ADD) sums in another
     // order under C2 than in the interpreter, which changed the bits between JIT tiers.
+    FloatVector vsum = FloatVector.fromArray(S, acc, 0);
     if (S.length() >= 16) {
       vsum = vsum.add(vsum.rearrange(ROTATE_8));
     }
@@ -376,6 +383,14 @@ public final class Elementwise {
     vsum = vsum.add(vsum.rearrange(ROTATE_2));
     return vsum.add(vsum.rearrange(ROTATE_1)).lane(0);
   }
+
+  /**
+   * Each thread's partial sums of a row, one vector wide. The running sum lives in memory, not in a
+   * vector carried around the loop: C2 now and then boxed such a vector on every iteration (5 KB
+   * per call of 4 × 80 floats, seen once in ~40 fresh JVMs), and stayed that way.
+   */
+  private static final ThreadLocal<float[]> ACCUMULATOR =
+      ThreadLocal.withInitial(() -> new float[Math.max(1, S.length())]);
 
   // Lane i from lane (i + n) mod length, for the sum of lanes in a fixed order.
   private static final VectorShuffle<Float> ROTATE_8 = rotate(8);
