@@ -13,11 +13,12 @@ import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
 import dev.jrnn.ir.TensorType;
 import dev.jrnn.ir.WeightSpec;
+import dev.jrnn.kernels.Arith;
+import dev.jrnn.kernels.Elementwise;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.TrainableNode;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -47,7 +48,10 @@ public final class TrainingProgram implements AutoCloseable {
   private final Map<Node, String> untrainable = new IdentityHashMap<>();
   private final Map<Backend, Backend.Context> contexts;
   private final Workspace ws;
-  private final List<String> inputNames;
+  private final String[] inputNames;
+  private final Map<String, IrValue> usedInputs = new LinkedHashMap<>(); // read by the outputs
+  private final Map<IrValue, Const> constantValues = new IdentityHashMap<>();
+  private final Map<IrValue, Tensor> constants = new IdentityHashMap<>(); // made once, owned
   private Pass pass; // the last forward pass
   private boolean closed;
 
@@ -60,10 +64,23 @@ public final class TrainingProgram implements AutoCloseable {
     this.graph = graph;
     this.contexts = ctx;
     this.ws = new Workspace(t);
-    this.inputNames = List.copyOf(graph.inputValues().keySet());
+    this.inputNames = graph.inputValues().keySet().toArray(String[]::new);
     Set<Node> needed = Program.neededNodes(graph);
+    graph
+        .inputValues()
+        .forEach(
+            (name, v) -> {
+              if (needed.contains(v.node())) {
+                usedInputs.put(name, v);
+              }
+            });
     for (Node n : graph.nodes()) {
-      if (!needed.contains(n) || n.op() instanceof Op.Input || n.op() instanceof Op.Constant) {
+      if (!needed.contains(n) || n.op() instanceof Op.Input) {
+        continue;
+      }
+      if (n.op() instanceof Op.Constant c) {
+        constantValues.put(n.output(0), c.value());
+        constants.put(n.output(0), c.value().saturated().toTensor());
         continue;
       }
       order.add(n);
@@ -110,7 +127,7 @@ public final class TrainingProgram implements AutoCloseable {
   public Map<String, Tensor> forward(Map<String, Tensor> inputs) {
     checkOpen();
     Objects.requireNonNull(inputs, "inputs");
-    Checks.noUnknownInputs(inputs, graph, inputNames.toArray(String[]::new));
+    Checks.noUnknownInputs(inputs, graph, inputNames);
     if (pass != null) {
       pass.close();
       pass = null;
@@ -176,6 +193,7 @@ public final class TrainingProgram implements AutoCloseable {
         all.add(pass);
       }
       all.addAll(contexts.values());
+      all.addAll(constants.values());
       all.add(ws);
       Closer.closeAll(all);
     }
@@ -201,30 +219,14 @@ public final class TrainingProgram implements AutoCloseable {
 
     void run(Map<String, Tensor> inputs) {
       Checks.Dims dims = new Checks.Dims();
-      String[] names = inputNames.toArray(String[]::new);
-      Set<IrValue> read = new HashSet<>();
-      for (Node n : order) {
-        for (IrValue v : n.inputs()) {
-          if (v != null) {
-            read.add(v);
-          }
-        }
+      for (Map.Entry<String, IrValue> e : usedInputs.entrySet()) {
+        Tensor t = inputs.get(e.getKey());
+        Checks.input(e.getKey(), e.getValue().type(), t, inputNames, dims);
+        ws.hold(t);
+        values.put(e.getValue(), t);
       }
-      read.addAll(graph.outputValues().values());
-      for (Map.Entry<String, IrValue> e : graph.inputValues().entrySet()) {
-        if (read.contains(e.getValue())) {
-          Tensor t = inputs.get(e.getKey());
-          Checks.input(e.getKey(), e.getValue().type(), t, names, dims);
-          ws.hold(t);
-          values.put(e.getValue(), t);
-        }
-      }
-      for (Node n : graph.nodes()) {
-        if (n.op() instanceof Op.Constant c) {
-          known.put(n.output(0), c.value());
-          values.put(n.output(0), own(c.value()));
-        }
-      }
+      values.putAll(constants);
+      known.putAll(constantValues);
       for (Node n : order) {
         step(n);
       }
@@ -391,13 +393,8 @@ public final class TrainingProgram implements AutoCloseable {
         return;
       }
       MemorySegment a = acc.segment();
-      MemorySegment b = g.segment();
-      for (long i = 0; i < acc.size(); i++) {
-        a.setAtIndex(
-            ValueLayout.JAVA_FLOAT,
-            i,
-            a.getAtIndex(ValueLayout.JAVA_FLOAT, i) + b.getAtIndex(ValueLayout.JAVA_FLOAT, i));
-      }
+      Elementwise.binaryRun(
+          Arith.ADD, a, 0, 1, g.segment(), 0, 1, a, 0, Math.toIntExact(acc.size()));
     }
 
     @Override

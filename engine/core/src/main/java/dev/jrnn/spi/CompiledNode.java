@@ -4,7 +4,9 @@ import dev.jrnn.Tensor;
 
 /**
  * A node prepared by a backend. {@link #run} may be called concurrently from several threads with
- * different tensors; it must not keep per-call state in fields.
+ * different tensors; it must not keep per-call state in fields. The executor keeps every tensor it
+ * passes alive until the call returns (caller tensors are {@link Tensor#retain() retained}, the
+ * others are its own), so a backend may hand their memory to native code as raw pointers.
  */
 public interface CompiledNode {
 

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.jrnn.Tensor;
 import dev.jrnn.onednn.ffi.Dnnl;
 import dev.jrnn.onednn.ffi.dnnl_exec_arg_t;
 import dev.jrnn.onednn.ffi.dnnl_memory_desc_t;
@@ -154,6 +155,14 @@ final class OneDnn {
         throw new IllegalStateException("omp_set_num_threads failed", e);
       }
     }
+  }
+
+  /**
+   * The memory of {@code t} (null for null), handed to oneDNN as a raw pointer: the executor keeps
+   * every tensor of a call alive until the call returns (see {@code CompiledNode}).
+   */
+  static MemorySegment segment(Tensor t) {
+    return t == null ? null : t.segment();
   }
 
   /** Reads the handle a {@code dnnl_*_create(&handle, ...)} call stored. */

@@ -44,19 +44,19 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
     // Before anything else: oneDNN sizes its parallelism when a primitive is created.
     OneDnn.setThreads(stack.ctx.threads);
     long stamp = stack.beginCall();
-    try (Pinned pin = new Pinned()) {
+    try {
       boolean lstm = stack.lstm;
       long hBytes = stack.stateBytes(call.batch(), stack.hout);
       long cBytes = stack.stateBytes(call.batch(), stack.hidden);
       // Missing states are zeros in, or discarded out, from the call's scratch.
-      MemorySegment h0s = call.h0() != null ? pin.segment(call.h0()) : zeros(ec.scratch(hBytes));
+      MemorySegment h0s = call.h0() != null ? OneDnn.segment(call.h0()) : zeros(ec.scratch(hBytes));
       MemorySegment c0s =
-          !lstm ? null : call.c0() != null ? pin.segment(call.c0()) : zeros(ec.scratch(cBytes));
-      MemorySegment hNs = call.hN() != null ? pin.segment(call.hN()) : ec.scratch(hBytes);
+          !lstm ? null : call.c0() != null ? OneDnn.segment(call.c0()) : zeros(ec.scratch(cBytes));
+      MemorySegment hNs = call.hN() != null ? OneDnn.segment(call.hN()) : ec.scratch(hBytes);
       MemorySegment cNs =
-          !lstm ? null : call.cN() != null ? pin.segment(call.cN()) : ec.scratch(cBytes);
-      MemorySegment ys = pin.segment(call.y());
-      MemorySegment input = pin.segment(call.x());
+          !lstm ? null : call.cN() != null ? OneDnn.segment(call.cN()) : ec.scratch(cBytes);
+      MemorySegment ys = OneDnn.segment(call.y());
+      MemorySegment input = OneDnn.segment(call.x());
       try (PrimitiveCache<Primitives[]>.Lease lease =
           primitives.acquire(call.steps(), call.batch())) {
         Primitives[] prims = lease.value(); // this shape's set, not freed while the lease lasts

@@ -128,13 +128,13 @@ final class OneDnnTrainable implements TrainableNode, AutoCloseable {
     boolean lstm = stack.lstm;
     long stamp = stack.beginCall();
     OneDnnSaved saved = null;
-    try (Pinned pin = new Pinned()) {
-      MemorySegment xs = pin.segment(call.x());
-      MemorySegment h0s = pin.segment(call.h0());
-      MemorySegment c0s = lstm ? pin.segment(call.c0()) : null;
-      MemorySegment ys = pin.segment(call.y());
-      MemorySegment hNs = pin.segment(call.hN());
-      MemorySegment cNs = lstm ? pin.segment(call.cN()) : null;
+    try {
+      MemorySegment xs = OneDnn.segment(call.x());
+      MemorySegment h0s = OneDnn.segment(call.h0());
+      MemorySegment c0s = lstm ? OneDnn.segment(call.c0()) : null;
+      MemorySegment ys = OneDnn.segment(call.y());
+      MemorySegment hNs = OneDnn.segment(call.hN());
+      MemorySegment cNs = lstm ? OneDnn.segment(call.cN()) : null;
       saved =
           new OneDnnSaved(
               primitives.acquire(call.steps(), call.batch()), call.steps(), call.batch());
@@ -218,8 +218,8 @@ final class OneDnnTrainable implements TrainableNode, AutoCloseable {
       }
       OneDnn.setThreads(stack.ctx.threads);
       long stamp = stack.beginCall();
-      try (Pinned pin = new Pinned()) {
-        backward(s, in, out, gradOut, gradIn, gradWeights, ec, pin);
+      try {
+        backward(s, in, out, gradOut, gradIn, gradWeights, ec);
       } finally {
         stack.endCall(stamp);
       }
@@ -233,34 +233,33 @@ final class OneDnnTrainable implements TrainableNode, AutoCloseable {
       Tensor[] gradOut,
       Tensor[] gradIn,
       Map<String, Tensor> gradWeights,
-      ExecContext ec,
-      Pinned pin) {
+      ExecContext ec) {
     int steps = s.steps;
     int batch = s.batch;
     boolean lstm = stack.lstm;
     long hBytes = stack.stateBytes(batch, stack.hout);
     long cBytes = stack.stateBytes(batch, stack.hidden);
     long yBytes = stack.layerBytes(steps, batch);
-    MemorySegment xs = pin.segment(in[Op.RecurrentLayer.X]);
-    MemorySegment h0s = s.h0 != null ? s.h0 : pin.segment(at(in, Op.RecurrentLayer.H0));
+    MemorySegment xs = OneDnn.segment(in[Op.RecurrentLayer.X]);
+    MemorySegment h0s = s.h0 != null ? s.h0 : OneDnn.segment(at(in, Op.RecurrentLayer.H0));
     MemorySegment c0s =
-        !lstm ? null : s.c0 != null ? s.c0 : pin.segment(at(in, Op.RecurrentLayer.C0));
-    MemorySegment ys = s.y != null ? s.y : pin.segment(at(out, Op.RecurrentLayer.Y));
-    MemorySegment hNs = s.hN != null ? s.hN : pin.segment(at(out, Op.RecurrentLayer.HN));
+        !lstm ? null : s.c0 != null ? s.c0 : OneDnn.segment(at(in, Op.RecurrentLayer.C0));
+    MemorySegment ys = s.y != null ? s.y : OneDnn.segment(at(out, Op.RecurrentLayer.Y));
+    MemorySegment hNs = s.hN != null ? s.hN : OneDnn.segment(at(out, Op.RecurrentLayer.HN));
     MemorySegment cNs =
-        !lstm ? null : s.cN != null ? s.cN : pin.segment(at(out, Op.RecurrentLayer.CN));
+        !lstm ? null : s.cN != null ? s.cN : OneDnn.segment(at(out, Op.RecurrentLayer.CN));
     if (h0s == null || ys == null || hNs == null || (lstm && (c0s == null || cNs == null))) {
       throw new IllegalArgumentException("backward needs the tensors forward was given");
     }
     // Gradients in: null means zero. Gradients out: null means not wanted, computed into scratch.
-    MemorySegment dy = orZeros(pin.segment(at(gradOut, Op.RecurrentLayer.Y)), ec, yBytes);
-    MemorySegment dhN = orZeros(pin.segment(at(gradOut, Op.RecurrentLayer.HN)), ec, hBytes);
+    MemorySegment dy = orZeros(OneDnn.segment(at(gradOut, Op.RecurrentLayer.Y)), ec, yBytes);
+    MemorySegment dhN = orZeros(OneDnn.segment(at(gradOut, Op.RecurrentLayer.HN)), ec, hBytes);
     MemorySegment dcN =
-        !lstm ? null : orZeros(pin.segment(at(gradOut, Op.RecurrentLayer.CN)), ec, cBytes);
-    MemorySegment dh0 = orScratch(pin.segment(at(gradIn, Op.RecurrentLayer.H0)), ec, hBytes);
+        !lstm ? null : orZeros(OneDnn.segment(at(gradOut, Op.RecurrentLayer.CN)), ec, cBytes);
+    MemorySegment dh0 = orScratch(OneDnn.segment(at(gradIn, Op.RecurrentLayer.H0)), ec, hBytes);
     MemorySegment dc0 =
-        !lstm ? null : orScratch(pin.segment(at(gradIn, Op.RecurrentLayer.C0)), ec, cBytes);
-    MemorySegment dx = pin.segment(at(gradIn, Op.RecurrentLayer.X));
+        !lstm ? null : orScratch(OneDnn.segment(at(gradIn, Op.RecurrentLayer.C0)), ec, cBytes);
+    MemorySegment dx = OneDnn.segment(at(gradIn, Op.RecurrentLayer.X));
     Primitives[] bwd = s.lease.value().backward();
     MemorySegment stream = stack.stream(ec);
     MemorySegment diffDst = dy;

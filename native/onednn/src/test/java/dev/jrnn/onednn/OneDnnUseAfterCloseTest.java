@@ -15,12 +15,6 @@ import dev.jrnn.State;
 import dev.jrnn.Tensor;
 import dev.jrnn.Value;
 import dev.jrnn.Weights;
-import dev.jrnn.ir.IrGraph;
-import dev.jrnn.ir.Node;
-import dev.jrnn.spi.Backend;
-import dev.jrnn.spi.Backends;
-import dev.jrnn.spi.CompiledNode;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -190,29 +184,6 @@ class OneDnnUseAfterCloseTest {
       }
     }
     report("state", mid);
-  }
-
-  /** The node's own retains, without a session's: a direct call whose output closes under it. */
-  @Test
-  void closingAnOutputDuringADirectCallFreesNothingUnderIt() throws Exception {
-    Node node = IrGraph.of(graph).node("rnn");
-    Backend b = Backends.byName("onednn");
-    Map<String, Tensor> w = new LinkedHashMap<>();
-    node.weights().forEach(s -> w.put(s.name(), weights.get(s.name())));
-    int mid = 0;
-    try (Backend.Context ctx = b.open(Options.backend("onednn").threads(1));
-        DirectExec ec = new DirectExec()) {
-      CompiledNode k = ctx.compile(node, w);
-      for (int i = 0; i < TRIES / 2; i++) {
-        Tensor y = Tensor.allocate(DType.F32, T, N, H);
-        try (Tensor h = Tensor.allocate(DType.F32, 1, N, H)) {
-          Tensor[] in = {x, null, null, null};
-          Tensor[] out = {y, h};
-          mid += race(i, () -> k.run(in, out, ec), y, T, N, H) ? 1 : 0;
-        }
-      }
-    }
-    report("output of a direct call", mid);
   }
 
   private static void report(String what, int mid) {
