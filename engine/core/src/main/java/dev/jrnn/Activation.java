@@ -123,6 +123,42 @@ public record Activation(Kind kind, float alpha, float beta) {
     };
   }
 
+  /**
+   * The derivative of {@link #apply} at {@code x}, in double precision. At a kink it takes
+   * PyTorch's side: the one-sided derivative for {@code x > 0} is used only when {@code x > 0}
+   * (relu'(0) = 0, leaky_relu'(0) = alpha).
+   */
+  public double derivative(double x) {
+    return switch (kind) {
+      case SIGMOID -> {
+        double s = 1.0 / (1.0 + Math.exp(-x));
+        yield s * (1 - s);
+      }
+      case TANH -> {
+        double t = Math.tanh(x);
+        yield 1 - t * t;
+      }
+      case RELU -> x > 0 ? 1.0 : 0.0;
+      case AFFINE -> alpha;
+      case LEAKY_RELU -> x > 0 ? 1.0 : alpha;
+      case THRESHOLDED_RELU -> x > alpha ? 1.0 : 0.0;
+      case SCALED_TANH -> {
+        double t = Math.tanh(beta * x);
+        yield alpha * beta * (1 - t * t);
+      }
+      case HARD_SIGMOID -> {
+        double v = alpha * x + beta;
+        yield v > 0 && v < 1 ? alpha : 0.0;
+      }
+      case ELU -> x > 0 ? 1.0 : alpha * Math.exp(x);
+      case SOFTSIGN -> {
+        double d = 1.0 + Math.abs(x);
+        yield 1.0 / (d * d);
+      }
+      case SOFTPLUS -> x > 30 ? 1.0 : 1.0 / (1.0 + Math.exp(-x));
+    };
+  }
+
   @Override
   public String toString() {
     return switch (kind) {

@@ -7,12 +7,14 @@ import dev.jrnn.ir.Op;
 import dev.jrnn.ir.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Map;
 
 /**
  * Runs an op on its run-time inputs through {@link Op#fold}: the data-movement ops (Gather,
- * Transpose, Slice…) that are not worth a kernel per backend. Allocates per call.
+ * Transpose, Slice…) that are not worth a kernel per backend. Trains through {@link FoldBackward}.
+ * Allocates per call.
  */
-public final class FoldKernel implements CompiledNode {
+public final class FoldKernel implements TrainableNode {
 
   private final Op op;
 
@@ -37,6 +39,27 @@ public final class FoldKernel implements CompiledNode {
       }
     }
   }
+
+  @Override
+  public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+    run(in, out, ctx);
+    return null;
+  }
+
+  @Override
+  public void backward(
+      Saved saved,
+      Tensor[] in,
+      Tensor[] out,
+      Tensor[] gradOut,
+      Tensor[] gradIn,
+      Map<String, Tensor> gradWeights,
+      ExecContext ctx) {
+    FoldBackward.run(op, in, gradOut[0], gradIn);
+  }
+
+  @Override
+  public void updateWeights(Map<String, Tensor> weights) {}
 
   /** Copies a value into a tensor of the same size (integers range-checked into I32). */
   public static void write(Const c, Tensor t) {

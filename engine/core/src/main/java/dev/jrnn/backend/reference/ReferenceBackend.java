@@ -11,6 +11,7 @@ import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.FoldKernel;
+import dev.jrnn.spi.TrainableNode;
 import java.util.Map;
 
 /**
@@ -48,19 +49,33 @@ public final class ReferenceBackend implements Backend {
       }
 
       @Override
+      public TrainableNode compileForTraining(Node node, Map<String, Tensor> weights) {
+        return ReferenceTraining.compile(node, weights);
+      }
+
+      @Override
       public void close() {}
     };
+  }
+
+  @Override
+  public String untrainable(Node node) {
+    return null; // every op
   }
 
   static CompiledNode compile(Node node, Map<String, Tensor> weights) {
     String name = node.name();
     return switch (node.op()) {
       case Op.Embedding e -> embedding(e, weights.get(name + ".weight").toFloatArray(), node);
-      case Op.Linear l -> linear(l, weights, name);
+      case Op.Linear l ->
+          linear(
+              l,
+              weights.get(name + ".weight").toFloatArray(),
+              l.bias() ? weights.get(name + ".bias").toFloatArray() : null);
       case Op.Unary u -> (in, out, ctx) -> unary(u.fn(), in[0], out[0]);
       case Op.Softmax s -> (in, out, ctx) -> softmax(s, in[0], out[0]);
       case Op.LastStep l -> (in, out, ctx) -> lastStep(l.batchFirst(), in[0], in[1], out[0]);
-      case Op.RecurrentLayer r -> new ReferenceRecurrent(r, name, weights);
+      case Op.RecurrentLayer r -> ReferenceTraining.compile(node, weights);
       case Op.Input i -> throw new IllegalArgumentException("inputs are not compiled");
       // arithmetic, concat, constants and the data-movement ops: the planner's own evaluator
       case Op.Binary b -> new FoldKernel(b);
@@ -70,7 +85,7 @@ public final class ReferenceBackend implements Backend {
     };
   }
 
-  private static CompiledNode embedding(Op.Embedding e, float[] table, Node node) {
+  static CompiledNode embedding(Op.Embedding e, float[] table, Node node) {
     return (in, out, ctx) -> {
       int[] ids = in[0].toIntArray();
       float[] y = new float[ids.length * e.dim()];
@@ -83,9 +98,7 @@ public final class ReferenceBackend implements Backend {
     };
   }
 
-  private static CompiledNode linear(Op.Linear l, Map<String, Tensor> weights, String name) {
-    float[] w = weights.get(name + ".weight").toFloatArray();
-    float[] b = l.bias() ? weights.get(name + ".bias").toFloatArray() : null;
+  static CompiledNode linear(Op.Linear l, float[] w, float[] b) {
     return (in, out, ctx) -> {
       float[] x = in[0].toFloatArray();
       int rows = x.length / l.in();
@@ -103,7 +116,7 @@ public final class ReferenceBackend implements Backend {
     };
   }
 
-  private static void unary(Activation fn, Tensor x, Tensor y) {
+  static void unary(Activation fn, Tensor x, Tensor y) {
     float[] v = x.toFloatArray();
     for (int i = 0; i < v.length; i++) {
       v[i] = (float) fn.apply(v[i]);
@@ -111,7 +124,7 @@ public final class ReferenceBackend implements Backend {
     y.copyFrom(v);
   }
 
-  private static void softmax(Op.Softmax s, Tensor x, Tensor y) {
+  static void softmax(Op.Softmax s, Tensor x, Tensor y) {
     int[] shape = x.shape();
     int ax = Shapes.axis(s.axis(), shape.length);
     int len = shape[ax];
@@ -141,7 +154,7 @@ public final class ReferenceBackend implements Backend {
     y.copyFrom(v);
   }
 
-  private static void lastStep(boolean batchFirst, Tensor seq, Tensor lengths, Tensor y) {
+  static void lastStep(boolean batchFirst, Tensor seq, Tensor lengths, Tensor y) {
     int[] s = seq.shape();
     int steps = batchFirst ? s[1] : s[0];
     int batch = batchFirst ? s[0] : s[1];

@@ -4,264 +4,301 @@ import dev.jrnn.Activation;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Op;
-import dev.jrnn.spi.CompiledNode;
-import dev.jrnn.spi.ExecContext;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The recurrent layer stack in plain loops: one batch row at a time, one time step at a time, in
- * double precision. Slow and obviously right; every other backend is tested against it.
+ * The recurrent layer stack in plain loops on a {@link Tape}: one batch row at a time, one time
+ * step at a time, in double precision. Inference reads the values; training records the tape and
+ * walks it back. Slow and obviously right; every other backend is tested against it.
  */
-final class ReferenceRecurrent implements CompiledNode {
+final class ReferenceRecurrent {
 
   private final Op.RecurrentLayer op;
   private final Recurrent spec;
-  // Canonical weights per [layer][direction]: W [G·H, I], R [G·H, Hout], bW, bR [G·H],
-  // P [3H] (i, f, o), Wp [Hout, H].
-  private final float[][][] w;
-  private final float[][][] r;
-  private final float[][][] bw;
-  private final float[][][] br;
-  private final float[][][] p;
-  private final float[][][] wp;
+  private final String node;
+  // Canonical weights by name: W [G·H, I], R [G·H, Hout], bW, bR [G·H], P [3H] (i, f, o),
+  // Wp [Hout, H] per layer and direction.
+  private final Map<String, float[]> weights = new LinkedHashMap<>();
 
   ReferenceRecurrent(Op.RecurrentLayer op, String node, Map<String, Tensor> weights) {
     this.op = op;
     this.spec = op.spec();
-    int layers = spec.layers();
-    int dirs = spec.directions();
-    w = new float[layers][dirs][];
-    r = new float[layers][dirs][];
-    bw = new float[layers][dirs][];
-    br = new float[layers][dirs][];
-    p = new float[layers][dirs][];
-    wp = new float[layers][dirs][];
-    for (int l = 0; l < layers; l++) {
-      for (int d = 0; d < dirs; d++) {
-        String pre = op.weightPrefix(node, l, d);
-        w[l][d] = weights.get(pre + "W").toFloatArray();
-        r[l][d] = weights.get(pre + "R").toFloatArray();
-        bw[l][d] = weights.get(pre + "bW").toFloatArray();
-        br[l][d] = weights.get(pre + "bR").toFloatArray();
-        if (spec.hasPeepholes()) {
-          p[l][d] = weights.get(pre + "P").toFloatArray();
-        }
-        if (spec.projection() > 0) {
-          wp[l][d] = weights.get(pre + "Wp").toFloatArray();
+    this.node = node;
+    update(weights);
+  }
+
+  /** Takes new weight values (same names). */
+  void update(Map<String, Tensor> w) {
+    for (int l = 0; l < spec.layers(); l++) {
+      for (int d = 0; d < spec.directions(); d++) {
+        for (String k : names()) {
+          String name = op.weightPrefix(node, l, d) + k;
+          weights.put(name, w.get(name).toFloatArray());
         }
       }
     }
   }
 
-  @Override
-  public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+  private String[] names() {
+    String[] n = {"W", "R", "bW", "bR"};
+    if (spec.hasPeepholes()) {
+      n = Arrays.copyOf(n, n.length + 1);
+      n[n.length - 1] = "P";
+    }
+    if (spec.projection() > 0) {
+      n = Arrays.copyOf(n, n.length + 1);
+      n[n.length - 1] = "Wp";
+    }
+    return n;
+  }
+
+  /** Tape nodes of one pass: inputs and weights (leaves) and outputs, in tensor order. */
+  static final class Trace {
+    int[] x;
+    int[] h0; // null when not given
+    int[] c0;
+    final Map<String, int[]> weights = new LinkedHashMap<>();
+    int[] y;
+    int[] hN;
+    int[] cN;
+  }
+
+  /** Runs the stack on {@code t}. */
+  Trace trace(Tape t, Tensor[] in) {
     boolean bf = spec.isBatchFirst();
     int[] xs = in[Op.RecurrentLayer.X].shape();
     int steps = bf ? xs[1] : xs[0];
     int batch = bf ? xs[0] : xs[1];
     int inSize = xs[2];
-    float[] x = in[Op.RecurrentLayer.X].toFloatArray();
+    Trace tr = new Trace();
+    tr.x = t.leaves(in[Op.RecurrentLayer.X].toFloatArray());
     int[] len = new int[batch];
     if (in[Op.RecurrentLayer.LENGTHS] != null) {
       len = in[Op.RecurrentLayer.LENGTHS].toIntArray();
     } else {
       Arrays.fill(len, steps);
     }
-    float[] h0 = in.length > 2 && in[2] != null ? in[Op.RecurrentLayer.H0].toFloatArray() : null;
-    float[] c0 = in.length > 3 && in[3] != null ? in[Op.RecurrentLayer.C0].toFloatArray() : null;
+    if (in.length > Op.RecurrentLayer.H0 && in[Op.RecurrentLayer.H0] != null) {
+      tr.h0 = t.leaves(in[Op.RecurrentLayer.H0].toFloatArray());
+    }
+    if (in.length > Op.RecurrentLayer.C0 && in[Op.RecurrentLayer.C0] != null) {
+      tr.c0 = t.leaves(in[Op.RecurrentLayer.C0].toFloatArray());
+    }
+    weights.forEach((k, v) -> tr.weights.put(k, t.leaves(v)));
+    int zero = t.leaf(0);
     int hid = spec.hidden();
     int hout = spec.outputHidden();
     int dirs = spec.directions();
 
     // cur[t][n]: the current layer's input feature vector at time t for batch row n.
-    double[][][] cur = new double[steps][batch][];
-    for (int t = 0; t < steps; t++) {
+    int[][][] cur = new int[steps][batch][];
+    for (int s = 0; s < steps; s++) {
       for (int n = 0; n < batch; n++) {
-        int base = (bf ? n * steps + t : t * batch + n) * inSize;
-        cur[t][n] = new double[inSize];
-        for (int i = 0; i < inSize; i++) {
-          cur[t][n][i] = x[base + i];
-        }
+        int base = (bf ? n * steps + s : s * batch + n) * inSize;
+        cur[s][n] = Arrays.copyOfRange(tr.x, base, base + inSize);
       }
     }
     int slots = spec.layers() * dirs;
-    float[] hN = new float[slots * batch * hout];
-    float[] cN = new float[slots * batch * hid];
+    tr.hN = new int[slots * batch * hout];
+    tr.cN = new int[slots * batch * hid];
     for (int l = 0; l < spec.layers(); l++) {
-      double[][][][] ys = new double[dirs][steps][batch][hout]; // zero past each row's length
+      int[][][][] ys = new int[dirs][steps][batch][];
       for (int d = 0; d < dirs; d++) {
         boolean rev = op.isReverse(d);
         int s = l * dirs + d;
+        Cell cell = new Cell(t, tr.weights, op.weightPrefix(node, l, d), d);
         for (int n = 0; n < batch; n++) {
-          double[] h = new double[hout];
-          double[] c = new double[hid];
-          for (int j = 0; j < hout && h0 != null; j++) {
-            h[j] = h0[(s * batch + n) * hout + j];
-          }
-          for (int j = 0; j < hid && c0 != null; j++) {
-            c[j] = c0[(s * batch + n) * hid + j];
-          }
-          for (int k = 0; k < len[n]; k++) {
-            int t = rev ? len[n] - 1 - k : k;
-            h = step(l, d, cur[t][n], h, c);
-            ys[d][t][n] = h.clone();
-          }
+          int[] h = new int[hout];
+          int[] c = new int[hid];
           for (int j = 0; j < hout; j++) {
-            hN[(s * batch + n) * hout + j] = (float) h[j];
+            h[j] = tr.h0 != null ? tr.h0[(s * batch + n) * hout + j] : zero;
           }
           for (int j = 0; j < hid; j++) {
-            cN[(s * batch + n) * hid + j] = (float) c[j];
+            c[j] = tr.c0 != null ? tr.c0[(s * batch + n) * hid + j] : zero;
           }
+          for (int k = 0; k < len[n]; k++) {
+            int step = rev ? len[n] - 1 - k : k;
+            h = cell.step(cur[step][n], h, c);
+            ys[d][step][n] = h;
+          }
+          for (int step = len[n]; step < steps; step++) {
+            int[] z = new int[hout];
+            Arrays.fill(z, zero);
+            ys[d][step][n] = z;
+          }
+          System.arraycopy(h, 0, tr.hN, (s * batch + n) * hout, hout);
+          System.arraycopy(c, 0, tr.cN, (s * batch + n) * hid, hid);
         }
       }
-      cur = merge(ys, steps, batch, hout);
+      cur = merge(t, ys, steps, batch, hout);
     }
-    if (out[Op.RecurrentLayer.Y] != null) {
-      int c = spec.outputSize();
-      float[] y = new float[steps * batch * c];
-      for (int t = 0; t < steps; t++) {
-        for (int n = 0; n < batch; n++) {
-          int base = (bf ? n * steps + t : t * batch + n) * c;
-          for (int j = 0; j < c; j++) {
-            y[base + j] = (float) cur[t][n][j];
-          }
-        }
+    int c = spec.outputSize();
+    tr.y = new int[steps * batch * c];
+    for (int s = 0; s < steps; s++) {
+      for (int n = 0; n < batch; n++) {
+        System.arraycopy(cur[s][n], 0, tr.y, (bf ? n * steps + s : s * batch + n) * c, c);
       }
-      out[Op.RecurrentLayer.Y].copyFrom(y);
     }
-    if (out[Op.RecurrentLayer.HN] != null) {
-      out[Op.RecurrentLayer.HN].copyFrom(hN);
-    }
-    if (out.length > Op.RecurrentLayer.CN && out[Op.RecurrentLayer.CN] != null) {
-      out[Op.RecurrentLayer.CN].copyFrom(cN);
+    return tr;
+  }
+
+  /** Writes a trace's output values. */
+  static void write(Tape t, Trace tr, Tensor[] out) {
+    copy(t, tr.y, out[Op.RecurrentLayer.Y]);
+    copy(t, tr.hN, out[Op.RecurrentLayer.HN]);
+    if (out.length > Op.RecurrentLayer.CN) {
+      copy(t, tr.cN, out[Op.RecurrentLayer.CN]);
     }
   }
 
+  private static void copy(Tape t, int[] ids, Tensor into) {
+    if (into == null) {
+      return;
+    }
+    float[] v = new float[ids.length];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) t.val(ids[i]);
+    }
+    into.copyFrom(v);
+  }
+
   /** Both directions' outputs at each step, concatenated (forward first) or summed. */
-  private double[][][] merge(double[][][][] ys, int steps, int batch, int hout) {
+  private int[][][] merge(Tape t, int[][][][] ys, int steps, int batch, int hout) {
     if (ys.length == 1) {
       return ys[0];
     }
-    double[][][] m = new double[steps][batch][];
-    for (int t = 0; t < steps; t++) {
+    int[][][] m = new int[steps][batch][];
+    for (int s = 0; s < steps; s++) {
       for (int n = 0; n < batch; n++) {
         if (spec.merge() == Recurrent.Merge.SUM) {
-          m[t][n] = new double[hout];
+          m[s][n] = new int[hout];
           for (int j = 0; j < hout; j++) {
-            m[t][n][j] = ys[0][t][n][j] + ys[1][t][n][j];
+            m[s][n][j] = t.add(ys[0][s][n][j], ys[1][s][n][j]);
           }
         } else {
-          m[t][n] = new double[2 * hout];
-          System.arraycopy(ys[0][t][n], 0, m[t][n], 0, hout);
-          System.arraycopy(ys[1][t][n], 0, m[t][n], hout, hout);
+          m[s][n] = new int[2 * hout];
+          System.arraycopy(ys[0][s][n], 0, m[s][n], 0, hout);
+          System.arraycopy(ys[1][s][n], 0, m[s][n], hout, hout);
         }
       }
     }
     return m;
   }
 
-  /** One time step of layer {@code l}, direction {@code d}; updates {@code c}, returns new h. */
-  private double[] step(int l, int d, double[] x, double[] h, double[] c) {
-    return switch (spec.cell()) {
-      case RNN -> rnnStep(l, d, x, h);
-      case GRU -> gruStep(l, d, x, h);
-      case LSTM -> lstmStep(l, d, x, h, c);
-    };
-  }
+  /** One layer and direction's weights and activations; {@link #step} advances one row. */
+  private final class Cell {
+    final Tape t;
+    final int[] w; // W [G·H, I]
+    final int[] r; // R [G·H, Hout]
+    final int[] bw;
+    final int[] br;
+    final int[] p; // P [3H] or null
+    final int[] wp; // Wp [Hout, H] or null
+    final Activation f;
+    final Activation g;
+    final Activation ha;
 
-  private double[] rnnStep(int l, int d, double[] x, double[] h) {
-    int hid = spec.hidden();
-    Activation f = spec.activation(d, 0);
-    double[] out = new double[hid];
-    for (int j = 0; j < hid; j++) {
-      double v = bw[l][d][j] + br[l][d][j] + dot(w[l][d], j, x) + dot(r[l][d], j, h);
-      out[j] = f.apply(clip(v));
+    Cell(Tape t, Map<String, int[]> ids, String prefix, int d) {
+      this.t = t;
+      w = ids.get(prefix + "W");
+      r = ids.get(prefix + "R");
+      bw = ids.get(prefix + "bW");
+      br = ids.get(prefix + "bR");
+      p = ids.get(prefix + "P");
+      wp = ids.get(prefix + "Wp");
+      int acts = spec.cell() == Recurrent.Cell.LSTM ? 3 : spec.cell() == Recurrent.Cell.GRU ? 2 : 1;
+      f = spec.activation(d, 0);
+      g = acts > 1 ? spec.activation(d, 1) : null;
+      ha = acts > 2 ? spec.activation(d, 2) : null;
     }
-    return out;
-  }
 
-  private double[] gruStep(int l, int d, double[] x, double[] h) {
-    int hid = spec.hidden();
-    Activation f = spec.activation(d, 0);
-    Activation g = spec.activation(d, 1);
-    float[] wl = w[l][d];
-    float[] rl = r[l][d];
-    float[] bwl = bw[l][d];
-    float[] brl = br[l][d];
-    double[] z = new double[hid];
-    double[] rg = new double[hid];
-    for (int j = 0; j < hid; j++) {
-      z[j] = f.apply(clip(bwl[j] + brl[j] + dot(wl, j, x) + dot(rl, j, h)));
-      int k = hid + j;
-      rg[j] = f.apply(clip(bwl[k] + brl[k] + dot(wl, k, x) + dot(rl, k, h)));
+    /** One time step; updates {@code c} (LSTM), returns the new h. */
+    int[] step(int[] x, int[] h, int[] c) {
+      return switch (spec.cell()) {
+        case RNN -> rnn(x, h);
+        case GRU -> gru(x, h);
+        case LSTM -> lstm(x, h, c);
+      };
     }
-    double[] resetH = new double[hid]; // r ⊙ h, for the linear-after-reset variant
-    for (int j = 0; j < hid; j++) {
-      resetH[j] = rg[j] * h[j];
-    }
-    double[] out = new double[hid];
-    for (int j = 0; j < hid; j++) {
-      int k = 2 * hid + j;
-      double xn = bwl[k] + dot(wl, k, x);
-      double pre =
-          spec.isLinearBeforeReset()
-              ? xn + rg[j] * (dot(rl, k, h) + brl[k])
-              : xn + dot(rl, k, resetH) + brl[k];
-      double n = g.apply(clip(pre));
-      out[j] = (1 - z[j]) * n + z[j] * h[j];
-    }
-    return out;
-  }
 
-  private double[] lstmStep(int l, int d, double[] x, double[] h, double[] c) {
-    int hid = spec.hidden();
-    Activation f = spec.activation(d, 0);
-    Activation g = spec.activation(d, 1);
-    Activation ha = spec.activation(d, 2);
-    float[] wl = w[l][d];
-    float[] rl = r[l][d];
-    float[] peep = p[l][d];
-    double[] pre = new double[4 * hid];
-    for (int k = 0; k < 4 * hid; k++) {
-      pre[k] = bw[l][d][k] + br[l][d][k] + dot(wl, k, x) + dot(rl, k, h);
+    /** Row {@code k} of W·x + bW + (R·h + bR when {@code withR}). */
+    private int gate(int k, int[] x, int[] h, boolean withR) {
+      int wx = t.dot(w, k * x.length, x, 0, x.length);
+      return withR ? t.sum(bw[k], br[k], wx, t.dot(r, k * h.length, h, 0, h.length)) : wx;
     }
-    double[] hRaw = new double[hid];
-    for (int j = 0; j < hid; j++) {
-      double cPrev = c[j];
-      double i = f.apply(clip(pre[j] + (peep != null ? peep[j] * cPrev : 0)));
-      double fg =
-          spec.isCoupledInputForget()
-              ? 1 - i
-              : f.apply(clip(pre[hid + j] + (peep != null ? peep[hid + j] * cPrev : 0)));
-      double gg = g.apply(clip(pre[2 * hid + j]));
-      double cNew = fg * cPrev + i * gg;
-      double o = f.apply(clip(pre[3 * hid + j] + (peep != null ? peep[2 * hid + j] * cNew : 0)));
-      c[j] = cNew;
-      hRaw[j] = o * ha.apply(cNew);
-    }
-    if (spec.projection() == 0) {
-      return hRaw;
-    }
-    double[] out = new double[spec.projection()];
-    for (int q = 0; q < out.length; q++) {
-      out[q] = dot(wp[l][d], q, hRaw);
-    }
-    return out;
-  }
 
-  /** Row {@code row} of a row-major matrix with {@code v.length} columns, dotted with {@code v}. */
-  private static double dot(float[] m, int row, double[] v) {
-    double s = 0;
-    int base = row * v.length;
-    for (int i = 0; i < v.length; i++) {
-      s += m[base + i] * v[i];
+    private int clip(int v) {
+      return spec.hasClip() ? t.clip(v, spec.clip()) : v;
     }
-    return s;
-  }
 
-  private double clip(double v) {
-    double c = spec.clip();
-    return v > c ? c : (v < -c ? -c : v);
+    private int[] rnn(int[] x, int[] h) {
+      int[] out = new int[spec.hidden()];
+      for (int j = 0; j < out.length; j++) {
+        out[j] = t.act(f, clip(gate(j, x, h, true)));
+      }
+      return out;
+    }
+
+    private int[] gru(int[] x, int[] h) {
+      int hid = spec.hidden();
+      int[] z = new int[hid];
+      int[] rg = new int[hid];
+      for (int j = 0; j < hid; j++) {
+        z[j] = t.act(f, clip(gate(j, x, h, true)));
+        rg[j] = t.act(f, clip(gate(hid + j, x, h, true)));
+      }
+      int[] resetH = null; // r ⊙ h, for the linear-after-reset variant
+      if (!spec.isLinearBeforeReset()) {
+        resetH = new int[hid];
+        for (int j = 0; j < hid; j++) {
+          resetH[j] = t.mul(rg[j], h[j]);
+        }
+      }
+      int[] out = new int[hid];
+      for (int j = 0; j < hid; j++) {
+        int k = 2 * hid + j;
+        int xn = t.add(bw[k], gate(k, x, h, false));
+        int rh =
+            spec.isLinearBeforeReset()
+                ? t.mul(rg[j], t.add(t.dot(r, k * hid, h, 0, hid), br[k]))
+                : t.add(t.dot(r, k * hid, resetH, 0, hid), br[k]);
+        int n = t.act(g, clip(t.add(xn, rh)));
+        out[j] = t.add(t.mul(t.affine(z[j], -1, 1), n), t.mul(z[j], h[j]));
+      }
+      return out;
+    }
+
+    private int[] lstm(int[] x, int[] h, int[] c) {
+      int hid = spec.hidden();
+      int[] hRaw = new int[hid];
+      for (int j = 0; j < hid; j++) {
+        int cPrev = c[j];
+        int pi = gate(j, x, h, true);
+        int i = t.act(f, clip(p != null ? t.add(pi, t.mul(p[j], cPrev)) : pi));
+        int fg;
+        if (spec.isCoupledInputForget()) {
+          fg = t.affine(i, -1, 1);
+        } else {
+          int pf = gate(hid + j, x, h, true);
+          fg = t.act(f, clip(p != null ? t.add(pf, t.mul(p[hid + j], cPrev)) : pf));
+        }
+        int gg = t.act(g, clip(gate(2 * hid + j, x, h, true)));
+        int cNew = t.add(t.mul(fg, cPrev), t.mul(i, gg));
+        int po = gate(3 * hid + j, x, h, true);
+        int o = t.act(f, clip(p != null ? t.add(po, t.mul(p[2 * hid + j], cNew)) : po));
+        c[j] = cNew;
+        hRaw[j] = t.mul(o, t.act(ha, cNew));
+      }
+      if (wp == null) {
+        return hRaw;
+      }
+      int[] out = new int[spec.projection()];
+      for (int q = 0; q < out.length; q++) {
+        out[q] = t.dot(wp, q * hid, hRaw, 0, hid);
+      }
+      return out;
+    }
   }
 }

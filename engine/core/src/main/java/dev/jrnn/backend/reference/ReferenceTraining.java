@@ -1,0 +1,385 @@
+package dev.jrnn.backend.reference;
+
+import dev.jrnn.Activation;
+import dev.jrnn.Tensor;
+import dev.jrnn.ir.DataOp;
+import dev.jrnn.ir.Node;
+import dev.jrnn.ir.Op;
+import dev.jrnn.ir.Shapes;
+import dev.jrnn.spi.ExecContext;
+import dev.jrnn.spi.FoldKernel;
+import dev.jrnn.spi.TrainableNode;
+import java.util.Map;
+
+/**
+ * The reference backward passes, in double precision and plain loops: the gradients every other
+ * backend is checked against. The recurrent stack records its forward on a {@link Tape} and walks
+ * it back; the other ops have their derivative written out; the data-movement ops and arithmetic go
+ * through {@link FoldKernel}.
+ */
+final class ReferenceTraining {
+
+  private ReferenceTraining() {}
+
+  static TrainableNode compile(Node node, Map<String, Tensor> weights) {
+    String name = node.name();
+    return switch (node.op()) {
+      case Op.Embedding e -> new Embedding(e, node, weights);
+      case Op.Linear l -> new Linear(l, name, weights);
+      case Op.Unary u -> new Unary(u.fn());
+      case Op.Softmax s -> new Softmax(s);
+      case Op.LastStep l -> new LastStep(l);
+      case Op.RecurrentLayer r -> new Recurrent(new ReferenceRecurrent(r, name, weights));
+      case Op.Binary b -> new FoldKernel(b);
+      case Op.Concat c -> new FoldKernel(c);
+      case DataOp d -> new FoldKernel(d);
+      case Op.Input i -> throw new IllegalArgumentException("inputs are not compiled");
+      case Op.Constant c -> throw new IllegalArgumentException("constants are not trained");
+    };
+  }
+
+  /** A node whose forward is the inference kernel and whose backward needs no saved state. */
+  private abstract static class Stateless implements TrainableNode {
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      run(in, out, ctx);
+      return null;
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {}
+  }
+
+  /** Adds {@code g} into the tensor {@code into} (a weight gradient), if wanted. */
+  static void addInto(Tensor into, double[] g) {
+    if (into == null) {
+      return;
+    }
+    float[] v = into.toFloatArray();
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) (v[i] + g[i]);
+    }
+    into.copyFrom(v);
+  }
+
+  static void write(Tensor into, double[] g) {
+    if (into == null) {
+      return;
+    }
+    float[] v = new float[g.length];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) g[i];
+    }
+    into.copyFrom(v);
+  }
+
+  private static final class Embedding extends Stateless {
+    private final Op.Embedding op;
+    private final Node node;
+    private final String weight;
+    private float[] table;
+
+    Embedding(Op.Embedding op, Node node, Map<String, Tensor> weights) {
+      this.op = op;
+      this.node = node;
+      this.weight = node.name() + ".weight";
+      updateWeights(weights);
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {
+      table = weights.get(weight).toFloatArray();
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      ReferenceBackend.embedding(op, table, node).run(in, out, ctx);
+    }
+
+    @Override
+    public void backward(
+        Saved s,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gw,
+        ExecContext ctx) {
+      int[] ids = in[0].toIntArray();
+      float[] dy = gradOut[0].toFloatArray();
+      double[] dt = new double[table.length];
+      for (int i = 0; i < ids.length; i++) {
+        for (int k = 0; k < op.dim(); k++) {
+          dt[ids[i] * op.dim() + k] += dy[i * op.dim() + k];
+        }
+      }
+      addInto(gw.get(weight), dt);
+    }
+  }
+
+  private static final class Linear extends Stateless {
+    private final Op.Linear op;
+    private final String name;
+    private float[] w; // [out, in]
+    private float[] b; // [out] or null
+
+    Linear(Op.Linear op, String name, Map<String, Tensor> weights) {
+      this.op = op;
+      this.name = name;
+      updateWeights(weights);
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {
+      w = weights.get(name + ".weight").toFloatArray();
+      b = op.bias() ? weights.get(name + ".bias").toFloatArray() : null;
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      ReferenceBackend.linear(op, w, b).run(in, out, ctx);
+    }
+
+    @Override
+    public void backward(
+        Saved s,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gw,
+        ExecContext ctx) {
+      float[] x = in[0].toFloatArray();
+      float[] dy = gradOut[0].toFloatArray();
+      int ni = op.in();
+      int no = op.out();
+      int rows = ni == 0 ? 0 : x.length / ni;
+      double[] dx = new double[x.length];
+      double[] dw = new double[w.length];
+      double[] db = new double[no];
+      for (int r = 0; r < rows; r++) {
+        for (int o = 0; o < no; o++) {
+          double g = dy[r * no + o];
+          db[o] += g;
+          for (int i = 0; i < ni; i++) {
+            dx[r * ni + i] += g * w[o * ni + i];
+            dw[o * ni + i] += g * x[r * ni + i];
+          }
+        }
+      }
+      write(gradIn[0], dx);
+      addInto(gw.get(name + ".weight"), dw);
+      if (b != null) {
+        addInto(gw.get(name + ".bias"), db);
+      }
+    }
+  }
+
+  private static final class Unary extends Stateless {
+    private final Activation fn;
+
+    Unary(Activation fn) {
+      this.fn = fn;
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      ReferenceBackend.unary(fn, in[0], out[0]);
+    }
+
+    @Override
+    public void backward(
+        Saved s,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gw,
+        ExecContext ctx) {
+      float[] x = in[0].toFloatArray();
+      float[] dy = gradOut[0].toFloatArray();
+      double[] dx = new double[x.length];
+      for (int i = 0; i < x.length; i++) {
+        dx[i] = dy[i] * fn.derivative(x[i]);
+      }
+      write(gradIn[0], dx);
+    }
+  }
+
+  private static final class Softmax extends Stateless {
+    private final Op.Softmax op;
+
+    Softmax(Op.Softmax op) {
+      this.op = op;
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      ReferenceBackend.softmax(op, in[0], out[0]);
+    }
+
+    /** Softmax: dx = y ⊙ (dy − Σ dy ⊙ y); log-softmax: dx = dy − softmax(x) · Σ dy. */
+    @Override
+    public void backward(
+        Saved s,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gw,
+        ExecContext ctx) {
+      int[] shape = in[0].shape();
+      int ax = Shapes.axis(op.axis(), shape.length);
+      int len = shape[ax];
+      int inner = 1;
+      for (int i = ax + 1; i < shape.length; i++) {
+        inner *= shape[i];
+      }
+      float[] y = out[0].toFloatArray();
+      float[] dy = gradOut[0].toFloatArray();
+      double[] dx = new double[y.length];
+      int outer = len * inner == 0 ? 0 : y.length / (len * inner);
+      for (int o = 0; o < outer; o++) {
+        for (int q = 0; q < inner; q++) {
+          int base = o * len * inner + q;
+          double dot = 0;
+          for (int k = 0; k < len; k++) {
+            int at = base + k * inner;
+            dot += op.log() ? dy[at] : (double) dy[at] * y[at];
+          }
+          for (int k = 0; k < len; k++) {
+            int at = base + k * inner;
+            dx[at] = op.log() ? dy[at] - Math.exp(y[at]) * dot : y[at] * (dy[at] - dot);
+          }
+        }
+      }
+      write(gradIn[0], dx);
+    }
+  }
+
+  private static final class LastStep extends Stateless {
+    private final Op.LastStep op;
+
+    LastStep(Op.LastStep op) {
+      this.op = op;
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      ReferenceBackend.lastStep(op.batchFirst(), in[0], in[1], out[0]);
+    }
+
+    @Override
+    public void backward(
+        Saved s,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gw,
+        ExecContext ctx) {
+      int[] sh = in[0].shape();
+      boolean bf = op.batchFirst();
+      int steps = bf ? sh[1] : sh[0];
+      int batch = bf ? sh[0] : sh[1];
+      int c = sh[2];
+      int[] len = in.length > 1 && in[1] != null ? in[1].toIntArray() : null;
+      float[] dy = gradOut[0].toFloatArray();
+      double[] dx = new double[Math.toIntExact(in[0].size())];
+      for (int n = 0; n < batch; n++) {
+        int t = (len == null ? steps : len[n]) - 1;
+        if (t < 0) {
+          continue;
+        }
+        int base = (bf ? n * steps + t : t * batch + n) * c;
+        for (int k = 0; k < c; k++) {
+          dx[base + k] += dy[n * c + k];
+        }
+      }
+      write(gradIn[0], dx);
+    }
+  }
+
+  /** The stack, traced on a tape in training forward; the tape is what backward needs. */
+  private static final class Recurrent implements TrainableNode {
+    private final ReferenceRecurrent stack;
+
+    Recurrent(ReferenceRecurrent stack) {
+      this.stack = stack;
+    }
+
+    private record Traced(Tape tape, ReferenceRecurrent.Trace trace) implements Saved {
+      @Override
+      public void close() {}
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      Tape t = new Tape(false);
+      ReferenceRecurrent.write(t, stack.trace(t, in), out);
+    }
+
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      Tape t = new Tape(true);
+      ReferenceRecurrent.Trace tr = stack.trace(t, in);
+      ReferenceRecurrent.write(t, tr, out);
+      return new Traced(t, tr);
+    }
+
+    @Override
+    public void backward(
+        Saved saved,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gw,
+        ExecContext ctx) {
+      Traced s = (Traced) saved;
+      Tape t = s.tape();
+      ReferenceRecurrent.Trace tr = s.trace();
+      seed(t, tr.y, gradOut, Op.RecurrentLayer.Y);
+      seed(t, tr.hN, gradOut, Op.RecurrentLayer.HN);
+      seed(t, tr.cN, gradOut, Op.RecurrentLayer.CN);
+      t.backward();
+      adjoints(t, tr.x, gradIn, Op.RecurrentLayer.X);
+      adjoints(t, tr.h0, gradIn, Op.RecurrentLayer.H0);
+      adjoints(t, tr.c0, gradIn, Op.RecurrentLayer.C0);
+      tr.weights.forEach(
+          (k, ids) -> {
+            double[] g = new double[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+              g[i] = t.adj(ids[i]);
+            }
+            addInto(gw.get(k), g);
+          });
+    }
+
+    private static void seed(Tape t, int[] ids, Tensor[] gradOut, int slot) {
+      if (slot >= gradOut.length || gradOut[slot] == null) {
+        return;
+      }
+      float[] g = gradOut[slot].toFloatArray();
+      for (int i = 0; i < ids.length; i++) {
+        t.seed(ids[i], g[i]);
+      }
+    }
+
+    private static void adjoints(Tape t, int[] ids, Tensor[] gradIn, int slot) {
+      if (ids == null || slot >= gradIn.length || gradIn[slot] == null) {
+        return;
+      }
+      double[] g = new double[ids.length];
+      for (int i = 0; i < ids.length; i++) {
+        g[i] = t.adj(ids[i]);
+      }
+      write(gradIn[slot], g);
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {
+      stack.update(weights);
+    }
+  }
+}
