@@ -15,14 +15,14 @@ public final class Act {
   static final int SIGMOID = 0;
   static final int TANH = 1;
   static final int RELU = 2;
-  private static final int AFFINE = 3;
-  private static final int LEAKY_RELU = 4;
-  private static final int THRESHOLDED_RELU = 5;
-  private static final int SCALED_TANH = 6;
-  private static final int HARD_SIGMOID = 7;
-  private static final int ELU = 8;
-  private static final int SOFTSIGN = 9;
-  private static final int SOFTPLUS = 10;
+  static final int AFFINE = 3;
+  static final int LEAKY_RELU = 4;
+  static final int THRESHOLDED_RELU = 5;
+  static final int SCALED_TANH = 6;
+  static final int HARD_SIGMOID = 7;
+  static final int ELU = 8;
+  static final int SOFTSIGN = 9;
+  static final int SOFTPLUS = 10;
 
   private static final Act SIGMOID_ACT = new Act(SIGMOID, 0, 0);
   private static final Act TANH_ACT = new Act(TANH, 0, 0);
