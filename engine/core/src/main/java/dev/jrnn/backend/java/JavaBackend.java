@@ -9,6 +9,7 @@ import dev.jrnn.kernels.WorkerPool;
 import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.CompiledNode;
+import dev.jrnn.spi.TrainableNode;
 import java.util.Map;
 
 /**
@@ -38,6 +39,11 @@ public final class JavaBackend implements Backend {
   }
 
   @Override
+  public String untrainable(Node node) {
+    return node.op() instanceof Op.RecurrentLayer ? null : Backend.super.untrainable(node);
+  }
+
+  @Override
   public Context open(Options options) {
     WorkerPool pool = new WorkerPool(options.threadCount());
     return new Context() {
@@ -47,6 +53,14 @@ public final class JavaBackend implements Backend {
           return new JavaRecurrent(r, node.name(), weights, pool);
         }
         return JavaOps.compile(node, weights);
+      }
+
+      @Override
+      public TrainableNode compileForTraining(Node node, Map<String, Tensor> weights) {
+        if (node.op() instanceof Op.RecurrentLayer r) {
+          return new JavaRecurrentTraining(r, node.name(), weights, pool);
+        }
+        return null;
       }
 
       @Override
