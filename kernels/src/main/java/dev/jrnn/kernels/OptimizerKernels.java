@@ -113,11 +113,11 @@ public final class OptimizerKernels {
       float wd,
       float lr,
       float momentum,
-      float dampening,
+      double dampening,
       boolean nesterov,
       boolean first) {
     long full = Simd.VECTOR ? n - n % S.length() : 0;
-    float keep = 1 - dampening;
+    float keep = (float) (1 - dampening);
     if (full > 0) {
       if (momentum == 0) {
         sgdPlainLoop(w, g, full, clip, scale, wd, lr);
@@ -139,10 +139,11 @@ public final class OptimizerKernels {
       float wd,
       float lr,
       float momentum,
-      float dampening,
+      double dampening,
       boolean nesterov,
       boolean first) {
-    sgdRange(w, g, buf, 0, n, clip, scale, wd, lr, momentum, 1 - dampening, nesterov, first);
+    sgdRange(
+        w, g, buf, 0, n, clip, scale, wd, lr, momentum, (float) (1 - dampening), nesterov, first);
   }
 
   private static void sgdRange(
@@ -240,20 +241,20 @@ public final class OptimizerKernels {
       float scale,
       float l2,
       float decay,
-      float beta1,
-      float beta2,
+      double beta1,
+      double beta2,
       float stepSize,
       float bc2Sqrt,
       float eps) {
     long full = Simd.VECTOR ? n - n % S.length() : 0;
-    float c1 = (float) (1 - (double) beta1);
-    float c2 = (float) (1 - (double) beta2);
+    float b1 = (float) beta1;
+    float b2 = (float) beta2;
+    float c1 = (float) (1 - beta1);
+    float c2 = (float) (1 - beta2);
     if (full > 0) {
-      adamLoop(
-          w, g, m, v, full, clip, scale, l2, decay, beta1, c1, beta2, c2, stepSize, bc2Sqrt, eps);
+      adamLoop(w, g, m, v, full, clip, scale, l2, decay, b1, c1, b2, c2, stepSize, bc2Sqrt, eps);
     }
-    adamRange(
-        w, g, m, v, full, n, clip, scale, l2, decay, beta1, c1, beta2, c2, stepSize, bc2Sqrt, eps);
+    adamRange(w, g, m, v, full, n, clip, scale, l2, decay, b1, c1, b2, c2, stepSize, bc2Sqrt, eps);
   }
 
   /** Scalar twin of {@link #adam}. */
@@ -267,15 +268,16 @@ public final class OptimizerKernels {
       float scale,
       float l2,
       float decay,
-      float beta1,
-      float beta2,
+      double beta1,
+      double beta2,
       float stepSize,
       float bc2Sqrt,
       float eps) {
-    float c1 = (float) (1 - (double) beta1);
-    float c2 = (float) (1 - (double) beta2);
-    adamRange(
-        w, g, m, v, 0, n, clip, scale, l2, decay, beta1, c1, beta2, c2, stepSize, bc2Sqrt, eps);
+    float b1 = (float) beta1;
+    float b2 = (float) beta2;
+    float c1 = (float) (1 - beta1);
+    float c2 = (float) (1 - beta2);
+    adamRange(w, g, m, v, 0, n, clip, scale, l2, decay, b1, c1, b2, c2, stepSize, bc2Sqrt, eps);
   }
 
   private static void adamRange(
@@ -372,22 +374,23 @@ public final class OptimizerKernels {
       float scale,
       float wd,
       float lr,
-      float alpha,
+      double alpha,
       float eps,
       float momentum,
       boolean centered) {
     long full = Simd.VECTOR ? n - n % S.length() : 0;
-    float ca = (float) (1 - (double) alpha);
+    float al = (float) alpha;
+    float ca = (float) (1 - alpha);
     if (full > 0) {
       if (centered || momentum != 0) {
         rmspropFullLoop(
-            w, g, sq, gAvg, buf, full, clip, scale, wd, lr, alpha, ca, eps, momentum, centered);
+            w, g, sq, gAvg, buf, full, clip, scale, wd, lr, al, ca, eps, momentum, centered);
       } else {
-        rmspropPlainLoop(w, g, sq, full, clip, scale, wd, lr, alpha, ca, eps);
+        rmspropPlainLoop(w, g, sq, full, clip, scale, wd, lr, al, ca, eps);
       }
     }
     rmspropRange(
-        w, g, sq, gAvg, buf, full, n, clip, scale, wd, lr, alpha, ca, eps, momentum, centered);
+        w, g, sq, gAvg, buf, full, n, clip, scale, wd, lr, al, ca, eps, momentum, centered);
   }
 
   /** Scalar twin of {@link #rmsprop}. */
@@ -402,13 +405,13 @@ public final class OptimizerKernels {
       float scale,
       float wd,
       float lr,
-      float alpha,
+      double alpha,
       float eps,
       float momentum,
       boolean centered) {
-    float ca = (float) (1 - (double) alpha);
-    rmspropRange(
-        w, g, sq, gAvg, buf, 0, n, clip, scale, wd, lr, alpha, ca, eps, momentum, centered);
+    float al = (float) alpha;
+    float ca = (float) (1 - alpha);
+    rmspropRange(w, g, sq, gAvg, buf, 0, n, clip, scale, wd, lr, al, ca, eps, momentum, centered);
   }
 
   private static void rmspropRange(

@@ -78,7 +78,7 @@ class OptimizerKernelsTest {
     for (int n : LENGTHS) {
       for (float mom : new float[] {0, 0.9f}) {
         for (boolean nesterov : new boolean[] {false, true}) {
-          float damp = nesterov ? 0 : 0.25f;
+          double damp = nesterov ? 0 : 0.25;
           int[] calls = {0, 0};
           String what = "sgd momentum=" + mom + " nesterov=" + nesterov;
           sameBits(
@@ -128,12 +128,10 @@ class OptimizerKernelsTest {
             n,
             s ->
                 OptimizerKernels.adam(
-                    s.w, s.g, s.a, s.b, n, 1.5f, 0.5f, l2, decay, 0.9f, 0.999f, 0.01f, 0.03f,
-                    1e-8f),
+                    s.w, s.g, s.a, s.b, n, 1.5f, 0.5f, l2, decay, 0.9, 0.999, 0.01f, 0.03f, 1e-8f),
             s ->
                 OptimizerKernels.adamScalar(
-                    s.w, s.g, s.a, s.b, n, 1.5f, 0.5f, l2, decay, 0.9f, 0.999f, 0.01f, 0.03f,
-                    1e-8f));
+                    s.w, s.g, s.a, s.b, n, 1.5f, 0.5f, l2, decay, 0.9, 0.999, 0.01f, 0.03f, 1e-8f));
       }
     }
   }
@@ -148,11 +146,10 @@ class OptimizerKernelsTest {
               n,
               s ->
                   OptimizerKernels.rmsprop(
-                      s.w, s.g, s.a, s.b, s.c, n, INF, 1, 0.01f, 0.01f, 0.99f, 1e-8f, mom,
-                      centered),
+                      s.w, s.g, s.a, s.b, s.c, n, INF, 1, 0.01f, 0.01f, 0.99, 1e-8f, mom, centered),
               s ->
                   OptimizerKernels.rmspropScalar(
-                      s.w, s.g, s.a, s.b, s.c, n, INF, 1, 0.01f, 0.01f, 0.99f, 1e-8f, mom,
+                      s.w, s.g, s.a, s.b, s.c, n, INF, 1, 0.01f, 0.01f, 0.99, 1e-8f, mom,
                       centered));
         }
       }
@@ -207,7 +204,7 @@ class OptimizerKernelsTest {
             (float) bc2,
             1e-8f);
         OptimizerKernels.rmsprop(
-            rms.w, rms.g, rms.a, rms.b, rms.c, n, clip, scale, 0.01f, 0.01f, 0.9f, 1e-8f, 0.5f,
+            rms.w, rms.g, rms.a, rms.b, rms.c, n, clip, scale, 0.01f, 0.01f, 0.9, 1e-8f, 0.5f,
             true);
         for (int i = 0; i < n; i++) {
           double gi = Math.min(Math.max(g[i], -clip), clip) * scale;
@@ -215,12 +212,12 @@ class OptimizerKernelsTest {
           buf[i] = t == 1 ? d : 0.9f * buf[i] + d;
           ws[i] -= 0.1f * (d + 0.9f * buf[i]);
           wa[i] *= 0.999f;
-          m[i] = 0.9f * m[i] + (1 - 0.9f) * gi;
-          v[i] = 0.999f * v[i] + (1 - 0.999f) * gi * gi;
+          m[i] = 0.9f * m[i] + (float) (1 - 0.9) * gi;
+          v[i] = 0.999f * v[i] + (float) (1 - 0.999) * gi * gi;
           wa[i] -= stepSize * m[i] / (Math.sqrt(v[i]) / bc2 + 1e-8f);
           double dr = gi + 0.01f * wr[i];
-          sq[i] = 0.9f * sq[i] + (1 - 0.9f) * dr * dr;
-          avg[i] = 0.9f * avg[i] + (1 - 0.9f) * dr;
+          sq[i] = 0.9f * sq[i] + (float) (1 - 0.9) * dr * dr;
+          avg[i] = 0.9f * avg[i] + (float) (1 - 0.9) * dr;
           rb[i] = 0.5f * rb[i] + dr / (Math.sqrt(sq[i] - avg[i] * avg[i]) + 1e-8f);
           wr[i] -= 0.01f * rb[i];
           near(ws[i], sgd.w.getAtIndex(F, i), "sgd w[" + i + "] step " + t);
@@ -283,14 +280,14 @@ class OptimizerKernelsTest {
           "adam",
           () ->
               OptimizerKernels.adam(
-                  s.w, s.g, s.a, s.b, n, INF, 1, 0, 1, 0.9f, 0.999f, 1e-3f, 0.5f, 1e-8f));
+                  s.w, s.g, s.a, s.b, n, INF, 1, 0, 1, 0.9, 0.999, 1e-3f, 0.5f, 1e-8f));
       for (float mom : new float[] {0, 0.5f}) {
         for (boolean centered : new boolean[] {false, true}) {
           kernels.put(
               "rmsprop momentum=" + mom + " centered=" + centered,
               () ->
                   OptimizerKernels.rmsprop(
-                      s.w, s.g, s.a, s.b, s.c, n, INF, 1, 0, 1e-3f, 0.99f, 1e-8f, mom, centered));
+                      s.w, s.g, s.a, s.b, s.c, n, INF, 1, 0, 1e-3f, 0.99, 1e-8f, mom, centered));
         }
       }
       List<String> allocating = new ArrayList<>();
