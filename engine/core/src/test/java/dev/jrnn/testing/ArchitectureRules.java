@@ -27,8 +27,9 @@ import java.util.Set;
 /**
  * The architecture, as rules that fail when it erodes: no package cycles; the public API ({@code
  * dev.jrnn}) neither exposes nor depends on the engine's internals; the kernels depend on nothing
- * of jrnn; the layers below the executor do not reach up. Each module's test runs them over the
- * classes on its class path (the command-line module sees every module).
+ * of jrnn; the layers below the executor do not reach up; the training math uses only tensors and
+ * kernels. Each module's test runs them over the classes on its class path (the command-line module
+ * sees every module).
  */
 public final class ArchitectureRules {
 
@@ -88,7 +89,7 @@ public final class ArchitectureRules {
           .onlyDependOnClassesThat()
           .resideInAnyPackage("dev.jrnn.kernels..", "java..", "jdk.incubator.vector..");
 
-  /** The IR describes graphs; it knows nothing of backends, execution or files. */
+  /** The IR describes graphs; it knows nothing of backends, execution, training or files. */
   public static final ArchRule IR_IS_BELOW_SPI_EXEC_AND_FORMATS =
       noClasses()
           .that()
@@ -96,16 +97,35 @@ public final class ArchitectureRules {
           .should()
           .dependOnClassesThat()
           .resideInAnyPackage(
-              "dev.jrnn.spi..", "dev.jrnn.exec..", "dev.jrnn.backend..", "dev.jrnn.io..");
+              "dev.jrnn.spi..",
+              "dev.jrnn.exec..",
+              "dev.jrnn.backend..",
+              "dev.jrnn.io..",
+              "dev.jrnn.train..");
 
-  /** The file formats read and write graphs and tensors; they know nothing of execution. */
+  /**
+   * The file formats read and write graphs and tensors; they know nothing of execution or training.
+   */
   public static final ArchRule FORMATS_ARE_BELOW_THE_EXECUTOR =
       noClasses()
           .that()
           .resideInAnyPackage("dev.jrnn.io..", "dev.jrnn.onnx..")
           .should()
           .dependOnClassesThat()
-          .resideInAnyPackage("dev.jrnn.exec..", "dev.jrnn.backend..", "dev.jrnn.onednn..");
+          .resideInAnyPackage(
+              "dev.jrnn.exec..", "dev.jrnn.backend..", "dev.jrnn.onednn..", "dev.jrnn.train..");
+
+  /**
+   * The training math (losses, optimizers) works on tensors with the kernels: it does not reach the
+   * graph, the backends or the files, so the trainer above it can use it from anywhere.
+   */
+  public static final ArchRule TRAINING_MATH_USES_TENSORS_AND_KERNELS =
+      classes()
+          .that()
+          .resideInAPackage("dev.jrnn.train..")
+          .should()
+          .onlyDependOnClassesThat()
+          .resideInAnyPackage("dev.jrnn", "dev.jrnn.train..", "dev.jrnn.kernels..", "java..");
 
   /** Backends are written against the SPI and the IR, never against the executor. */
   public static final ArchRule BACKENDS_DO_NOT_USE_THE_EXECUTOR =
@@ -125,7 +145,8 @@ public final class ArchitectureRules {
           KERNELS_DEPEND_ON_NOTHING_OF_JRNN,
           IR_IS_BELOW_SPI_EXEC_AND_FORMATS,
           FORMATS_ARE_BELOW_THE_EXECUTOR,
-          BACKENDS_DO_NOT_USE_THE_EXECUTOR);
+          BACKENDS_DO_NOT_USE_THE_EXECUTOR,
+          TRAINING_MATH_USES_TENSORS_AND_KERNELS);
 
   private static DescribedPredicate<JavaMember> publicMembersOfPublicApiTypes() {
     return new DescribedPredicate<>("are public members of public types in dev.jrnn") {

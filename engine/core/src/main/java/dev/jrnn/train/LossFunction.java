@@ -1,0 +1,381 @@
+package dev.jrnn.train;
+
+import dev.jrnn.DType;
+import dev.jrnn.Loss;
+import dev.jrnn.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * A {@link Loss} evaluated: the loss of an output against its target and its gradient with respect
+ * to the output, in one call. The per-position values are computed and summed in double; the
+ * gradient is rounded to float once per element. Stateless apart from its spec, so one instance
+ * serves any number of threads.
+ *
+ * <p>Layout: the output's elements are split into {@code rows} of {@code width} floats (width
+ * {@code C}, the class count, for cross-entropy, else 1). With lengths, rows are further grouped by
+ * the output's first two axes, time and batch (or batch and time), into blocks of {@code inner}
+ * rows that are counted or skipped together.
+ */
+public final class LossFunction {
+
+  private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+  private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
+
+  private final Loss spec;
+  private final Loss.Kind kind;
+  private final float[] classWeights; // null: all 1
+  private final boolean hasIgnore;
+  private final int ignore;
+  private final boolean mean;
+
+  private LossFunction(Loss spec) {
+    this.spec = spec;
+    this.kind = spec.kind();
+    this.classWeights = spec.classWeights().orElse(null);
+    this.hasIgnore = spec.ignoreIndex().isPresent();
+    this.ignore = spec.ignoreIndex().orElse(0);
+    this.mean = spec.reduction() == Loss.Reduction.MEAN;
+  }
+
+  /** The function a {@link Loss} describes. */
+  public static LossFunction of(Loss spec) {
+    if (spec == null) {
+      throw new IllegalArgumentException("loss spec must not be null");
+    }
+    return new LossFunction(spec);
+  }
+
+  /** The spec this function evaluates. */
+  public Loss spec() {
+    return spec;
+  }
+
+  /**
+   * Loss of output {@code y} against {@code target}, writing {@code dL/dy} into {@code dy} (F32,
+   * y's shape; padded and ignored positions get 0). A NaN or infinite loss is returned as it is,
+   * for the caller to report.
+   *
+   * @param lengths I32 {@code [N]} per-row sequence lengths when the spec has {@link Loss#lengths},
+   *     else null
+   * @throws IllegalArgumentException naming the problem: a tensor of the wrong type or shape (the
+   *     expected and the actual), a class id out of range (its position and value), a length that
+   *     is negative or longer than the sequence
+   */
+  public double compute(Tensor y, Tensor target, Tensor lengths, Tensor dy) {
+    String out = "output '" + spec.output() + "'";
+    if (y == null || target == null || dy == null) {
+      throw new IllegalArgumentException(
+          "loss on "
+              + out
+              + " needs the output, the target and dy, got "
+              + (y == null ? "no output" : target == null ? "no target" : "no dy"));
+    }
+    if (y.dtype() != DType.F32) {
+      throw new IllegalArgumentException(out + " must be F32 for a loss, got " + y.describe());
+    }
+    int[] shape = y.shape();
+    boolean ce = kind == Loss.Kind.CROSS_ENTROPY;
+    if (ce && shape.length == 0) {
+      throw new IllegalArgumentException(
+          "cross-entropy needs logits with a class axis, got a scalar " + out);
+    }
+    int[] targetShape = ce ? Arrays.copyOf(shape, shape.length - 1) : shape;
+    DType targetType = ce ? DType.I32 : DType.F32;
+    if (target.dtype() != targetType || !Arrays.equals(target.shape(), targetShape)) {
+      throw new IllegalArgumentException(
+          "target of the "
+              + kindName()
+              + " loss on "
+              + out
+              + " "
+              + y.describe()
+              + " must be "
+              + targetType
+              + " "
+              + Tensor.shapeString(targetShape)
+              + (ce ? " (class ids: the output's shape without its class axis)" : "")
+              + ", got "
+              + target.describe());
+    }
+    if (dy.dtype() != DType.F32 || !Arrays.equals(dy.shape(), shape)) {
+      throw new IllegalArgumentException(
+          "dy of the loss on "
+              + out
+              + " must be F32 "
+              + Tensor.shapeString(shape)
+              + ", got "
+              + dy.describe());
+    }
+    int width = ce ? shape[shape.length - 1] : 1;
+    if (ce && classWeights != null && classWeights.length != width) {
+      throw new IllegalArgumentException(
+          "classWeights has "
+              + classWeights.length
+              + " entries but "
+              + out
+              + " "
+              + y.describe()
+              + " has "
+              + width
+              + " classes");
+    }
+    long rows = width == 0 ? Tensor.elementCount(targetShape) : y.size() / width;
+    // blocks: the first two axes with lengths; else one block of every row
+    long blocks = 1;
+    long inner = rows;
+    int[] len = null;
+    if (spec.lengthsInput().isPresent()) {
+      len = lengths(shape, lengths, out);
+      blocks = (long) shape[0] * shape[1];
+      inner = blocks == 0 ? 0 : rows / blocks;
+    } else if (lengths != null) {
+      throw new IllegalArgumentException(
+          "lengths were given for the loss on " + out + ", whose spec has no lengths input");
+    }
+    MemorySegment ys = y.segment();
+    MemorySegment ts = target.segment();
+    MemorySegment ds = dy.segment();
+    return ce
+        ? crossEntropy(ys, ts, ds, width, blocks, inner, len, shape, targetShape)
+        : elementwise(ys, ts, ds, blocks, inner, len, shape);
+  }
+
+  private String kindName() {
+    return switch (kind) {
+      case CROSS_ENTROPY -> "cross-entropy";
+      case BINARY_CROSS_ENTROPY -> "binary cross-entropy";
+      case MSE -> "mse";
+      case MAE -> "mae";
+      case HUBER -> "huber";
+    };
+  }
+
+  /** The checked lengths, one per batch row. */
+  private int[] lengths(int[] shape, Tensor lengths, String out) {
+    String name = "lengths '" + spec.lengthsInput().orElseThrow() + "'";
+    int minRank = kind == Loss.Kind.CROSS_ENTROPY ? 3 : 2;
+    String layout = spec.isBatchFirst() ? "[N, T, ...]" : "[T, N, ...]";
+    if (shape.length < minRank) {
+      throw new IllegalArgumentException(
+          "a loss with lengths needs a sequence "
+              + out
+              + " "
+              + layout
+              + (minRank == 3 ? " with a class axis" : "")
+              + ", got "
+              + Tensor.shapeString(shape));
+    }
+    int t = shape[spec.isBatchFirst() ? 1 : 0];
+    int n = shape[spec.isBatchFirst() ? 0 : 1];
+    if (lengths == null) {
+      throw new IllegalArgumentException(
+          "the loss on " + out + " counts steps up to " + name + ", which was not given");
+    }
+    if (lengths.dtype() != DType.I32 || lengths.rank() != 1 || lengths.dim(0) != n) {
+      throw new IllegalArgumentException(
+          name
+              + " must be I32 ["
+              + n
+              + "] (one per batch row of "
+              + out
+              + " "
+              + layout
+              + " "
+              + Tensor.shapeString(shape)
+              + "), got "
+              + lengths.describe());
+    }
+    int[] len = lengths.toIntArray();
+    for (int i = 0; i < n; i++) {
+      if (len[i] < 0) {
+        throw new IllegalArgumentException(name + "[" + i + "] = " + len[i] + " is negative");
+      }
+      if (len[i] > t) {
+        throw new IllegalArgumentException(
+            name
+                + "["
+                + i
+                + "] = "
+                + len[i]
+                + " is longer than the sequence: T = "
+                + t
+                + " in "
+                + out
+                + " "
+                + Tensor.shapeString(shape));
+      }
+    }
+    return len;
+  }
+
+  /** Whether block {@code b} (an index over the first two axes) is within its row's length. */
+  private boolean counted(long b, int d1, int[] len) {
+    if (len == null) {
+      return true;
+    }
+    int i0 = (int) (b / d1);
+    int i1 = (int) (b % d1);
+    return spec.isBatchFirst() ? i1 < len[i0] : i0 < len[i1];
+  }
+
+  private double crossEntropy(
+      MemorySegment y,
+      MemorySegment target,
+      MemorySegment dy,
+      int c,
+      long blocks,
+      long inner,
+      int[] len,
+      int[] shape,
+      int[] targetShape) {
+    int d1 = shape.length > 1 ? shape[1] : 1;
+    // pass 1: check the class ids and sum the weights of counted positions (the mean's divisor)
+    double total = 0;
+    for (long b = 0; b < blocks; b++) {
+      if (!counted(b, d1, len)) {
+        continue;
+      }
+      for (long r = b * inner; r < (b + 1) * inner; r++) {
+        int k = target.getAtIndex(I, r);
+        if (hasIgnore && k == ignore) {
+          continue;
+        }
+        if (k < 0 || k >= c) {
+          throw new IllegalArgumentException(
+              "target"
+                  + position(r, targetShape)
+                  + " = "
+                  + k
+                  + " is not a class id of output '"
+                  + spec.output()
+                  + "': it has "
+                  + c
+                  + " classes, ids 0 to "
+                  + (c - 1)
+                  + (hasIgnore ? " (or the ignore index " + ignore + ")" : ""));
+        }
+        total += classWeights == null ? 1 : classWeights[k];
+      }
+    }
+    double divisor = mean ? total : 1;
+    double loss = 0;
+    for (long b = 0; b < blocks; b++) {
+      boolean in = counted(b, d1, len);
+      for (long r = b * inner; r < (b + 1) * inner; r++) {
+        long base = r * c;
+        int k = in ? target.getAtIndex(I, r) : 0;
+        if (!in || (hasIgnore && k == ignore) || divisor == 0) {
+          dy.asSlice(base * 4, c * 4L).fill((byte) 0);
+          continue;
+        }
+        double w = classWeights == null ? 1 : classWeights[k];
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < c; j++) {
+          max = Math.max(max, y.getAtIndex(F, base + j));
+        }
+        // -log p_k = log(1 + others / e_k) with e = exp(x - max): no cancellation when p_k ≈ 1
+        double ek = 0;
+        double others = 0;
+        for (int j = 0; j < c; j++) {
+          double e = Math.exp((double) y.getAtIndex(F, base + j) - max);
+          if (j == k) {
+            ek = e;
+          } else {
+            others += e;
+          }
+          dy.setAtIndex(F, base + j, (float) e);
+        }
+        double sum = ek + others;
+        double nll =
+            others < ek
+                ? Math.log1p(others / ek)
+                : max - (double) y.getAtIndex(F, base + k) + Math.log(sum);
+        loss += w * nll;
+        double scale = w / divisor / sum;
+        for (int j = 0; j < c; j++) {
+          dy.setAtIndex(F, base + j, (float) (dy.getAtIndex(F, base + j) * scale));
+        }
+        dy.setAtIndex(F, base + k, (float) (-others * scale)); // p_k - 1, without cancellation
+      }
+    }
+    return loss / divisor;
+  }
+
+  private double elementwise(
+      MemorySegment y,
+      MemorySegment target,
+      MemorySegment dy,
+      long blocks,
+      long inner,
+      int[] len,
+      int[] shape) {
+    int d1 = shape.length > 1 ? shape[1] : 1;
+    long count = 0;
+    for (long b = 0; b < blocks; b++) {
+      if (counted(b, d1, len)) {
+        count += inner;
+      }
+    }
+    double scale = mean ? 1.0 / count : 1;
+    double delta = spec.delta();
+    double loss = 0;
+    for (long b = 0; b < blocks; b++) {
+      boolean in = counted(b, d1, len) && count > 0;
+      for (long i = b * inner; i < (b + 1) * inner; i++) {
+        if (!in) {
+          dy.setAtIndex(F, i, 0);
+          continue;
+        }
+        double x = y.getAtIndex(F, i);
+        double t = target.getAtIndex(F, i);
+        double l;
+        double g;
+        switch (kind) {
+          case BINARY_CROSS_ENTROPY -> {
+            // max(x, 0) - x t + log(1 + e^-|x|); the gradient sigmoid(x) - t
+            double e = Math.exp(-Math.abs(x));
+            l = Math.max(x, 0) - x * t + Math.log1p(e);
+            g = (x >= 0 ? 1 / (1 + e) : e / (1 + e)) - t;
+          }
+          case MSE -> {
+            double d = x - t;
+            l = d * d;
+            g = 2 * d;
+          }
+          case MAE -> {
+            double d = x - t;
+            l = Math.abs(d);
+            g = Math.signum(d);
+          }
+          case HUBER -> {
+            double d = x - t;
+            double a = Math.abs(d);
+            l = a < delta ? 0.5 * d * d : delta * (a - 0.5 * delta);
+            g = a < delta ? d : delta * Math.signum(d);
+          }
+          default -> throw new IllegalStateException(kind.toString());
+        }
+        loss += l;
+        dy.setAtIndex(F, i, (float) (g * scale));
+      }
+    }
+    return mean ? loss / count : loss;
+  }
+
+  /** "[2, 1]": the multi-index of flat index {@code i} in {@code shape}. */
+  private static String position(long i, int[] shape) {
+    int[] at = new int[shape.length];
+    for (int d = shape.length - 1; d >= 0; d--) {
+      at[d] = (int) (i % shape[d]);
+      i /= shape[d];
+    }
+    return Arrays.toString(at);
+  }
+
+  @Override
+  public String toString() {
+    return "LossFunction(" + spec + ")";
+  }
+}
