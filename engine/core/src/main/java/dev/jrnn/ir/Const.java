@@ -16,6 +16,10 @@ import java.util.Arrays;
 public record Const(DType dtype, int[] shape, float[] floats, long[] longs) {
 
   public Const {
+    if (shape.length > TensorType.MAX_RANK) {
+      throw new IllegalArgumentException(
+          "a tensor may have at most " + TensorType.MAX_RANK + " dimensions, got " + shape.length);
+    }
     shape = shape.clone();
     long n = 1;
     for (int d : shape) {

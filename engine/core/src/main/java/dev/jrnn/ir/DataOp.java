@@ -168,9 +168,8 @@ public sealed interface DataOp extends Op
 
     @Override
     public TensorType[] infer(TensorType[] in, Const[] values) {
-      Shapes.requireType(in[1], DType.I32, "shape");
+      Dim n = Shapes.requireShapeVector(in[1], "shape");
       if (values[1] == null) {
-        Dim n = in[1].dim(0);
         if (!n.isFixed()) {
           throw new IllegalArgumentException("the length of shape must be known, got " + in[1]);
         }
@@ -326,6 +325,10 @@ public sealed interface DataOp extends Op
         throw new IllegalArgumentException("starts and ends differ in length");
       }
       int n = starts.length;
+      if (n > in[0].rank()) {
+        throw new IllegalArgumentException(
+            "Slice has " + n + " starts and ends for " + in[0] + ", more than its dimensions");
+      }
       long[] axes = in.length > 3 && in[3] != null ? Folding.asLongs(v[3]) : null;
       long[] steps = in.length > 4 && in[4] != null ? Folding.asLongs(v[4]) : null;
       if ((axes != null && axes.length != n) || (steps != null && steps.length != n)) {
@@ -379,20 +382,31 @@ public sealed interface DataOp extends Op
 
     @Override
     public TensorType[] infer(TensorType[] in, Const[] values) {
-      Shapes.requireType(in[0], DType.I32, "shape");
+      if (value.size() != 1) {
+        throw new IllegalArgumentException(
+            "ConstantOfShape value must hold one element, got " + value);
+      }
+      Dim n = Shapes.requireShapeVector(in[0], "shape");
       if (values[0] == null) {
+        if (!n.isFixed()) {
+          throw new IllegalArgumentException("the length of shape must be known, got " + in[0]);
+        }
         List<Dim> d = new ArrayList<>();
-        for (int i = 0; i < in[0].dim(0).size(); i++) {
+        for (int i = 0; i < n.size(); i++) {
           d.add(Dim.derived());
         }
         return new TensorType[] {new TensorType(value.dtype(), d)};
       }
-      return new TensorType[] {TensorType.fixed(value.dtype(), values[0].ints())};
+      return new TensorType[] {
+        TensorType.fixed(value.dtype(), Shapes.shapeValue(values[0], "shape"))
+      };
     }
 
     @Override
     public Const[] fold(TensorType[] in, Const[] v) {
-      return v[0] == null ? null : new Const[] {Folding.fill(value, v[0].ints())};
+      return v[0] == null
+          ? null
+          : new Const[] {Folding.fill(value, Shapes.shapeValue(v[0], "shape"))};
     }
   }
 
@@ -415,11 +429,11 @@ public sealed interface DataOp extends Op
 
     @Override
     public TensorType[] infer(TensorType[] in, Const[] values) {
-      Shapes.requireType(in[1], DType.I32, "shape");
+      Shapes.requireShapeVector(in[1], "shape");
       if (values[1] == null) {
         throw new IllegalArgumentException("Expand needs a shape known when the graph is planned");
       }
-      TensorType target = TensorType.fixed(in[0].dtype(), values[1].ints());
+      TensorType target = TensorType.fixed(in[0].dtype(), Shapes.shapeValue(values[1], "shape"));
       return new TensorType[] {new TensorType(in[0].dtype(), Shapes.broadcast(in[0], target))};
     }
 
@@ -428,7 +442,9 @@ public sealed interface DataOp extends Op
       if (v[0] == null || v[1] == null) {
         return null;
       }
-      return new Const[] {Folding.expand(v[0], Shapes.broadcast(v[0].shape(), v[1].ints()))};
+      return new Const[] {
+        Folding.expand(v[0], Shapes.broadcast(v[0].shape(), Shapes.shapeValue(v[1], "shape")))
+      };
     }
   }
 

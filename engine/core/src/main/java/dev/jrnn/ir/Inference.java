@@ -12,13 +12,14 @@ public record Inference(TensorType[] types, Const[] values) {
   /**
    * Infers node {@code node}'s outputs from its input types and known input values ({@code
    * known[i]} null where unknown); folds too when {@code fold}. An {@link IllegalArgumentException}
-   * comes back prefixed with {@code node '<name>' (<kind>): }.
+   * comes back prefixed with {@code node '<name>' (<kind>): }, and so does an {@link
+   * ArithmeticException} (a size that overflows), as an IllegalArgumentException.
    */
   public static Inference of(String node, Op op, TensorType[] in, Const[] known, boolean fold) {
     try {
       TensorType[] types = op.infer(in, known);
       return new Inference(types, fold ? op.fold(in, known) : null);
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | ArithmeticException e) {
       throw new IllegalArgumentException(
           "node '" + node + "' (" + op.kind() + "): " + e.getMessage(), e);
     }

@@ -54,6 +54,43 @@ public final class Shapes {
     return a.isDerived() ? b : a;
   }
 
+  /**
+   * A shape input (of Reshape, Expand, ConstantOfShape): an I32 vector of at most {@link
+   * TensorType#MAX_RANK} entries. Returns its length, which may be dynamic.
+   */
+  public static Dim requireShapeVector(TensorType t, String what) {
+    requireType(t, DType.I32, what);
+    if (t.rank() != 1) {
+      throw new IllegalArgumentException(what + " must be a 1-D vector, got " + t);
+    }
+    Dim n = t.dim(0);
+    if (n.isFixed() && n.size() > TensorType.MAX_RANK) {
+      throw new IllegalArgumentException(
+          what
+              + " has "
+              + n.size()
+              + " entries, but a tensor may have at most "
+              + TensorType.MAX_RANK
+              + " dimensions");
+    }
+    return n;
+  }
+
+  /** The dimensions a known shape value gives; each must be a size ({@code >= 0}, 32 bits). */
+  public static int[] shapeValue(Const v, String what) {
+    requireShapeVector(v.type(), what);
+    int[] d = new int[(int) v.size()];
+    for (int i = 0; i < d.length; i++) {
+      long x = v.longAt(i);
+      if (x < 0 || x > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(
+            what + " " + v + " has dimension " + x + "; sizes must be in [0, 2^31)");
+      }
+      d[i] = (int) x;
+    }
+    return d;
+  }
+
   /** Normalizes a possibly negative axis. */
   public static int axis(int axis, int rank) {
     int a = axis < 0 ? axis + rank : axis;

@@ -13,7 +13,18 @@ import java.util.stream.Collectors;
  */
 public record TensorType(DType dtype, List<Dim> dims) {
 
+  /**
+   * The most dimensions a tensor may have (NumPy's limit). Shapes can come from a model's values (a
+   * Reshape to a folded vector), and every shape check, message and loop over dimensions is sized
+   * by the rank; the limit keeps a few bytes of model from making types of millions of dimensions.
+   */
+  public static final int MAX_RANK = 64;
+
   public TensorType {
+    if (dims.size() > MAX_RANK) {
+      throw new IllegalArgumentException(
+          "a tensor may have at most " + MAX_RANK + " dimensions, got " + dims.size());
+    }
     dims = List.copyOf(dims);
   }
 
@@ -30,9 +41,13 @@ public record TensorType(DType dtype, List<Dim> dims) {
     return dims.size();
   }
 
-  /** Dimension {@code i}; negative counts from the end. */
+  /** Dimension {@code i}; negative counts from the end. Throws if there is no such dimension. */
   public Dim dim(int i) {
-    return dims.get(i < 0 ? dims.size() + i : i);
+    int k = i < 0 ? dims.size() + i : i;
+    if (k < 0 || k >= dims.size()) {
+      throw new IllegalArgumentException("dimension " + i + " is out of range for " + this);
+    }
+    return dims.get(k);
   }
 
   /** The concrete shape; every dimension must be fixed. */
