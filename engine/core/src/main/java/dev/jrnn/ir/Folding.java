@@ -6,15 +6,77 @@ import dev.jrnn.kernels.Arith;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The data-movement and shape ops evaluated on host values ({@link Const}), with ONNX semantics:
  * negative axes and indices count from the end, slices clamp, integer division truncates. Plain
  * loops; these tensors are small (shapes, initial states) or the ops are copies.
+ *
+ * <p>While a graph is built, folding runs {@link #within} the graph's {@link Budget}: each fold
+ * checks the size of what it makes against it before allocating, so a model of a few bytes cannot
+ * make the builder allocate gigabytes (a ConstantOfShape of {@code [65536, 65536]}). Run-time
+ * evaluation ({@code spi.FoldKernel}) has no budget beyond the Java array limit.
  */
 public final class Folding {
 
+  /**
+   * The most elements one value folded while a graph is built may have (a MatMul counts its
+   * multiply-adds). Folded values in recurrent models are shapes, index vectors, initial states and
+   * small tensors; 16M elements (64 MB of floats) is far beyond them, and well within a heap.
+   */
+  public static final long MAX_FOLDED_ELEMENTS = 1 << 24;
+
+  /**
+   * The most elements all the values folded while one graph is built may have together: folded
+   * values stay in the graph as constants, so many folds below {@link #MAX_FOLDED_ELEMENTS} would
+   * otherwise add up without bound.
+   */
+  public static final long MAX_FOLDED_ELEMENTS_PER_GRAPH = 1 << 26;
+
+  private static final ScopedValue<Budget> BUDGET = ScopedValue.newInstance();
+
   private Folding() {}
+
+  /**
+   * What the folds of one graph may still make: {@link #MAX_FOLDED_ELEMENTS} per value and {@link
+   * #MAX_FOLDED_ELEMENTS_PER_GRAPH} in all. Not thread-safe; one per graph builder.
+   */
+  public static final class Budget {
+    private long used;
+
+    /** How many elements this graph's folds have made so far. */
+    public long used() {
+      return used;
+    }
+
+    /**
+     * Takes {@code n} elements or throws; {@code what} completes "folding …" in the message (as
+     * {@code makes a value of shape [2, 3] (6 elements)}).
+     */
+    void take(long n, String what) {
+      if (n > MAX_FOLDED_ELEMENTS) {
+        throw new IllegalArgumentException(
+            "folding " + what + ", more than the " + MAX_FOLDED_ELEMENTS + " one fold may make");
+      }
+      if (n > MAX_FOLDED_ELEMENTS_PER_GRAPH - used) {
+        throw new IllegalArgumentException(
+            "folding "
+                + what
+                + ", but this graph's folds have made "
+                + used
+                + " of the "
+                + MAX_FOLDED_ELEMENTS_PER_GRAPH
+                + " elements they may make in all");
+      }
+      used += n;
+    }
+  }
+
+  /** Runs {@code f} (inference that may fold) with folds limited by {@code budget}. */
+  public static <T> T within(Budget budget, Supplier<T> f) {
+    return ScopedValue.where(BUDGET, budget).call(f::get);
+  }
 
   /** The elements as longs, whatever the constant's type. */
   static long[] asLongs(Const c) {
@@ -46,11 +108,35 @@ public final class Folding {
     return n;
   }
 
-  private static int checkedCount(int[] shape) {
-    long n = count(shape);
+  /** The product of sizes, or {@link Long#MAX_VALUE} when it overflows. */
+  private static long saturatedProduct(long... sizes) {
+    long n = 1;
+    for (long d : sizes) {
+      if (d == 0) {
+        return 0;
+      }
+    }
+    for (long d : sizes) {
+      if (d > 0 && n > Long.MAX_VALUE / d) {
+        return Long.MAX_VALUE;
+      }
+      n *= d;
+    }
+    return n;
+  }
+
+  /**
+   * The element count of a value of {@code shape} this fold is about to allocate, checked against
+   * the Java array limit and, while a graph is built, taken from its {@link Budget}.
+   */
+  private static int reserve(int[] shape) {
+    long n = saturatedProduct(Arrays.stream(shape).asLongStream().toArray());
+    String what = "makes a value of shape " + Arrays.toString(shape) + " (" + n + " elements)";
+    if (BUDGET.isBound()) {
+      BUDGET.get().take(n, what);
+    }
     if (n > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException(
-          "tensor of shape " + Arrays.toString(shape) + " is too large");
+      throw new IllegalArgumentException("folding " + what + ", more than a Java array holds");
     }
     return (int) n;
   }
@@ -81,6 +167,7 @@ public final class Folding {
       throw new IllegalArgumentException("A is " + a.dtype() + " but B is " + b.dtype());
     }
     int[] out = Shapes.broadcast(a.shape(), b.shape());
+    reserve(out);
     long[] ia = broadcastIndex(a.shape(), out);
     long[] ib = broadcastIndex(b.shape(), out);
     if (a.dtype() == DType.F32) {
@@ -101,9 +188,12 @@ public final class Folding {
     return new Const(DType.I32, out, null, v);
   }
 
-  /** For each element of {@code out}, the flat index into {@code in} under broadcasting. */
+  /**
+   * For each element of {@code out}, the flat index into {@code in} under broadcasting. The caller
+   * has {@link #reserve reserved} {@code out}.
+   */
   static long[] broadcastIndex(int[] in, int[] out) {
-    int n = checkedCount(out);
+    int n = (int) count(out);
     long[] st = new long[out.length];
     long stride = 1;
     for (int k = out.length - 1; k >= 0; k--) {
@@ -133,13 +223,19 @@ public final class Folding {
     int rank = parts[0].rank();
     int ax = Shapes.axis(axis, rank);
     int[] out = parts[0].shape().clone();
-    out[ax] = 0;
+    long along = 0;
     for (Const p : parts) {
       if (p.dtype() != parts[0].dtype() || p.rank() != rank) {
         throw new IllegalArgumentException("concat of " + p + " and " + parts[0]);
       }
-      out[ax] += p.shape()[ax];
+      along += p.shape()[ax];
     }
+    if (along > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "the concatenated dimension " + ax + " would have " + along + " elements");
+    }
+    out[ax] = (int) along;
+    int n = reserve(out);
     long inner = 1;
     for (int i = ax + 1; i < rank; i++) {
       inner *= out[i];
@@ -148,12 +244,17 @@ public final class Folding {
     for (int i = 0; i < ax; i++) {
       outer *= out[i];
     }
-    int n = checkedCount(out);
     float[] f = parts[0].dtype() == DType.F32 ? new float[n] : null;
     long[] l = f == null ? new long[n] : null;
+    if (n == 0) { // else outer is at most n
+      return new Const(parts[0].dtype(), out, f, l);
+    }
     long offset = 0;
     for (Const p : parts) {
       long block = p.shape()[ax] * inner;
+      if (block == 0) {
+        continue; // (each part's copies then add up to at most n)
+      }
       for (long o = 0; o < outer; o++) {
         long to = o * out[ax] * inner + offset;
         if (f != null) {
@@ -183,19 +284,22 @@ public final class Folding {
     for (int i = 0; i < ax; i++) {
       outer *= ds[i];
     }
-    int ni = (int) indices.size();
-    long[] src = new long[checkedCount(out)];
+    long[] ids = new long[(int) indices.size()];
+    for (int j = 0; j < ids.length; j++) {
+      long id = indices.longAt(j);
+      if (id < -ds[ax] || id >= ds[ax]) {
+        throw new IllegalArgumentException(
+            "Gather index " + id + " is out of range for dimension " + ax + " of size " + ds[ax]);
+      }
+      ids[j] = id < 0 ? id + ds[ax] : id;
+    }
+    long[] src = new long[reserve(out)];
+    if (src.length == 0) { // else outer, the indices and inner are all at most its length
+      return pick(data, out, src);
+    }
     int k = 0;
     for (long o = 0; o < outer; o++) {
-      for (int j = 0; j < ni; j++) {
-        long id = indices.longAt(j);
-        if (id < -ds[ax] || id >= ds[ax]) {
-          throw new IllegalArgumentException(
-              "Gather index " + id + " is out of range for dimension " + ax + " of size " + ds[ax]);
-        }
-        if (id < 0) {
-          id += ds[ax];
-        }
+      for (long id : ids) {
         long base = (o * ds[ax] + id) * inner;
         for (long q = 0; q < inner; q++) {
           src[k++] = base + q;
@@ -212,26 +316,45 @@ public final class Folding {
       out[i] = in[perm[i]];
     }
     long[] st = strides(in);
-    long[] src = new long[checkedCount(out)];
+    long[] step = new long[out.length];
+    for (int k = 0; k < out.length; k++) {
+      step[k] = st[perm[k]];
+    }
+    return pick(c, out, walk(out, reserve(out), 0, step));
+  }
+
+  /**
+   * The flat source positions {@code base + Σ pos[k]·step[k]} of the {@code n} positions of {@code
+   * out} in row-major order, updated as the position advances (constant work per element).
+   */
+  private static long[] walk(int[] out, int n, long base, long[] step) {
+    long[] src = new long[n];
     int[] pos = new int[out.length];
-    for (int i = 0; i < src.length; i++) {
-      long at = 0;
-      for (int k = 0; k < out.length; k++) {
-        at += pos[k] * st[perm[k]];
-      }
+    long at = base;
+    for (int i = 0; i < n; i++) {
       src[i] = at;
       for (int k = out.length - 1; k >= 0; k--) {
+        at += step[k];
         if (++pos[k] < out[k]) {
           break;
         }
+        at -= step[k] * out[k];
         pos[k] = 0;
       }
     }
-    return pick(c, out, src);
+    return src;
   }
 
   /** Output dims of ONNX Reshape. */
   static List<Dim> reshapeDims(TensorType in, long[] shape, boolean allowZero) {
+    if (shape.length > TensorType.MAX_RANK) {
+      throw new IllegalArgumentException(
+          "shape has "
+              + shape.length
+              + " entries, but a tensor may have at most "
+              + TensorType.MAX_RANK
+              + " dimensions");
+    }
     List<Dim> out = new ArrayList<>();
     int infer = -1;
     long known = 1;
@@ -347,6 +470,15 @@ public final class Folding {
 
   static List<Dim> unsqueezeDims(TensorType in, int[] axes) {
     int rank = in.rank() + axes.length;
+    if (rank > TensorType.MAX_RANK) {
+      throw new IllegalArgumentException(
+          axes.length
+              + " axes on "
+              + in
+              + " would make more than the "
+              + TensorType.MAX_RANK
+              + " dimensions a tensor may have");
+    }
     boolean[] add = new boolean[rank];
     for (int a : axes) {
       int ax = Shapes.axis(a, rank);
@@ -407,22 +539,13 @@ public final class Folding {
       step[ax] = p[3][i];
     }
     long[] st = strides(in);
-    long[] src = new long[checkedCount(out)];
-    int[] pos = new int[rank];
-    for (int i = 0; i < src.length; i++) {
-      long at = 0;
-      for (int k = 0; k < rank; k++) {
-        at += (start[k] + (long) pos[k] * step[k]) * st[k];
-      }
-      src[i] = at;
-      for (int k = rank - 1; k >= 0; k--) {
-        if (++pos[k] < out[k]) {
-          break;
-        }
-        pos[k] = 0;
-      }
+    long base = 0;
+    long[] stride = new long[rank];
+    for (int k = 0; k < rank; k++) {
+      base += start[k] * st[k];
+      stride[k] = step[k] * st[k];
     }
-    return pick(c, out, src);
+    return pick(c, out, walk(out, reserve(out), base, stride));
   }
 
   static Const fill(Const scalar, int[] shape) {
@@ -435,7 +558,7 @@ public final class Folding {
         throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
       }
     }
-    int n = checkedCount(shape);
+    int n = reserve(shape);
     if (scalar.dtype() == DType.F32) {
       float[] v = new float[n];
       Arrays.fill(v, scalar.floats()[0]);
@@ -447,6 +570,7 @@ public final class Folding {
   }
 
   static Const expand(Const c, int[] out) {
+    reserve(out);
     return pick(c, out, broadcastIndex(c.shape(), out));
   }
 
@@ -454,6 +578,7 @@ public final class Folding {
     if (c.dtype() == to) {
       return c;
     }
+    reserve(c.shape());
     if (to == DType.F32) {
       float[] v = new float[(int) c.size()];
       for (int i = 0; i < v.length; i++) {
@@ -511,6 +636,7 @@ public final class Folding {
   }
 
   static Const matmul(Const a, Const b) {
+    int[] shape = new TensorType(DType.F32, matmulDims(a.type(), b.type())).shape();
     int[] as = a.rank() == 1 ? new int[] {1, a.shape()[0]} : a.shape();
     int[] bs = b.rank() == 1 ? new int[] {b.shape()[0], 1} : b.shape();
     int m = as[as.length - 2];
@@ -520,12 +646,30 @@ public final class Folding {
       throw new IllegalArgumentException(
           "MatMul of " + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
     }
+    long total = saturatedProduct(Arrays.stream(shape).asLongStream().toArray());
+    if (BUDGET.isBound() && k > 1) { // the multiply-adds count too
+      long work = saturatedProduct(total, k);
+      BUDGET
+          .get()
+          .take(
+              work,
+              "a MatMul of "
+                  + Arrays.toString(a.shape())
+                  + " by "
+                  + Arrays.toString(b.shape())
+                  + " takes "
+                  + work
+                  + " multiply-adds");
+    }
+    float[] out = new float[reserve(shape)];
+    if (out.length == 0 || k == 0) { // else the batch is at most the output's size
+      return new Const(DType.F32, shape, out, null);
+    }
     int[] batch =
         Shapes.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
     long[] ia = broadcastIndex(Arrays.copyOf(as, as.length - 2), batch);
     long[] ib = broadcastIndex(Arrays.copyOf(bs, bs.length - 2), batch);
     int nb = ia.length;
-    float[] out = new float[Math.multiplyExact(Math.multiplyExact(nb, m), n)];
     for (int q = 0; q < nb; q++) {
       int ao = (int) ia[q] * m * k;
       int bo = (int) ib[q] * k * n;
@@ -539,7 +683,6 @@ public final class Folding {
         }
       }
     }
-    List<Dim> dims = matmulDims(a.type(), b.type());
-    return new Const(DType.F32, new TensorType(DType.F32, dims).shape(), out, null);
+    return new Const(DType.F32, shape, out, null);
   }
 }

@@ -140,7 +140,8 @@ public final class IrGraph implements Graph {
   /**
    * Builds an {@link IrGraph}: the public typed methods, and {@link #node} for any op. Each call
    * checks its arguments and infers the output types at once; ops whose inputs are all constants
-   * fold into constants.
+   * fold into constants, within the graph's {@link Folding.Budget} (a fold that would make more is
+   * an error naming the node and the size).
    */
   public static final class Builder implements Graph.Builder {
     private final List<Node> nodes = new ArrayList<>();
@@ -148,6 +149,7 @@ public final class IrGraph implements Graph {
     private final Map<String, IrValue> outputs = new LinkedHashMap<>();
     private final Map<String, Node> byName = new LinkedHashMap<>();
     private final Map<String, Integer> counters = new HashMap<>();
+    private final Folding.Budget foldBudget = new Folding.Budget();
     private boolean built;
 
     private Builder() {}
@@ -347,7 +349,10 @@ public final class IrGraph implements Graph {
         known[i] = ins[i] == null ? null : ins[i].constant();
       }
       boolean foldable = !(op instanceof Op.Input) && !(op instanceof Op.Constant);
-      Inference inf = Inference.of(n, op, inTypes, known, foldable);
+      Inference inf =
+          foldable
+              ? Folding.within(foldBudget, () -> Inference.of(n, op, inTypes, known, true))
+              : Inference.of(n, op, inTypes, known, false);
       TensorType[] types = inf.types();
       Const[] folded = inf.values();
       if (folded != null) { // known now: the node becomes constants
