@@ -47,6 +47,24 @@ final class Attributes {
     return a == null ? def : a.i();
   }
 
+  /** An INT attribute that must fit in 32 bits (an axis, a size, an enum), or {@code def}. */
+  static int int32Value(OnnxProto.Node n, String name, int def) {
+    long v = intValue(n, name, def);
+    if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("attribute '" + name + "' is " + v + ", beyond 32 bits");
+    }
+    return (int) v;
+  }
+
+  /**
+   * An INT attribute clamped to the int range, or {@code def}: for bounds that ONNX clamps to a
+   * dimension anyway (Shape's start and end).
+   */
+  static int clampedIntValue(OnnxProto.Node n, String name, int def) {
+    long v = intValue(n, name, def);
+    return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
+  }
+
   static float floatValue(OnnxProto.Node n, String name, float def) {
     OnnxProto.Attribute a = get(n, name, OnnxProto.ATTR_FLOAT);
     return a == null ? def : a.f();

@@ -69,7 +69,7 @@ final class BasicOps {
           ins[i] = ctx.in(n, i);
         }
         ctx.define(
-            n, 0, ctx.b.node(name, new Op.Concat((int) Attributes.intValue(n, "axis", 0)), ins)[0]);
+            n, 0, ctx.b.node(name, new Op.Concat(Attributes.int32Value(n, "axis", 0)), ins)[0]);
       }
       case "Slice" -> slice(n, name);
       case "Shape" ->
@@ -77,8 +77,8 @@ final class BasicOps {
               n,
               name,
               new DataOp.Shape(
-                  (int) Attributes.intValue(n, "start", 0),
-                  (int) Attributes.intValue(n, "end", DataOp.Shape.ALL)));
+                  Attributes.clampedIntValue(n, "start", 0),
+                  Attributes.clampedIntValue(n, "end", DataOp.Shape.ALL)));
       case "ConstantOfShape" -> {
         OnnxProto.Attribute a = Attributes.get(n, "value", OnnxProto.ATTR_TENSOR);
         Const v = a == null ? Const.floats(new float[] {0f}, 1) : ctx.constant(a.t());
@@ -90,8 +90,8 @@ final class BasicOps {
           unary(
               n,
               name,
-              new DataOp.Cast(OnnxTypes.dtype((int) Attributes.intValue(n, "to", 1), "Cast 'to'")));
-      case "Flatten" -> unary(n, name, new DataOp.Flatten((int) Attributes.intValue(n, "axis", 1)));
+              new DataOp.Cast(OnnxTypes.dtype(Attributes.int32Value(n, "to", 1), "Cast 'to'")));
+      case "Flatten" -> unary(n, name, new DataOp.Flatten(Attributes.int32Value(n, "axis", 1)));
       default ->
           throw new IllegalArgumentException(
               "operator "
@@ -152,8 +152,8 @@ final class BasicOps {
     boolean log = n.opType().equals("LogSoftmax");
     IrValue x = ctx.in(n, 0);
     int rank = x.dims().size();
-    long def = ctx.opset() >= 13 ? -1 : 1;
-    int axis = (int) Attributes.intValue(n, "axis", def);
+    int def = ctx.opset() >= 13 ? -1 : 1;
+    int axis = Attributes.int32Value(n, "axis", def);
     int ax = axis < 0 ? axis + rank : axis;
     if (ctx.opset() < 13 && ax != rank - 1) {
       // Before opset 13 the op flattens from axis on; equal to ours only over the last axis.

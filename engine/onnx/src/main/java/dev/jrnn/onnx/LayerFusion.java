@@ -35,7 +35,7 @@ final class LayerFusion {
   }
 
   void gather(OnnxProto.Node n, String name) {
-    int axis = (int) Attributes.intValue(n, "axis", 0);
+    int axis = Attributes.int32Value(n, "axis", 0);
     String dataName = n.inputs().get(0);
     OnnxProto.TensorData table = ctx.initializer(dataName);
     IrValue indices = ctx.in(n, 1);
@@ -136,6 +136,10 @@ final class LayerFusion {
         && !transA
         && (c == null || c.constant() != null)) {
       Const bc = ctx.constant(bt);
+      if (bc.size() == 0) { // (the bias below is as long as B's rows, which may be huge then)
+        throw new IllegalArgumentException(
+            "B of shape " + Arrays.toString(bc.shape()) + " has no elements");
+      }
       Const weight = transB ? bc : OnnxTypes.transpose2(bc); // Linear wants [out, in]
       requireFeatures(a, weight.shape()[1], "B");
       int out = weight.shape()[0];

@@ -53,7 +53,7 @@ final class OnnxImporter {
         translate(n);
       } catch (ModelFormatException e) {
         throw e;
-      } catch (IllegalArgumentException | IllegalStateException e) {
+      } catch (IllegalArgumentException | IllegalStateException | ArithmeticException e) {
         throw new ModelFormatException(
             ctx.where + ": node '" + display(n) + "' (" + n.opType() + "): " + e.getMessage(), e);
       }

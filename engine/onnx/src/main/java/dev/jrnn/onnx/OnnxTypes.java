@@ -67,6 +67,9 @@ final class OnnxTypes {
     int r = m.shape()[0];
     int c = m.shape()[1];
     float[] t = new float[r * c];
+    if (t.length == 0) { // (the loop below would still walk r, which may be huge)
+      return Const.floats(t, c, r);
+    }
     for (int i = 0; i < r; i++) {
       for (int j = 0; j < c; j++) {
         t[j * r + i] = m.floats()[i * c + j];

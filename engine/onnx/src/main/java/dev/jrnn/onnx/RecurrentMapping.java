@@ -80,30 +80,26 @@ final class RecurrentMapping {
     int dirs = direction.count();
     long[] wDims = weightDims(n, 1, "W");
     long[] rDims = weightDims(n, 2, "R");
-    int hidden = (int) Attributes.intValue(n, "hidden_size", rDims.length == 3 ? rDims[2] : -1);
-    if (hidden < 1) {
-      throw new IllegalArgumentException("hidden_size must be >= 1, got " + hidden);
-    }
-    if (wDims.length != 3 || wDims[0] != dirs || wDims[1] != (long) g * hidden) {
+    long hiddenSize = Attributes.intValue(n, "hidden_size", rDims.length == 3 ? rDims[2] : -1);
+    if (hiddenSize < 1 || hiddenSize > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(
-          "W must be [" + dirs + ", " + g * hidden + ", input], got " + Arrays.toString(wDims));
+          "hidden_size (or R's last dimension) must be in [1, 2^31), got " + hiddenSize);
     }
-    if (rDims.length != 3
-        || rDims[0] != dirs
-        || rDims[1] != (long) g * hidden
-        || rDims[2] != hidden) {
+    int hidden = (int) hiddenSize;
+    long gh = (long) g * hidden;
+    if (wDims.length != 3 || wDims[0] != dirs || wDims[1] != gh) {
       throw new IllegalArgumentException(
-          "R must be ["
-              + dirs
-              + ", "
-              + g * hidden
-              + ", "
-              + hidden
-              + "], got "
-              + Arrays.toString(rDims));
+          "W must be [" + dirs + ", " + gh + ", input], got " + Arrays.toString(wDims));
+    }
+    if (rDims.length != 3 || rDims[0] != dirs || rDims[1] != gh || rDims[2] != hidden) {
+      throw new IllegalArgumentException(
+          "R must be [" + dirs + ", " + gh + ", " + hidden + "], got " + Arrays.toString(rDims));
+    }
+    if (wDims[2] > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("W's input size " + wDims[2] + " is beyond 32 bits");
     }
     int inputSize = (int) wDims[2];
-    int layout = (int) Attributes.intValue(n, "layout", 0);
+    int layout = Attributes.int32Value(n, "layout", 0);
     if (layout != 0 && layout != 1) {
       throw new IllegalArgumentException("layout must be 0 or 1, got " + layout);
     }
@@ -141,7 +137,7 @@ final class RecurrentMapping {
               + " but W ["
               + dirs
               + ", "
-              + g * hidden
+              + gh
               + ", "
               + inputSize
               + "] needs"

@@ -21,6 +21,13 @@ final class RecurrentWeights {
     this.ctx = ctx;
   }
 
+  /**
+   * The most elements one direction of W or R may have: what a Java array holds. Weight inputs are
+   * declared graph inputs, so their dims (and {@code hidden_size}) come from the model, not from
+   * data it holds; the check keeps the sizes computed from them (B's, P's) in int range too.
+   */
+  static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
   /** Canonical weights from W, R, B, P: now for initializers, when bound for weight inputs. */
   void convert(
       OnnxProto.Node n,
@@ -32,6 +39,8 @@ final class RecurrentWeights {
       int dirs,
       boolean peep) {
     int g = cell.gates();
+    requireArray("W", g, h, in);
+    requireArray("R", g, h, h);
     // ONNX gate blocks in canonical order: LSTM iofc -> i, f, g(c), o; GRU and RNN as they are.
     int[] order = cell == Recurrent.Cell.LSTM ? new int[] {0, 2, 3, 1} : identity(g);
     Op.RecurrentLayer layer = new Op.RecurrentLayer(spec, in);
@@ -92,6 +101,22 @@ final class RecurrentWeights {
             gates(v, d, order, h * cols, g * h * cols).toTensor());
       }
     };
+  }
+
+  /** One direction of W or R, {@code [g·h, cols]}, must fit a Java array. */
+  private static void requireArray(String what, int g, int h, int cols) {
+    long rows = (long) g * h;
+    if (cols > 0 && rows > MAX_ELEMENTS / cols) {
+      throw new IllegalArgumentException(
+          what
+              + " of "
+              + rows
+              + " x "
+              + cols
+              + " per direction has more elements than a Java array holds ("
+              + MAX_ELEMENTS
+              + ")");
+    }
   }
 
   /** Applies {@code c} to input {@code i} now (initializer) or records it as a weight input. */

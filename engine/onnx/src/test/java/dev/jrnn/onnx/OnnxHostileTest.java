@@ -70,6 +70,19 @@ class OnnxHostileTest {
     return cat(d, num(2, 1), str(8, name), bytes(9, raw));
   }
 
+  /** TensorProto: int64 with raw data. */
+  static byte[] int64s(String name, long[] dims, long... v) {
+    ByteBuffer b = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    for (long x : v) {
+      b.putLong(x);
+    }
+    byte[] d = new byte[0];
+    for (long x : dims) {
+      d = cat(d, num(1, x));
+    }
+    return cat(d, num(2, 7), str(8, name), bytes(9, b.array()));
+  }
+
   static byte[] valueInfo(String name, Object... dims) {
     byte[] shape = new byte[0];
     for (Object o : dims) {
@@ -240,5 +253,68 @@ class OnnxHostileTest {
     rejects(lstm(stringsAttr("activations", "Gelu", "Tanh", "Tanh")), "node 'rnn'", "Gelu");
     rejects(lstm(intAttr("layout", 2)), "node 'rnn'", "layout");
     rejects(lstm(intAttr("hidden_size", 5)), "node 'rnn'");
+  }
+
+  /** A graph of one node {@code op} from initializer {@code in} to output y. */
+  static byte[] oneNode(String op, byte[] initializer, String... inputs) {
+    return model(
+        bytes(1, node("n", op, inputs, new String[] {"y"})),
+        bytes(5, initializer),
+        bytes(12, valueInfo("y", "?")));
+  }
+
+  @Test
+  void foldingIsBounded() {
+    // a scalar shape (fuzzing found it: an ArrayIndexOutOfBoundsException)
+    rejects(
+        oneNode("ConstantOfShape", int64s("s", new long[0], 3), "s"),
+        "node 'n' (ConstantOfShape)",
+        "shape must be a 1-D vector");
+    // 16 bytes of shape asking for 4G floats
+    rejects(
+        oneNode("ConstantOfShape", int64s("s", new long[] {2}, 65536, 65536), "s"),
+        "node 'n' (ConstantOfShape)",
+        "(4294967296 elements), more than the 16777216 one fold may make");
+    rejects(
+        oneNode("ConstantOfShape", int64s("s", new long[] {65}, new long[65]), "s"),
+        "65 entries, but a tensor may have at most 64 dimensions");
+  }
+
+  @Test
+  void recurrentWeightInputsMustFitAnArray() {
+    long h = 1L << 28; // declared W and R, no B: the zero bias was 2·4·h floats (int overflow)
+    rejects(
+        model(
+            bytes(
+                1,
+                node(
+                    "rnn",
+                    "LSTM",
+                    new String[] {"X", "W", "R"},
+                    new String[] {"Y"},
+                    intAttr("hidden_size", h))),
+            bytes(11, valueInfo("X", "T", "N", 1L)),
+            bytes(11, valueInfo("W", 1L, 4 * h, 1L)),
+            bytes(11, valueInfo("R", 1L, 4 * h, h)),
+            bytes(12, valueInfo("Y", "?"))),
+        "node 'rnn' (LSTM)",
+        "R of 1073741824 x 268435456 per direction has more elements than a Java array holds");
+    // hidden_size beyond 32 bits was truncated (2^32 + 2 read as 2)
+    rejects(lstm(intAttr("hidden_size", (1L << 32) + 2)), "node 'rnn'", "hidden_size");
+    rejects(lstm(intAttr("layout", 1L << 32)), "node 'rnn'", "'layout' is 4294967296");
+  }
+
+  @Test
+  void gemmWithAnEmptyB() {
+    // B [0, 2^31 - 1] of no bytes and a scalar C: the bias was 2^31 - 1 floats
+    rejects(
+        model(
+            bytes(1, node("g", "Gemm", new String[] {"A", "B", "C"}, new String[] {"y"})),
+            bytes(5, tensor("B", new long[] {0, Integer.MAX_VALUE}, new byte[0])),
+            bytes(5, tensor("C", new long[0], new byte[4])),
+            bytes(11, valueInfo("A", "N", "K")),
+            bytes(12, valueInfo("y", "?"))),
+        "node 'g' (Gemm)",
+        "B of shape [0, 2147483647] has no elements");
   }
 }
