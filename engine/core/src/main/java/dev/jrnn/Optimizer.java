@@ -2,6 +2,7 @@ package dev.jrnn;
 
 import java.util.Locale;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * How weights are updated from their gradients: the rule (SGD, Adam, AdamW, RMSprop) with its
@@ -52,54 +53,69 @@ public final class Optimizer {
   private final double clipNorm;
   private final double clipValue;
 
-  private Optimizer(
-      Kind kind,
-      double lr,
-      double momentum,
-      double dampening,
-      boolean nesterov,
-      double beta1,
-      double beta2,
-      double eps,
-      double alpha,
-      boolean centered,
-      double weightDecay,
-      Schedule schedule,
-      double clipNorm,
-      double clipValue) {
-    this.kind = kind;
-    this.lr = lr;
-    this.momentum = momentum;
-    this.dampening = dampening;
-    this.nesterov = nesterov;
-    this.beta1 = beta1;
-    this.beta2 = beta2;
-    this.eps = eps;
-    this.alpha = alpha;
-    this.centered = centered;
-    this.weightDecay = weightDecay;
-    this.schedule = schedule;
-    this.clipNorm = clipNorm;
-    this.clipValue = clipValue;
+  /** The fields while a copy is made; initialized to PyTorch's defaults. */
+  private static final class Fields {
+    Kind kind;
+    double lr;
+    double momentum;
+    double dampening;
+    boolean nesterov;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double alpha = 0.99;
+    boolean centered;
+    double weightDecay;
+    Schedule schedule = Schedule.constant();
+    double clipNorm = Double.POSITIVE_INFINITY;
+    double clipValue = Double.POSITIVE_INFINITY;
+  }
+
+  private Optimizer(Fields f) {
+    this.kind = f.kind;
+    this.lr = f.lr;
+    this.momentum = f.momentum;
+    this.dampening = f.dampening;
+    this.nesterov = f.nesterov;
+    this.beta1 = f.beta1;
+    this.beta2 = f.beta2;
+    this.eps = f.eps;
+    this.alpha = f.alpha;
+    this.centered = f.centered;
+    this.weightDecay = f.weightDecay;
+    this.schedule = f.schedule;
+    this.clipNorm = f.clipNorm;
+    this.clipValue = f.clipValue;
+  }
+
+  /** A copy with {@code change} applied to its fields. */
+  private Optimizer with(Consumer<Fields> change) {
+    Fields f = new Fields();
+    f.kind = kind;
+    f.lr = lr;
+    f.momentum = momentum;
+    f.dampening = dampening;
+    f.nesterov = nesterov;
+    f.beta1 = beta1;
+    f.beta2 = beta2;
+    f.eps = eps;
+    f.alpha = alpha;
+    f.centered = centered;
+    f.weightDecay = weightDecay;
+    f.schedule = schedule;
+    f.clipNorm = clipNorm;
+    f.clipValue = clipValue;
+    change.accept(f);
+    return new Optimizer(f);
   }
 
   private static Optimizer of(Kind kind, double lr, double weightDecay) {
     checkLr(lr);
-    return new Optimizer(
-        kind,
-        lr,
-        0,
-        0,
-        false,
-        0.9,
-        0.999,
-        1e-8,
-        0.99,
-        false,
-        weightDecay,
-        Schedule.constant(),
-        Double.POSITIVE_INFINITY,
-        Double.POSITIVE_INFINITY);
+    Fields f = new Fields();
+    f.kind = kind;
+    f.lr = lr;
+    f.weightDecay = weightDecay;
+    return new Optimizer(f);
   }
 
   /**
@@ -163,81 +179,23 @@ public final class Optimizer {
         option + " applies to " + names + ", not to " + kind.name().toLowerCase(Locale.ROOT));
   }
 
-  private static double unit(String option, double v) {
+  private static void unit(String option, double v) {
     if (!(v >= 0 && v < 1)) {
       throw new IllegalArgumentException(option + " must be in [0, 1), got " + v);
     }
-    return v;
-  }
-
-  private Optimizer copy(
-      double lr,
-      double momentum,
-      double dampening,
-      boolean nesterov,
-      double beta1,
-      double beta2,
-      double eps,
-      double alpha,
-      boolean centered,
-      double weightDecay,
-      Schedule schedule,
-      double clipNorm,
-      double clipValue) {
-    return new Optimizer(
-        kind,
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
   }
 
   /** A copy with another base learning rate, finite and {@code >= 0}. */
   public Optimizer learningRate(double lr) {
     checkLr(lr);
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
+    return with(f -> f.lr = lr);
   }
 
   /** A copy with momentum {@code m} in {@code [0, 1)} (SGD, RMSprop); 0 turns it off. */
   public Optimizer momentum(double m) {
     only("momentum", Kind.SGD, Kind.RMSPROP);
     unit("momentum", m);
-    return copy(
-        lr,
-        m,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
+    return with(f -> f.momentum = m);
   }
 
   /**
@@ -246,20 +204,7 @@ public final class Optimizer {
    */
   public Optimizer nesterov(boolean on) {
     only("nesterov", Kind.SGD);
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        on,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
+    return with(f -> f.nesterov = on);
   }
 
   /** A copy with momentum dampening {@code d} in {@code [0, 1]} (SGD). */
@@ -268,20 +213,7 @@ public final class Optimizer {
     if (!(d >= 0 && d <= 1)) {
       throw new IllegalArgumentException("dampening must be in [0, 1], got " + d);
     }
-    return copy(
-        lr,
-        momentum,
-        d,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
+    return with(f -> f.dampening = d);
   }
 
   /** A copy with the moment decay rates {@code b1}, {@code b2}, each in {@code [0, 1)} (Adam). */
@@ -289,20 +221,11 @@ public final class Optimizer {
     only("betas", Kind.ADAM, Kind.ADAMW);
     unit("beta1", b1);
     unit("beta2", b2);
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        b1,
-        b2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
+    return with(
+        f -> {
+          f.beta1 = b1;
+          f.beta2 = b2;
+        });
   }
 
   /** A copy with the denominator term {@code e}, finite and {@code >= 0} (Adam, AdamW, RMSprop). */
@@ -311,59 +234,20 @@ public final class Optimizer {
     if (!(e >= 0) || Double.isInfinite(e)) {
       throw new IllegalArgumentException("eps must be finite and >= 0, got " + e);
     }
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        e,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
+    return with(f -> f.eps = e);
   }
 
   /** A copy with the squared-gradient decay {@code a} in {@code [0, 1)} (RMSprop). */
   public Optimizer alpha(double a) {
     only("alpha", Kind.RMSPROP);
     unit("alpha", a);
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        a,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
+    return with(f -> f.alpha = a);
   }
 
   /** A copy that normalizes by the gradient's estimated variance rather than its second moment. */
   public Optimizer centered(boolean on) {
     only("centered", Kind.RMSPROP);
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        on,
-        weightDecay,
-        schedule,
-        clipNorm,
-        clipValue);
+    return with(f -> f.centered = on);
   }
 
   /**
@@ -375,28 +259,13 @@ public final class Optimizer {
     if (!(w >= 0) || Double.isInfinite(w)) {
       throw new IllegalArgumentException("weight decay must be finite and >= 0, got " + w);
     }
-    return copy(
-        lr, momentum, dampening, nesterov, beta1, beta2, eps, alpha, centered, w, schedule,
-        clipNorm, clipValue);
+    return with(f -> f.weightDecay = w);
   }
 
   /** A copy with a learning-rate schedule ({@link Schedule#constant()} by default). */
   public Optimizer schedule(Schedule s) {
     Objects.requireNonNull(s, "schedule");
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        s,
-        clipNorm,
-        clipValue);
+    return with(f -> f.schedule = s);
   }
 
   /**
@@ -408,20 +277,7 @@ public final class Optimizer {
     if (!(maxNorm > 0)) {
       throw new IllegalArgumentException("clipNorm must be > 0, got " + maxNorm);
     }
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        maxNorm,
-        clipValue);
+    return with(f -> f.clipNorm = maxNorm);
   }
 
   /**
@@ -432,20 +288,7 @@ public final class Optimizer {
     if (!(v > 0)) {
       throw new IllegalArgumentException("clipValue must be > 0, got " + v);
     }
-    return copy(
-        lr,
-        momentum,
-        dampening,
-        nesterov,
-        beta1,
-        beta2,
-        eps,
-        alpha,
-        centered,
-        weightDecay,
-        schedule,
-        clipNorm,
-        v);
+    return with(f -> f.clipValue = v);
   }
 
   /** The update rule. */
