@@ -86,8 +86,12 @@ final class JavaRecurrentTraining implements TrainableNode {
   private volatile Dir[][] weights; // [layer][direction]
   private final java.util.function.Function<Object, Scratch> newScratch = k -> new Scratch();
 
+  /** Peephole gates and the gate-major gate each sees: i, f see c_{t−1}; o sees c_t. */
+  private static final int[] PEEP_GATE = {0, 1, 3};
+
   /** One layer and direction: packed weights and cell options. */
   private static final class Dir {
+    String[] names; // canonical names of W, R, bW, bR, P, Wp
     boolean reverse;
     int inSize;
     Sgemm.Panels w; // x → gates: Wᵀ [inSize → gw]
@@ -155,6 +159,7 @@ final class JavaRecurrentTraining implements TrainableNode {
   private Dir pack(int l, int d, Map<String, Tensor> weights) {
     String pre = op.weightPrefix(node, l, d);
     Dir dir = new Dir();
+    dir.names = new String[] {pre + "W", pre + "R", pre + "bW", pre + "bR", pre + "P", pre + "Wp"};
     dir.reverse = op.isReverse(d);
     dir.inSize = op.layerInputSize(l);
     float[] w = weights.get(pre + "W").toFloatArray();
@@ -1192,13 +1197,13 @@ final class JavaRecurrentTraining implements TrainableNode {
       Dir dw = w[l][d];
       Saved1 b = saved[l][d];
       Temp m = temp[d];
-      String pre = op.weightPrefix(node, l, d);
-      Tensor tW = grads.get(pre + "W");
-      Tensor tR = grads.get(pre + "R");
-      Tensor tbW = grads.get(pre + "bW");
-      Tensor tbR = grads.get(pre + "bR");
-      Tensor tP = spec.hasPeepholes() ? grads.get(pre + "P") : null;
-      Tensor tWp = spec.projection() > 0 ? grads.get(pre + "Wp") : null;
+      String[] names = dw.names; // no string built per call
+      Tensor tW = grads.get(names[0]);
+      Tensor tR = grads.get(names[1]);
+      Tensor tbW = grads.get(names[2]);
+      Tensor tbR = grads.get(names[3]);
+      Tensor tP = spec.hasPeepholes() ? grads.get(names[4]) : null;
+      Tensor tWp = spec.projection() > 0 ? grads.get(names[5]) : null;
       boolean wantX = l > 0 || dx != null;
       int n = batch;
       int tn = steps * n;
@@ -1252,7 +1257,7 @@ final class JavaRecurrentTraining implements TrainableNode {
         }
       }
       if (tP != null && m1 > m0) { // i, f see c_{t−1}; o sees c_t
-        int[] gate = {0, 1, 3};
+        int[] gate = PEEP_GATE;
         for (int q = 0; q < 3; q++) {
           int lo = Math.max(m0, gate[q] * hp);
           int hi = Math.min(m1, (gate[q] + 1) * hp);
