@@ -109,6 +109,7 @@ final class InfoCommand implements Main.Command {
           case Op.Binary b -> attributes(b);
           case Op.Concat c -> attributes(c);
           case Op.LastStep l -> attributes(l);
+          case Op.Dropout d -> attributes(d);
           case DataOp d -> attributes(d);
         }
         + " -> "

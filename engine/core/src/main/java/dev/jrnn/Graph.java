@@ -136,6 +136,13 @@ public interface Graph {
     Value lastStep(Value seq);
 
     /**
+     * Dropout with probability {@code p} in [0, 1): the identity when a session runs the graph; in
+     * a {@link Trainer}'s steps each element is zeroed with probability {@code p} and the rest
+     * scaled by {@code 1 / (1 − p)}.
+     */
+    Value dropout(Value x, double p);
+
+    /**
      * Each batch row's output at step {@code lengths[n] − 1} of {@code seq} ({@code [T, N, C]}, or
      * {@code [N, T, C]} when {@code batchFirst}); {@code lengths [N]} may be null (all T).
      */

@@ -88,6 +88,8 @@ public final class Recurrent {
   private final int projection;
   private final boolean coupledInputForget;
   private final boolean linearBeforeReset;
+  private final float dropout; // between layers, training only
+  private final float recurrentDropout; // on h(t-1), one mask per sequence, training only
 
   /** The settings while a setter changes one: a spec's own fields are final. */
   private static final class Draft {
@@ -104,6 +106,8 @@ public final class Recurrent {
     int projection;
     boolean coupledInputForget;
     boolean linearBeforeReset = true;
+    float dropout;
+    float recurrentDropout;
   }
 
   private Recurrent(Draft d) {
@@ -120,6 +124,8 @@ public final class Recurrent {
     this.projection = d.projection;
     this.coupledInputForget = d.coupledInputForget;
     this.linearBeforeReset = d.linearBeforeReset;
+    this.dropout = d.dropout;
+    this.recurrentDropout = d.recurrentDropout;
   }
 
   /** A draft holding this spec's settings, to change one and build a new spec. */
@@ -138,6 +144,8 @@ public final class Recurrent {
     d.projection = projection;
     d.coupledInputForget = coupledInputForget;
     d.linearBeforeReset = linearBeforeReset;
+    d.dropout = dropout;
+    d.recurrentDropout = recurrentDropout;
     return d;
   }
 
@@ -293,6 +301,51 @@ public final class Recurrent {
     if (cell != c) {
       throw new IllegalArgumentException(what + " applies to " + c + " only, this is " + cell);
     }
+  }
+
+  /**
+   * Dropout with probability {@code p} on each layer's input from the layer below (PyTorch's {@code
+   * dropout}): a fresh mask per element and step, in training only. Needs 2 or more layers to have
+   * an effect, as in PyTorch.
+   */
+  public Recurrent dropout(double p) {
+    Draft d = draft();
+    d.dropout = checkProbability(p, "dropout");
+    return new Recurrent(d);
+  }
+
+  /**
+   * Variational recurrent dropout with probability {@code p} (Keras' {@code recurrent_dropout}, Gal
+   * and Ghahramani): the recurrent input {@code h(t-1)} of every step is multiplied by one mask per
+   * sequence, layer and direction, in training only. The mask is drawn once per batch row, so the
+   * recurrent GEMM stays one GEMM per step.
+   */
+  public Recurrent recurrentDropout(double p) {
+    Draft d = draft();
+    d.recurrentDropout = checkProbability(p, "recurrent dropout");
+    return new Recurrent(d);
+  }
+
+  private static float checkProbability(double p, String what) {
+    if (!(p >= 0 && p < 1)) {
+      throw new IllegalArgumentException(what + " must be in [0, 1), got " + p);
+    }
+    return (float) p;
+  }
+
+  /** Dropout probability between layers (0: none). */
+  public float dropout() {
+    return dropout;
+  }
+
+  /** Variational recurrent dropout probability (0: none). */
+  public float recurrentDropout() {
+    return recurrentDropout;
+  }
+
+  /** Whether training draws any dropout mask inside the stack. */
+  public boolean hasDropout() {
+    return (dropout > 0 && layers > 1) || recurrentDropout > 0;
   }
 
   /** The cell. */
@@ -466,6 +519,12 @@ public final class Recurrent {
     if (!hasDefaultActivations()) {
       s.append(", activations=").append(activations);
     }
+    if (dropout > 0) {
+      s.append(", dropout=").append(dropout);
+    }
+    if (recurrentDropout > 0) {
+      s.append(", recurrentDropout=").append(recurrentDropout);
+    }
     return s.append(')').toString();
   }
 
@@ -484,7 +543,9 @@ public final class Recurrent {
         && peepholes == r.peepholes
         && projection == r.projection
         && coupledInputForget == r.coupledInputForget
-        && linearBeforeReset == r.linearBeforeReset;
+        && linearBeforeReset == r.linearBeforeReset
+        && Float.compare(dropout, r.dropout) == 0
+        && Float.compare(recurrentDropout, r.recurrentDropout) == 0;
   }
 
   @Override

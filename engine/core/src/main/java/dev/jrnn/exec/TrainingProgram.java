@@ -122,9 +122,27 @@ public final class TrainingProgram implements AutoCloseable {
 
   /**
    * Runs the graph in training mode on named inputs and returns its outputs, valid until the next
-   * forward or close (copy what you keep).
+   * forward or close (copy what you keep). {@code seed} drives the pass's random choices (dropout
+   * masks): the same seed gives the same masks.
    */
+  public Map<String, Tensor> forward(Map<String, Tensor> inputs, long seed) {
+    return pass(inputs, true, seed);
+  }
+
+  /** {@link #forward} with seed 0. */
   public Map<String, Tensor> forward(Map<String, Tensor> inputs) {
+    return forward(inputs, 0);
+  }
+
+  /**
+   * Runs the graph as inference does (dropout off, nothing kept for backward) with the current
+   * weights; outputs as for {@link #forward}.
+   */
+  public Map<String, Tensor> evaluate(Map<String, Tensor> inputs) {
+    return pass(inputs, false, 0);
+  }
+
+  private Map<String, Tensor> pass(Map<String, Tensor> inputs, boolean training, long seed) {
     checkOpen();
     Objects.requireNonNull(inputs, "inputs");
     Checks.noUnknownInputs(inputs, graph, inputNames);
@@ -132,7 +150,8 @@ public final class TrainingProgram implements AutoCloseable {
       pass.close();
       pass = null;
     }
-    Pass p = new Pass();
+    Pass p = new Pass(training);
+    ws.seed(seed);
     try {
       p.run(inputs);
     } catch (RuntimeException | Error e) {
@@ -152,8 +171,8 @@ public final class TrainingProgram implements AutoCloseable {
   public Gradients backward(Map<String, Tensor> outputGrads) {
     checkOpen();
     Objects.requireNonNull(outputGrads, "outputGrads");
-    if (pass == null) {
-      throw new IllegalStateException("backward needs a forward pass first");
+    if (pass == null || !pass.training) {
+      throw new IllegalStateException("backward needs a training forward pass first");
     }
     return pass.backward(outputGrads);
   }
@@ -211,11 +230,16 @@ public final class TrainingProgram implements AutoCloseable {
 
   /** One forward pass: every value, what each node saved, which nodes folded. */
   private final class Pass implements AutoCloseable {
+    final boolean training;
     final Map<IrValue, Tensor> values = new IdentityHashMap<>();
     final Map<IrValue, Const> known = new IdentityHashMap<>();
     final Map<Node, TrainableNode.Saved> saved = new IdentityHashMap<>();
     final Set<Node> ran = new HashSet<>();
     final List<Tensor> owned = new ArrayList<>();
+
+    Pass(boolean training) {
+      this.training = training;
+    }
 
     void run(Map<String, Tensor> inputs) {
       Checks.Dims dims = new Checks.Dims();
@@ -268,7 +292,7 @@ public final class TrainingProgram implements AutoCloseable {
       }
       Checks.lengths(n, ins);
       CompiledNode k = kernels.get(n);
-      if (k instanceof TrainableNode t) {
+      if (training && k instanceof TrainableNode t) {
         TrainableNode.Saved s = t.forward(ins, outs, ws);
         if (s != null) {
           saved.put(n, s);

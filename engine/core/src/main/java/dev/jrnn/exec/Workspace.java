@@ -15,6 +15,7 @@ final class Workspace implements ExecContext, AutoCloseable {
   Program.Plan plan; // the plan of the last call, reused while input shapes repeat
   private Tensor[] held = new Tensor[8]; // caller tensors retained for the current call
   private int heldCount;
+  private long seed;
 
   Workspace(int threads) {
     this.threads = threads;
@@ -30,6 +31,16 @@ final class Workspace implements ExecContext, AutoCloseable {
       held = Arrays.copyOf(held, held.length * 2);
     }
     held[heldCount++] = t;
+  }
+
+  /** Sets the seed {@link #seed()} gives until the next call sets another. */
+  void seed(long s) {
+    seed = s;
+  }
+
+  @Override
+  public long seed() {
+    return seed;
   }
 
   void releaseHeld() {

@@ -86,6 +86,7 @@ public final class GraphJson {
       case Op.Binary b -> "Binary";
       case Op.Concat c -> "Concat";
       case Op.LastStep l -> "LastStep";
+      case Op.Dropout d -> "Dropout";
       case Op.RecurrentLayer r -> "RecurrentLayer";
       case DataOp.Shape s -> "Shape";
       case DataOp.Gather g -> "Gather";
@@ -133,6 +134,7 @@ public final class GraphJson {
       case Op.Binary b -> a.put("fn", b.fn().name());
       case Op.Concat c -> a.put("axis", c.axis());
       case Op.LastStep l -> a.put("batchFirst", l.batchFirst());
+      case Op.Dropout d -> a.put("p", (double) d.p());
       case Op.RecurrentLayer r -> {
         a.put("inputSize", r.inputSize());
         a.put("spec", spec(r.spec()));
@@ -210,6 +212,12 @@ public final class GraphJson {
     m.put("projection", s.projection());
     m.put("coupledInputForget", s.isCoupledInputForget());
     m.put("linearBeforeReset", s.isLinearBeforeReset());
+    if (s.dropout() > 0) {
+      m.put("dropout", (double) s.dropout());
+    }
+    if (s.recurrentDropout() > 0) {
+      m.put("recurrentDropout", (double) s.recurrentDropout());
+    }
     return m;
   }
 
@@ -266,6 +274,16 @@ public final class GraphJson {
     }
     if (cell == Recurrent.Cell.GRU && m.containsKey("linearBeforeReset")) {
       s = s.linearBeforeReset(Boolean.TRUE.equals(m.get("linearBeforeReset")));
+    }
+    try {
+      if (m.get("dropout") != null) {
+        s = s.dropout(number(m.get("dropout"), where).doubleValue());
+      }
+      if (m.get("recurrentDropout") != null) {
+        s = s.recurrentDropout(number(m.get("recurrentDropout"), where).doubleValue());
+      }
+    } catch (IllegalArgumentException e) {
+      throw new ModelFormatException(where + ": " + e.getMessage(), e);
     }
     return s;
   }
@@ -336,6 +354,7 @@ public final class GraphJson {
       String kind, Map<String, Object> a, Map<String, Const> constants, String at) {
     return switch (kind) {
       case "Embedding" -> new Op.Embedding(integer(a, "vocab", at), integer(a, "dim", at));
+      case "Dropout" -> new Op.Dropout(number(a.get("p"), at).floatValue());
       case "Linear" ->
           new Op.Linear(
               integer(a, "in", at), integer(a, "out", at), Boolean.TRUE.equals(a.get("bias")));

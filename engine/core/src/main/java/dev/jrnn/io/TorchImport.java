@@ -86,6 +86,7 @@ public final class TorchImport {
           case Op.Binary b -> {}
           case Op.Concat c -> {}
           case Op.LastStep l -> {}
+          case Op.Dropout d -> {}
           case DataOp d -> {}
         }
       }

@@ -284,6 +284,11 @@ public final class IrGraph implements Graph {
     }
 
     @Override
+    public IrValue dropout(Value x, double p) {
+      return node(null, new Op.Dropout((float) p), own(x, "x"))[0];
+    }
+
+    @Override
     public IrValue lastStep(Value seq, Value lengths, boolean batchFirst) {
       return node(
           null, new Op.LastStep(batchFirst), own(seq, "seq"), ownOrNull(lengths, "lengths"))[0];

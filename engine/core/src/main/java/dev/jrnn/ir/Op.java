@@ -28,6 +28,7 @@ public sealed interface Op
         Op.Binary,
         Op.Concat,
         Op.LastStep,
+        Op.Dropout,
         Op.RecurrentLayer,
         DataOp {
 
@@ -334,6 +335,30 @@ public sealed interface Op
         n = Shapes.unify(n, in[1].dim(0), "lengths' N");
       }
       return new TensorType[] {new TensorType(DType.F32, List.of(n, in[0].dim(2)))};
+    }
+  }
+
+  /**
+   * Dropout with probability {@code p}: the identity at inference; in a training forward each
+   * element is kept with probability {@code 1 − p} and scaled by {@code 1 / (1 − p)}, the mask
+   * drawn from the call's seed ({@link dev.jrnn.spi.DropoutStreams}).
+   */
+  record Dropout(float p) implements Op {
+    public Dropout {
+      if (!(p >= 0 && p < 1)) {
+        throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
+      }
+    }
+
+    @Override
+    public String kind() {
+      return "Dropout";
+    }
+
+    @Override
+    public TensorType[] infer(TensorType[] in) {
+      Shapes.requireType(in[0], DType.F32, "input");
+      return new TensorType[] {in[0]};
     }
   }
 

@@ -194,7 +194,9 @@ class TrainingProgramTest {
         Tensor x = Tensor.of(new float[] {1, 2, 3}, 1, 3);
         Tensor dy = Tensor.of(new float[] {1, 0}, 1, 2)) {
       assertEquals("test-grad", p.placement().get("a"));
-      assertEquals("reference", p.placement().get("softmax"));
+      assertTrue(
+          java.util.Set.of("java", "reference").contains(p.placement().get("softmax")),
+          "softmax trains on " + p.placement().get("softmax"));
       p.forward(Map.of("x", x));
       ref.forward(Map.of("x", x));
       try (TrainingProgram.Gradients a = p.backward(Map.of("y", dy));

@@ -123,6 +123,15 @@ public abstract class OpGradientSuite {
                   "len",
                   Tensor.of(new int[] {4, 1, 3}, 3))));
     }
+    c.add(
+        new Case(
+            "dropout 0.5 between linears",
+            Graph.build(
+                b -> {
+                  Value x = b.input("x", DType.F32, n, Dim.of(6));
+                  b.output("y", b.linear(b.dropout(b.tanh(b.linear(x, 8)), 0.5), 2));
+                }),
+            Map.of("x", random(12, 1, 3, 6))));
     c.add(dataOps());
     return c.stream().map(Arguments::of);
   }
@@ -166,6 +175,12 @@ public abstract class OpGradientSuite {
     Random rnd = new Random(c.name().hashCode());
     try (Weights w = Weights.random(c.graph(), 11);
         TrainingProgram p = TrainingProgram.open(c.graph(), w, options())) {
+      p.placement()
+          .forEach(
+              (node, backend) ->
+                  assertTrue(
+                      backend.equals(options().backendName()),
+                      c + ": node " + node + " trains on " + backend));
       Map<String, Tensor> out = p.forward(c.inputs());
       Map<String, Tensor> upstream = new LinkedHashMap<>();
       out.forEach((k, v) -> upstream.put(k, random(rnd.nextInt(), 1, v.shape())));

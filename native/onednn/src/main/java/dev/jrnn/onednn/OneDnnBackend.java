@@ -89,6 +89,9 @@ public final class OneDnnBackend implements Backend {
   /** onednn trains every recurrent layer it runs (forward_training and backward primitives). */
   @Override
   public String untrainable(Node node) {
+    if (node.op() instanceof Op.RecurrentLayer r && r.spec().hasDropout()) {
+      return "oneDNN's RNN primitives have no dropout inside the stack";
+    }
     return whyNot(node);
   }
 

@@ -39,6 +39,7 @@ final class JavaOps {
       case Op.Binary b -> new Binary(b.fn());
       case Op.Concat c -> (in, out, ctx) -> concat(c.axis(), in, out[0]);
       case Op.LastStep l -> (in, out, ctx) -> lastStep(l.batchFirst(), in[0], in[1], out[0]);
+      case Op.Dropout d -> JavaOps::copy;
       case Op.RecurrentLayer r ->
           throw new IllegalArgumentException("recurrent layers are separate");
       case Op.Input i -> throw new IllegalArgumentException("inputs are not compiled");
@@ -98,7 +99,7 @@ final class JavaOps {
   }
 
   /** y = x · Wᵀ + b on the packed GEMM; rows go through reusable float scratch. */
-  private static final class Linear implements CompiledNode {
+  static final class Linear implements CompiledNode {
     private final Op.Linear op;
     private final Sgemm.Panels w;
     private final float[] bias;

@@ -75,6 +75,7 @@ public final class ReferenceBackend implements Backend {
       case Op.Unary u -> (in, out, ctx) -> unary(u.fn(), in[0], out[0]);
       case Op.Softmax s -> (in, out, ctx) -> softmax(s, in[0], out[0]);
       case Op.LastStep l -> (in, out, ctx) -> lastStep(l.batchFirst(), in[0], in[1], out[0]);
+      case Op.Dropout d -> (in, out, ctx) -> out[0].copyFrom(in[0]);
       case Op.RecurrentLayer r -> ReferenceTraining.compile(node, weights);
       case Op.Input i -> throw new IllegalArgumentException("inputs are not compiled");
       // arithmetic, concat, constants and the data-movement ops: the planner's own evaluator

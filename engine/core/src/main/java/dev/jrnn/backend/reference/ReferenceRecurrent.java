@@ -4,6 +4,8 @@ import dev.jrnn.Activation;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Op;
+import dev.jrnn.kernels.DropoutMask;
+import dev.jrnn.spi.DropoutStreams;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,6 +29,11 @@ final class ReferenceRecurrent {
     this.spec = op.spec();
     this.node = node;
     update(weights);
+  }
+
+  /** The node's name. */
+  String node() {
+    return node;
   }
 
   /** Takes new weight values (same names). */
@@ -65,8 +72,16 @@ final class ReferenceRecurrent {
     int[] cN;
   }
 
-  /** Runs the stack on {@code t}. */
+  /** Runs the stack on {@code t} for inference: no dropout. */
   Trace trace(Tape t, Tensor[] in) {
+    return trace(t, in, false, 0);
+  }
+
+  /**
+   * Runs the stack on {@code t}; in {@code training} the spec's dropout masks are drawn from {@code
+   * stream} ({@link DropoutStreams}) and scale what they cover.
+   */
+  Trace trace(Tape t, Tensor[] in, boolean training, long stream) {
     boolean bf = spec.isBatchFirst();
     int[] xs = in[Op.RecurrentLayer.X].shape();
     int steps = bf ? xs[1] : xs[0];
@@ -103,12 +118,28 @@ final class ReferenceRecurrent {
     int slots = spec.layers() * dirs;
     tr.hN = new int[slots * batch * hout];
     tr.cN = new int[slots * batch * hid];
+    boolean layerDrop = training && spec.dropout() > 0;
+    boolean recDrop = training && spec.recurrentDropout() > 0;
     for (int l = 0; l < spec.layers(); l++) {
+      if (l > 0 && layerDrop) {
+        cur = drop(t, cur, DropoutStreams.betweenLayers(stream, l), spec.dropout());
+      }
       int[][][][] ys = new int[dirs][steps][batch][];
       for (int d = 0; d < dirs; d++) {
         boolean rev = op.isReverse(d);
         int s = l * dirs + d;
         Cell cell = new Cell(t, tr.weights, op.weightPrefix(node, l, d), d);
+        float[] rmask = null; // [N, Hout]
+        if (recDrop) {
+          rmask = new float[batch * hout];
+          DropoutMask.fill(
+              DropoutStreams.recurrent(stream, l, d),
+              spec.recurrentDropout(),
+              0,
+              rmask,
+              0,
+              rmask.length);
+        }
         for (int n = 0; n < batch; n++) {
           int[] h = new int[hout];
           int[] c = new int[hid];
@@ -120,7 +151,14 @@ final class ReferenceRecurrent {
           }
           for (int k = 0; k < len[n]; k++) {
             int step = rev ? len[n] - 1 - k : k;
-            h = cell.step(cur[step][n], h, c);
+            int[] hr = h; // what the recurrent weights see
+            if (rmask != null) {
+              hr = new int[hout];
+              for (int j = 0; j < hout; j++) {
+                hr[j] = t.scale(h[j], rmask[n * hout + j]);
+              }
+            }
+            h = cell.step(cur[step][n], h, hr, c);
             ys[d][step][n] = h;
           }
           for (int step = len[n]; step < steps; step++) {
@@ -142,6 +180,29 @@ final class ReferenceRecurrent {
       }
     }
     return tr;
+  }
+
+  /** Each element times its mask value: a fresh mask per step, row and feature. */
+  private static int[][][] drop(Tape t, int[][][] cur, long stream, float p) {
+    int steps = cur.length;
+    int[][][] out = new int[steps][][];
+    float[] m = null;
+    for (int s = 0; s < steps; s++) {
+      int batch = cur[s].length;
+      out[s] = new int[batch][];
+      for (int n = 0; n < batch; n++) {
+        int c = cur[s][n].length;
+        if (m == null || m.length != c) {
+          m = new float[c];
+        }
+        DropoutMask.fill(stream, p, ((long) s * batch + n) * c, m, 0, c);
+        out[s][n] = new int[c];
+        for (int k = 0; k < c; k++) {
+          out[s][n][k] = t.scale(cur[s][n][k], m[k]);
+        }
+      }
+    }
+    return out;
   }
 
   /** Writes a trace's output values. */
@@ -214,12 +275,15 @@ final class ReferenceRecurrent {
       ha = acts > 2 ? spec.activation(d, 2) : null;
     }
 
-    /** One time step; updates {@code c} (LSTM), returns the new h. */
-    int[] step(int[] x, int[] h, int[] c) {
+    /**
+     * One time step; updates {@code c} (LSTM), returns the new h. The recurrent weights read {@code
+     * hr} ({@code h} under recurrent dropout's mask); GRU's carry {@code z ⊙ h} reads {@code h}.
+     */
+    int[] step(int[] x, int[] h, int[] hr, int[] c) {
       return switch (spec.cell()) {
-        case RNN -> rnn(x, h);
-        case GRU -> gru(x, h);
-        case LSTM -> lstm(x, h, c);
+        case RNN -> rnn(x, hr);
+        case GRU -> gru(x, h, hr);
+        case LSTM -> lstm(x, hr, c);
       };
     }
 
@@ -241,19 +305,19 @@ final class ReferenceRecurrent {
       return out;
     }
 
-    private int[] gru(int[] x, int[] h) {
+    private int[] gru(int[] x, int[] h, int[] hr) {
       int hid = spec.hidden();
       int[] z = new int[hid];
       int[] rg = new int[hid];
       for (int j = 0; j < hid; j++) {
-        z[j] = t.act(f, clip(gate(j, x, h, true)));
-        rg[j] = t.act(f, clip(gate(hid + j, x, h, true)));
+        z[j] = t.act(f, clip(gate(j, x, hr, true)));
+        rg[j] = t.act(f, clip(gate(hid + j, x, hr, true)));
       }
       int[] resetH = null; // r ⊙ h, for the linear-after-reset variant
       if (!spec.isLinearBeforeReset()) {
         resetH = new int[hid];
         for (int j = 0; j < hid; j++) {
-          resetH[j] = t.mul(rg[j], h[j]);
+          resetH[j] = t.mul(rg[j], hr[j]);
         }
       }
       int[] out = new int[hid];
@@ -262,7 +326,7 @@ final class ReferenceRecurrent {
         int xn = t.add(bw[k], gate(k, x, h, false));
         int rh =
             spec.isLinearBeforeReset()
-                ? t.mul(rg[j], t.add(t.dot(r, k * hid, h, 0, hid), br[k]))
+                ? t.mul(rg[j], t.add(t.dot(r, k * hid, hr, 0, hid), br[k]))
                 : t.add(t.dot(r, k * hid, resetH, 0, hid), br[k]);
         int n = t.act(g, clip(t.add(xn, rh)));
         out[j] = t.add(t.mul(t.affine(z[j], -1, 1), n), t.mul(z[j], h[j]));

@@ -6,6 +6,8 @@ import dev.jrnn.ir.DataOp;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
 import dev.jrnn.ir.Shapes;
+import dev.jrnn.kernels.DropoutMask;
+import dev.jrnn.spi.DropoutStreams;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.FoldKernel;
 import dev.jrnn.spi.TrainableNode;
@@ -29,6 +31,7 @@ final class ReferenceTraining {
       case Op.Unary u -> new Unary(u.fn());
       case Op.Softmax s -> new Softmax(s);
       case Op.LastStep l -> new LastStep(l);
+      case Op.Dropout d -> new Dropout(d, name);
       case Op.RecurrentLayer r -> new Recurrent(new ReferenceRecurrent(r, name, weights));
       case Op.Binary b -> new FoldKernel(b);
       case Op.Concat c -> new FoldKernel(c);
@@ -300,6 +303,60 @@ final class ReferenceTraining {
     }
   }
 
+  /** Draws the mask in training forward, keeps it for backward: dx = dy ⊙ mask. */
+  private static final class Dropout implements TrainableNode {
+    private final Op.Dropout op;
+    private final String name;
+
+    Dropout(Op.Dropout op, String name) {
+      this.op = op;
+      this.name = name;
+    }
+
+    private record Mask(float[] values) implements Saved {
+      @Override
+      public void close() {}
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      out[0].copyFrom(in[0]);
+    }
+
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      float[] x = in[0].toFloatArray();
+      float[] m = new float[x.length];
+      DropoutMask.fill(DropoutStreams.node(ctx, name), op.p(), 0, m, 0, m.length);
+      for (int i = 0; i < x.length; i++) {
+        x[i] *= m[i];
+      }
+      out[0].copyFrom(x);
+      return new Mask(m);
+    }
+
+    @Override
+    public void backward(
+        Saved saved,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gw,
+        ExecContext ctx) {
+      float[] m = ((Mask) saved).values();
+      float[] dy = gradOut[0].toFloatArray();
+      double[] dx = new double[dy.length];
+      for (int i = 0; i < dx.length; i++) {
+        dx[i] = (double) dy[i] * m[i];
+      }
+      write(gradIn[0], dx);
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {}
+  }
+
   /** The stack, traced on a tape in training forward; the tape is what backward needs. */
   private static final class Recurrent implements TrainableNode {
     private final ReferenceRecurrent stack;
@@ -322,7 +379,8 @@ final class ReferenceTraining {
     @Override
     public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
       Tape t = new Tape(true);
-      ReferenceRecurrent.Trace tr = stack.trace(t, in);
+      ReferenceRecurrent.Trace tr =
+          stack.trace(t, in, true, DropoutStreams.node(ctx, stack.node()));
       ReferenceRecurrent.write(t, tr, out);
       return new Traced(t, tr);
     }

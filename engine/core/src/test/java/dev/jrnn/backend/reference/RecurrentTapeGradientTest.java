@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RecurrentTapeGradientTest {
 
   private static final double EPS = 1e-6;
+  private static final long STREAM = 42; // dropout masks, where the spec has dropout
 
   static Stream<Arguments> cases() {
     Activation hs = Activation.of(Kind.HARD_SIGMOID);
@@ -98,7 +99,24 @@ class RecurrentTapeGradientTest {
             3,
             ragged,
             true),
-        c("rnn reverse ragged", Recurrent.rnn(3).reverse(), 2, 3, 3, ragged, true));
+        c("rnn reverse ragged", Recurrent.rnn(3).reverse(), 2, 3, 3, ragged, true),
+        c(
+            "lstm 2 layers, dropout between, recurrent dropout",
+            Recurrent.lstm(3).layers(2).dropout(0.4).recurrentDropout(0.3),
+            2,
+            3,
+            2,
+            null,
+            true),
+        c(
+            "gru reset-first bidirectional, recurrent dropout ragged",
+            Recurrent.gru(3).linearBeforeReset(false).bidirectional().recurrentDropout(0.5),
+            2,
+            3,
+            3,
+            ragged,
+            true),
+        c("gru recurrent dropout", Recurrent.gru(3).recurrentDropout(0.5), 2, 3, 2, null, true));
   }
 
   private static Arguments c(
@@ -132,7 +150,7 @@ class RecurrentTapeGradientTest {
     ReferenceRecurrent stack = new ReferenceRecurrent(op, "rnn", weights);
 
     Tape t = new Tape(true);
-    ReferenceRecurrent.Trace tr = stack.trace(t, inputs);
+    ReferenceRecurrent.Trace tr = stack.trace(t, inputs, true, STREAM);
     double[] ry = gaussian(rnd, tr.y.length);
     double[] rh = gaussian(rnd, tr.hN.length);
     double[] rc = gaussian(rnd, tr.cN.length);
@@ -183,7 +201,7 @@ class RecurrentTapeGradientTest {
       double[] rc) {
     Tape t = new Tape(false);
     t.perturb(leaf, delta);
-    ReferenceRecurrent.Trace tr = stack.trace(t, inputs);
+    ReferenceRecurrent.Trace tr = stack.trace(t, inputs, true, STREAM);
     return dot(t, tr.y, ry) + dot(t, tr.hN, rh) + dot(t, tr.cN, rc);
   }
 
