@@ -17,6 +17,12 @@ public interface Provider {
   /** See {@link Session#open(Graph, Weights, Options)}. */
   Session open(Graph graph, Weights weights, Options options);
 
+  /** See {@link Trainer#open}. */
+  Trainer openTrainer(Graph graph, Weights weights, Training training, Options options);
+
+  /** See {@link Trainer#resume}. */
+  Trainer resumeTrainer(Path checkpoint, Training training, Options options);
+
   /** See {@link Session#placement(Graph, Options)}. */
   Map<String, String> placement(Graph graph, Options options);
 

@@ -7,6 +7,8 @@ import dev.jrnn.Options;
 import dev.jrnn.Provider;
 import dev.jrnn.Session;
 import dev.jrnn.Tensor;
+import dev.jrnn.Trainer;
+import dev.jrnn.Training;
 import dev.jrnn.Weights;
 import dev.jrnn.io.JrnnModel;
 import dev.jrnn.io.SafeTensors;
@@ -41,6 +43,16 @@ public final class EngineProvider implements Provider {
   @Override
   public Session open(Graph graph, Weights weights, Options options) {
     return LocalSession.open(graph, weights, options);
+  }
+
+  @Override
+  public Trainer openTrainer(Graph graph, Weights weights, Training training, Options options) {
+    return LocalTrainer.open(graph, weights, training, options);
+  }
+
+  @Override
+  public Trainer resumeTrainer(Path checkpoint, Training training, Options options) {
+    return LocalTrainer.resume(checkpoint, training, options);
   }
 
   @Override

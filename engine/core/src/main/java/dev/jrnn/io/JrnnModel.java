@@ -41,6 +41,14 @@ public final class JrnnModel {
 
   /** Writes the graph, its constants and the weights it reads. */
   public static void save(Path file, Graph g, Weights weights) {
+    save(file, g, weights, Map.of());
+  }
+
+  /**
+   * Writes the graph, its constants, the weights it reads and {@code extra} tensors (a trainer's
+   * optimizer state), which {@link #load} gives back among the weights.
+   */
+  public static void save(Path file, Graph g, Weights weights, Map<String, Tensor> extra) {
     IrGraph graph = IrGraph.of(g);
     weights.checkAgainst(graph);
     Map<String, Const> constants = new LinkedHashMap<>();
@@ -50,6 +58,7 @@ public final class JrnnModel {
       for (WeightSpec s : graph.weights()) {
         tensors.put(s.name(), weights.get(s.name()));
       }
+      tensors.putAll(extra);
       Map<String, Tensor> owned = new LinkedHashMap<>();
       constants.forEach((k, v) -> owned.put(k, v.toTensor()));
       tensors.putAll(owned);
