@@ -40,7 +40,10 @@ public final class JavaBackend implements Backend {
 
   @Override
   public String untrainable(Node node) {
-    return node.op() instanceof Op.RecurrentLayer ? null : Backend.super.untrainable(node);
+    if (node.op() instanceof Op.RecurrentLayer r && r.spec().hasDropout()) {
+      return "java trains recurrent stacks without dropout inside them so far";
+    }
+    return null; // every op
   }
 
   @Override
@@ -60,7 +63,7 @@ public final class JavaBackend implements Backend {
         if (node.op() instanceof Op.RecurrentLayer r) {
           return new JavaRecurrentTraining(r, node.name(), weights, pool);
         }
-        return null;
+        return JavaTraining.compile(node, weights);
       }
 
       @Override
