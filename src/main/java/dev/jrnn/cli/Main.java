@@ -26,6 +26,7 @@ public final class Main {
     m.put("info", new InfoCommand());
     m.put("convert", new ConvertCommand());
     m.put("bench", new BenchCommand());
+    m.put("train", new TrainCommand());
     return m;
   }
 

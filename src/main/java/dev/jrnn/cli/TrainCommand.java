@@ -1,0 +1,345 @@
+package dev.jrnn.cli;
+
+import dev.jrnn.DType;
+import dev.jrnn.Dim;
+import dev.jrnn.Graph;
+import dev.jrnn.Loss;
+import dev.jrnn.Model;
+import dev.jrnn.Optimizer;
+import dev.jrnn.Tensor;
+import dev.jrnn.Trainer;
+import dev.jrnn.Training;
+import dev.jrnn.Value;
+import dev.jrnn.io.JrnnModel;
+import dev.jrnn.io.Npy;
+import dev.jrnn.ir.IrGraph;
+import dev.jrnn.ir.IrValue;
+import dev.jrnn.ir.Node;
+import dev.jrnn.ir.Op;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * {@code jrnn train}: trains any model jrnn can load on arrays in {@code .npy} files, in batches
+ * along the inputs' batch axis, and writes the trained model.
+ */
+final class TrainCommand implements Main.Command {
+
+  @Override
+  public String summary() {
+    return "train a model on .npy arrays and write the trained jrnn model";
+  }
+
+  @Override
+  public String usage() {
+    return """
+        usage: jrnn train MODEL --input NAME=FILE.npy [--input ...] --target FILE.npy
+                          --loss ce|bce|mse|mae|huber [--loss-output NAME] [--lengths NAME]
+                          [--optimizer sgd|adam|adamw|rmsprop] [--lr X] [--momentum M]
+                          [--weight-decay W] [--clip-norm C] [--clip-value V]
+                          [--batch N] [--epochs E] [--no-shuffle] [--seed S]
+                          [--backend B] [--threads N] [--description MODEL.json]
+                          [--batch-axis NAME=AXIS ...] --output TRAINED.jrnn
+
+        Trains MODEL (an .onnx file with its weights as initializers, a jrnn model, or a PyTorch
+        state_dict in safetensors with --description). Every input and the target are split into
+        batches of --batch rows along their batch axis: the axis of a dynamic dimension named N
+        or batch, else the recurrent layer's batch axis, else axis 0; --batch-axis NAME=AXIS
+        (NAME an input or 'target') says it instead. One line per epoch: the mean loss and the
+        time. With --no-shuffle the batches are taken in order, so a run can be repeated exactly.
+          --loss         ce (softmax cross-entropy over logits, int class ids), bce (with logits),
+                         mse, mae, huber; on --loss-output (default: the only output)
+          --lengths      an int32 [N] input of sequence lengths: per-timestep loss counts only
+                         steps within each row's length
+          --optimizer    default adam; --lr default 0.001
+          --batch        default 32; --epochs default 1; --seed default 0
+          --backend      reference, java, onednn or auto (default auto)""";
+  }
+
+  @Override
+  public int run(Args args, PrintStream out) throws Exception {
+    Path model = Main.onePositional(args, "MODEL");
+    String output = args.string("output", null);
+    String targetFile = args.string("target", null);
+    String lossName = args.string("loss", null);
+    if (output == null || targetFile == null || lossName == null) {
+      throw new Args.UsageException("--output, --target and --loss are required");
+    }
+    String lossOutput = args.string("loss-output", null);
+    String lengths = args.string("lengths", null);
+    String optName = args.string("optimizer", "adam");
+    double lr = number(args, "lr", 1e-3);
+    int batch = args.integer("batch", 32, 1);
+    int epochs = args.integer("epochs", 1, 1);
+    boolean shuffle = !args.flag("no-shuffle");
+    long seed = Long.parseLong(args.string("seed", "0"));
+    String desc = args.string("description", null);
+    String backend = args.string("backend", "auto");
+    int threads = args.integer("threads", 0, 1);
+    Optimizer opt = Optimizer.byName(optName, lr);
+    if (args.string("momentum", null) != null) {
+      opt = opt.momentum(number(args, "momentum", 0));
+    }
+    if (args.string("weight-decay", null) != null) {
+      opt = opt.weightDecay(number(args, "weight-decay", 0));
+    }
+    if (args.string("clip-norm", null) != null) {
+      opt = opt.clipNorm(number(args, "clip-norm", 0));
+    }
+    if (args.string("clip-value", null) != null) {
+      opt = opt.clipValue(number(args, "clip-value", 0));
+    }
+    Map<String, Integer> axes = new LinkedHashMap<>();
+    for (String s : args.strings("batch-axis")) {
+      int eq = s.indexOf('=');
+      if (eq <= 0) {
+        throw new Args.UsageException("--batch-axis takes NAME=AXIS, got '" + s + "'");
+      }
+      axes.put(s.substring(0, eq), Integer.parseInt(s.substring(eq + 1)));
+    }
+    try (Inputs in = Inputs.read(args);
+        Tensor target = Npy.read(Path.of(targetFile))) {
+      args.rejectUnknown();
+      try (LoadedModel m = LoadedModel.open(model, null, desc == null ? null : Path.of(desc))) {
+        if (!m.weightInputs().isEmpty()) {
+          throw new IllegalArgumentException(
+              "the model takes its weights "
+                  + m.weightInputs()
+                  + " as inputs; train needs them"
+                  + " as initializers");
+        }
+        Graph g = m.graph();
+        String lossOut = lossOutput != null ? lossOutput : onlyOutput(g);
+        Loss loss = Loss.byName(lossName, lossOut);
+        Map<String, Tensor> data = in.forGraph(g);
+        Map<String, Integer> axis = new LinkedHashMap<>();
+        for (String name : data.keySet()) {
+          axis.put(name, axes.containsKey(name) ? axes.get(name) : batchAxis(g, name));
+        }
+        int targetAxis = axes.getOrDefault("target", targetAxis(g, lossOut, target, loss));
+        if (lengths != null) {
+          loss = loss.lengths(lengths).batchFirst(targetAxis == 0 && target.rank() > 1);
+        }
+        Tensor tgt = loss.kind() == Loss.Kind.CROSS_ENTROPY ? target : asFloat(target);
+        int rows = rows(data, axis, tgt, targetAxis);
+        Training how = Training.of(loss, opt).seed(seed);
+        try (Trainer t = Trainer.open(g, m.weights(), how, RunCommand.options(backend, threads))) {
+          out.printf(
+              Locale.ROOT,
+              "training %s on %d rows, batches of %d, %s, %s on %s%n",
+              model.getFileName(),
+              rows,
+              batch,
+              loss,
+              opt,
+              String.join(",", new java.util.TreeSet<>(t.placement().values())));
+          SplittableRandom rnd = new SplittableRandom(seed);
+          int[] order = new int[rows];
+          for (int e = 1; e <= epochs; e++) {
+            for (int i = 0; i < rows; i++) {
+              order[i] = i;
+            }
+            if (shuffle) {
+              for (int i = rows - 1; i > 0; i--) {
+                int j = rnd.nextInt(i + 1);
+                int s = order[i];
+                order[i] = order[j];
+                order[j] = s;
+              }
+            }
+            long start = System.nanoTime();
+            double sum = 0;
+            int batches = 0;
+            for (int b = 0; b < rows; b += batch) {
+              int[] pick = java.util.Arrays.copyOfRange(order, b, Math.min(rows, b + batch));
+              Map<String, Tensor> x = new LinkedHashMap<>();
+              try {
+                data.forEach((k, v) -> x.put(k, take(v, axis.get(k), pick)));
+                try (Tensor y = take(tgt, targetAxis, pick)) {
+                  sum += t.step(x, y);
+                  batches++;
+                }
+              } finally {
+                x.values().forEach(Tensor::close);
+              }
+            }
+            out.printf(
+                Locale.ROOT,
+                "epoch %d/%d  loss %.6f  %d steps  %.2f s%n",
+                e,
+                epochs,
+                sum / batches,
+                batches,
+                (System.nanoTime() - start) / 1e9);
+          }
+          try (Model trained = t.model()) {
+            JrnnModel.save(Path.of(output), trained.graph(), trained.weights());
+          }
+          out.println("wrote " + output);
+        } finally {
+          if (tgt != target) {
+            tgt.close();
+          }
+        }
+      }
+    }
+    return 0;
+  }
+
+  private static double number(Args args, String name, double def) {
+    String s = args.string(name, null);
+    if (s == null) {
+      return def;
+    }
+    try {
+      return Double.parseDouble(s);
+    } catch (NumberFormatException e) {
+      throw new Args.UsageException("--" + name + " needs a number, got '" + s + "'");
+    }
+  }
+
+  private static String onlyOutput(Graph g) {
+    if (g.outputs().size() != 1) {
+      throw new Args.UsageException(
+          "the model has outputs " + g.outputs().keySet() + ": say which with --loss-output");
+    }
+    return g.outputs().keySet().iterator().next();
+  }
+
+  private static boolean isBatchName(Dim d) {
+    if (d.isFixed() || d.name() == null) {
+      return false;
+    }
+    String n = d.name().toLowerCase(Locale.ROOT);
+    return n.equals("n") || n.contains("batch");
+  }
+
+  /** The batch axis of input {@code name}: see the usage text. */
+  static int batchAxis(Graph g, String name) {
+    Value v = g.inputs().get(name);
+    List<Dim> dims = v.dims();
+    for (int i = 0; i < dims.size(); i++) {
+      if (isBatchName(dims.get(i))) {
+        return i;
+      }
+    }
+    IrGraph ir = IrGraph.of(g);
+    IrValue iv = ir.inputValues().get(name);
+    for (Node n : ir.nodes()) {
+      if (n.op() instanceof Op.RecurrentLayer r) {
+        if (n.input(Op.RecurrentLayer.X) == iv) {
+          return r.spec().isBatchFirst() ? 0 : 1;
+        }
+        for (int s = Op.RecurrentLayer.H0; s < n.inputCount(); s++) {
+          if (n.input(s) == iv) {
+            return 1;
+          }
+        }
+      }
+    }
+    return 0;
+  }
+
+  /** The target's batch axis: where the loss output has its batch dimension. */
+  private static int targetAxis(Graph g, String output, Tensor target, Loss loss) {
+    List<Dim> dims = g.outputs().get(output).dims();
+    for (int i = 0; i < dims.size() && i < target.rank(); i++) {
+      if (isBatchName(dims.get(i))) {
+        return i;
+      }
+    }
+    IrGraph ir = IrGraph.of(g);
+    IrValue v = ir.outputValues().get(output);
+    if (target.rank() >= 2 && producedBySequence(v)) {
+      return 1; // a time-major sequence output
+    }
+    return 0;
+  }
+
+  private static boolean producedBySequence(IrValue v) {
+    Node n = v.node();
+    if (n.op() instanceof Op.RecurrentLayer r) {
+      return !r.spec().isBatchFirst();
+    }
+    for (int i = 0; i < n.inputCount(); i++) {
+      IrValue in = n.input(i);
+      if (in != null && in.type().rank() == v.type().rank() && !(n.op() instanceof Op.Input)) {
+        return producedBySequence(in);
+      }
+    }
+    return false;
+  }
+
+  private static int rows(
+      Map<String, Tensor> data, Map<String, Integer> axis, Tensor target, int targetAxis) {
+    int rows = dim(target, targetAxis, "the target");
+    for (Map.Entry<String, Tensor> e : data.entrySet()) {
+      int r = dim(e.getValue(), axis.get(e.getKey()), "input '" + e.getKey() + "'");
+      if (r != rows) {
+        throw new IllegalArgumentException(
+            "input '"
+                + e.getKey()
+                + "' has "
+                + r
+                + " rows along axis "
+                + axis.get(e.getKey())
+                + " but the target has "
+                + rows
+                + " along axis "
+                + targetAxis
+                + " (set the axes with --batch-axis NAME=AXIS)");
+      }
+    }
+    return rows;
+  }
+
+  private static int dim(Tensor t, int axis, String what) {
+    if (axis < 0 || axis >= t.rank()) {
+      throw new IllegalArgumentException(what + " " + t.describe() + " has no batch axis " + axis);
+    }
+    return t.dim(axis);
+  }
+
+  /** An int target as floats, for bce/mse/mae/huber. */
+  private static Tensor asFloat(Tensor t) {
+    if (t.dtype() == DType.F32) {
+      return t;
+    }
+    Tensor f = Tensor.allocate(DType.F32, t.shape());
+    for (long i = 0; i < t.size(); i++) {
+      f.setFloat(i, t.getInt(i));
+    }
+    return f;
+  }
+
+  /** The rows {@code pick} of {@code t} along {@code axis}, as a new tensor. */
+  static Tensor take(Tensor t, int axis, int[] pick) {
+    int[] shape = t.shape().clone();
+    int n = shape[axis];
+    shape[axis] = pick.length;
+    long inner = 4; // bytes: F32 and I32 alike
+    for (int i = axis + 1; i < shape.length; i++) {
+      inner *= shape[i];
+    }
+    long outer = 1;
+    for (int i = 0; i < axis; i++) {
+      outer *= shape[i];
+    }
+    Tensor r = Tensor.allocate(t.dtype(), shape);
+    MemorySegment src = t.segment();
+    MemorySegment dst = r.segment();
+    for (long o = 0; o < outer; o++) {
+      for (int k = 0; k < pick.length; k++) {
+        MemorySegment.copy(
+            src, (o * n + pick[k]) * inner, dst, (o * pick.length + k) * inner, inner);
+      }
+    }
+    return r;
+  }
+}
