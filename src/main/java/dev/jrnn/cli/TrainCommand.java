@@ -45,7 +45,8 @@ final class TrainCommand implements Main.Command {
                           [--weight-decay W] [--clip-norm C] [--clip-value V]
                           [--batch N] [--epochs E] [--no-shuffle] [--seed S]
                           [--backend B] [--threads N] [--description MODEL.json]
-                          [--batch-axis NAME=AXIS ...] --output TRAINED.jrnn
+                          [--init pytorch|keras] [--batch-axis NAME=AXIS ...]
+                          --output TRAINED.jrnn
 
         Trains MODEL (an .onnx file with its weights as initializers, a jrnn model, or a PyTorch
         state_dict in safetensors with --description). Every input and the target are split into
@@ -59,6 +60,8 @@ final class TrainCommand implements Main.Command {
                          steps within each row's length
           --optimizer    default adam; --lr default 0.001
           --batch        default 32; --epochs default 1; --seed default 0
+          --init         start from fresh weights drawn by this scheme (with --seed) instead
+                         of the model's own
           --backend      reference, java, onednn or auto (default auto)""";
   }
 
@@ -81,6 +84,7 @@ final class TrainCommand implements Main.Command {
     long seed = Long.parseLong(args.string("seed", "0"));
     String desc = args.string("description", null);
     String backend = args.string("backend", "auto");
+    String init = args.string("init", null);
     int threads = args.integer("threads", 0, 1);
     Optimizer opt = Optimizer.byName(optName, lr);
     if (args.string("momentum", null) != null) {

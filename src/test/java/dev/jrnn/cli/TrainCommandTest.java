@@ -190,4 +190,47 @@ class TrainCommandTest {
     CommandsTest.Run missing = CommandsTest.jrnn("train", f[0], "--input", "x=" + f[1]);
     assertEquals(2, missing.status());
   }
+
+  @Test
+  void startsFromFreshKerasWeightsWhenAsked() throws Exception {
+    Path[] f = write();
+    Path trained = tmp.resolve("k.jrnn");
+    CommandsTest.Run r =
+        CommandsTest.jrnn(
+            "train",
+            f[0],
+            "--input",
+            "x=" + f[1],
+            "--target",
+            f[2],
+            "--loss",
+            "ce",
+            "--init",
+            "keras",
+            "--epochs",
+            "1",
+            "--no-shuffle",
+            "--output",
+            trained);
+    assertEquals(0, r.status(), r.err());
+    try (Model m = Model.load(trained)) {
+      assertTrue(m.weights().contains("gru.l0.fwd.R"));
+    }
+    CommandsTest.Run bad =
+        CommandsTest.jrnn(
+            "train",
+            f[0],
+            "--input",
+            "x=" + f[1],
+            "--target",
+            f[2],
+            "--loss",
+            "ce",
+            "--init",
+            "he",
+            "--output",
+            trained);
+    assertEquals(1, bad.status());
+    assertTrue(bad.err().contains("'he'"), bad.err());
+  }
 }

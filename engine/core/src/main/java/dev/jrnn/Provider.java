@@ -26,8 +26,8 @@ public interface Provider {
   /** See {@link Session#placement(Graph, Options)}. */
   Map<String, String> placement(Graph graph, Options options);
 
-  /** See {@link Weights#random(Graph, long)}. */
-  Weights randomWeights(Graph graph, long seed);
+  /** See {@link Weights#random(Graph, String, long)}. */
+  Weights randomWeights(Graph graph, String scheme, long seed);
 
   /** See {@link Weights#load(Path)}. */
   Weights readWeights(Path file);

@@ -34,7 +34,23 @@ public final class Weights implements AutoCloseable {
    * and linear weights uniform in ±1/√fan as PyTorch does, embeddings standard normal.
    */
   public static Weights random(Graph graph, long seed) {
-    return Providers.get().randomWeights(graph, seed);
+    return random(graph, "pytorch", seed);
+  }
+
+  /**
+   * Random weights by a named scheme, reproducible from {@code seed}:
+   *
+   * <ul>
+   *   <li>{@code "pytorch"}: as {@link #random(Graph, long)};
+   *   <li>{@code "keras"}: Keras' defaults — Glorot-uniform input weights ({@code W}, Linear,
+   *       projection), orthogonal recurrent weights ({@code R}), zero biases but 1 on the LSTM
+   *       forget gate ({@code bW}), embeddings uniform in ±0.05, peepholes zero.
+   * </ul>
+   *
+   * An unknown scheme is an error naming the known ones.
+   */
+  public static Weights random(Graph graph, String scheme, long seed) {
+    return Providers.get().randomWeights(graph, scheme, seed);
   }
 
   /** Loads every tensor, and the metadata, of a safetensors file. */

@@ -14,7 +14,6 @@ import dev.jrnn.io.JrnnModel;
 import dev.jrnn.io.SafeTensors;
 import dev.jrnn.io.TorchDescription;
 import dev.jrnn.ir.IrGraph;
-import dev.jrnn.ir.WeightSpec;
 import dev.jrnn.spi.ModelFormat;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,7 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
-import java.util.SplittableRandom;
 
 /**
  * The {@link Provider} of {@code jrnn-engine}: the public API's static entry points, wired to the
@@ -61,13 +59,8 @@ public final class EngineProvider implements Provider {
   }
 
   @Override
-  public Weights randomWeights(Graph graph, long seed) {
-    Weights w = Weights.empty();
-    SplittableRandom rnd = new SplittableRandom(seed);
-    for (WeightSpec s : IrGraph.of(graph).weights()) {
-      w.put(s.name(), s.random(rnd));
-    }
-    return w;
+  public Weights randomWeights(Graph graph, String scheme, long seed) {
+    return Initializers.random(IrGraph.of(graph), scheme, seed);
   }
 
   @Override

@@ -37,7 +37,7 @@ final class LocalTrainer implements Trainer {
   private final OptimizerState optimizer;
   private final Weights weights; // owned: the values being trained
   private final Map<String, Tensor> weightMap = new LinkedHashMap<>();
-  private TrainingProgram.Gradients last; // the last step's gradients, as the update used them
+  private TrainingProgram.Gradients last; // the last step's gradients (before clipping)
   private double lastNorm = Double.NaN;
   private boolean closed;
 
