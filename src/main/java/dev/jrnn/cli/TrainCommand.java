@@ -10,6 +10,7 @@ import dev.jrnn.Tensor;
 import dev.jrnn.Trainer;
 import dev.jrnn.Training;
 import dev.jrnn.Value;
+import dev.jrnn.Weights;
 import dev.jrnn.io.JrnnModel;
 import dev.jrnn.io.Npy;
 import dev.jrnn.ir.IrGraph;
@@ -133,7 +134,13 @@ final class TrainCommand implements Main.Command {
         Tensor tgt = loss.kind() == Loss.Kind.CROSS_ENTROPY ? target : asFloat(target);
         int rows = rows(data, axis, tgt, targetAxis);
         Training how = Training.of(loss, opt).seed(seed);
-        try (Trainer t = Trainer.open(g, m.weights(), how, RunCommand.options(backend, threads))) {
+        try (Weights fresh = init == null ? null : Weights.random(g, init, seed);
+            Trainer t =
+                Trainer.open(
+                    g,
+                    fresh != null ? fresh : m.weights(),
+                    how,
+                    RunCommand.options(backend, threads))) {
           out.printf(
               Locale.ROOT,
               "training %s on %d rows, batches of %d, %s, %s on %s%n",
