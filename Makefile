@@ -20,13 +20,14 @@ LOG_FORMAT := -Djava.util.logging.SimpleFormatter.format=%4\$$s: %5\$$s%6\$$s%n
 DEB_PACKAGES := libdnnl2 libdnnl-dev
 BUILD_PACKAGES := maven
 
-.PHONY: help jdk deps build test fuzz run bench bindings fmt fixtures clean
+.PHONY: help jdk deps build test fuzz fuzz-explore run bench bindings fmt fixtures clean
 
 help:
 	@echo "make run       build, then show the backends and run the canned models on each"
 	@echo "make test      build and run every test (what CI runs)"
 	@echo "make build     compile and produce the launcher bin/jrnn"
-	@echo "make fuzz      fuzz the model and data file readers (part of make test)"
+	@echo "make fuzz      fuzz the model and data file readers, deterministically (part of make test)"
+	@echo "make fuzz-explore  fuzz them with a random seed for FUZZ_SECONDS (300) each"
 	@echo "make bench     the standard benchmark suite, one table (about five minutes)"
 	@echo "make deps      install the Debian packages the native backends need"
 	@echo "make bindings  regenerate the oneDNN FFM bindings (needs jextract on PATH)"
@@ -67,18 +68,44 @@ test: jdk deps
 	$(MVN) install
 	$(MAKE) --no-print-directory fuzz
 
-# Coverage-guided fuzzing of the model and data file readers, each target for the time its
-# @FuzzTest allows (Jazzer fuzzes one target per JVM). Findings fail the run and are saved beside
-# the test (src/test/resources/<package>/<Test>Inputs/<target>/) for replay in every test run.
-FUZZ_TARGETS := engine/onnx:OnnxFuzzTest\#onnx engine/core:ReadersFuzzTest\#safetensors engine/core:ReadersFuzzTest\#npy
-fuzz: jdk
+# Coverage-guided fuzzing of the model and data file readers (Jazzer fuzzes one target per JVM).
+# make fuzz, part of make test and so of CI, is deterministic: libFuzzer seed 1 and a fixed number
+# of inputs per target (the last field of FUZZ_TARGETS, about 10 s each on 2 cores; the @FuzzTest
+# maxDuration stays as a cap), starting from the committed inputs and an empty working corpus, so
+# the same code tries the same inputs everywhere and a finding reproduces. make fuzz-explore
+# searches further: a random seed and FUZZ_SECONDS per target (make fuzz-explore FUZZ_SECONDS=600),
+# its corpus kept between runs in <module>/target/fuzz-corpus/. Either way a finding fails the run
+# and is saved beside the test (src/test/resources/<package>/<Test>Inputs/<target>/) as crash-*,
+# oom-* or timeout-*; rename it (finding-<what>), fix it and commit both: every test run replays
+# those inputs.
+# Jazzer takes libFuzzer's arguments from the properties jazzer.internal.arg.0 (argv0), .1, ...;
+# they reach the forked test JVM through jrnn.testFlags (the surefire argLine).
+FUZZ_TARGETS := engine/onnx:OnnxFuzzTest\#onnx:200000 \
+                engine/core:ReadersFuzzTest\#safetensors:150000 \
+                engine/core:ReadersFuzzTest\#npy:600000
+FUZZ_SECONDS ?= 300
+# $(call fuzz_each,<corpus dir under the module's target/>,<extra libFuzzer args>,<what to say>)
+define fuzz_each
 	@for t in $(FUZZ_TARGETS); do \
-	  module=$${t%%:*}; test=$${t#*:}; \
-	  echo "fuzz: $$module $$test"; \
+	  IFS=: read -r module test runs <<< "$$t"; \
+	  corpus=target/$(1)/$$(tr '#' '-' <<< "$$test"); \
+	  mkdir -p "$$module/$$corpus"; \
+	  echo "fuzz: $$module $$test, $(3)"; \
+	  if [ -d "$$module/.cifuzz-corpus" ]; then \
+	    echo "fuzz: note: Jazzer also reads $$module/.cifuzz-corpus/ (from a manual run; CI has none)"; fi; \
 	  JAZZER_FUZZ=1 $(MVN) -q -pl $$module surefire:test -Dtest="$$test" \
 	    -Dsurefire.failIfNoSpecifiedTests=false \
-	    '-Djrnn.testFlags=-Djazzer.instrument=dev.jrnn.** -Xss8m' || exit 1; \
+	    "-Djrnn.testFlags=-Djazzer.instrument=dev.jrnn.** -Xss8m -Djazzer.internal.arg.0=jrnn \
+	     -Djazzer.internal.arg.1=$$corpus $(2)" || exit 1; \
 	done
+endef
+
+fuzz: jdk
+	@for t in $(FUZZ_TARGETS); do module=$${t%%:*}; rm -rf "$$module/target/fuzz-ci"; done
+	$(call fuzz_each,fuzz-ci,-Djazzer.internal.arg.2=-seed=1 -Djazzer.internal.arg.3=-runs=$$runs,seed 1 and $$runs inputs)
+
+fuzz-explore: jdk
+	$(call fuzz_each,fuzz-corpus,-Djazzer.internal.arg.2=-max_total_time=$(FUZZ_SECONDS),random seed for $(FUZZ_SECONDS) s)
 
 run: build
 	bin/jrnn demo
