@@ -184,45 +184,41 @@ public abstract class DifferentialSuite {
   private volatile double worstDiff;
   private final Map<Integer, Integer> counts = new HashMap<>();
 
-  @ParameterizedTest(name = "{0}")
-  @MethodSource("cases")
-  void matchesReference(Case c) {
-    Recurrent spec = c.variant().spec(c.hidden()).layers(c.layers()).batchFirst(c.batchFirst());
-    spec =
-        switch (c.direction()) {
-          case FORWARD -> spec;
-          case REVERSE -> spec.reverse();
-          case BIDIRECTIONAL -> spec.bidirectional(c.merge());
-        };
-    Recurrent fs = spec;
+  /** The case's graph: x (and len, h0, c0) in; y, h (and c) out. */
+  static Graph graph(Case c) {
+    Recurrent fs = spec(c);
     int ld = fs.layers() * fs.directions();
-    Graph g =
-        Graph.build(
-            b -> {
-              Dim t = Dim.dyn("T");
-              Dim n = Dim.dyn("N");
-              Value x =
-                  c.batchFirst()
-                      ? b.input("x", DType.F32, n, t, Dim.of(c.input()))
-                      : b.input("x", DType.F32, t, n, Dim.of(c.input()));
-              Value len = c.ragged() ? b.input("len", DType.I32, n) : null;
-              Value h0 =
-                  c.initialState()
-                      ? b.input("h0", DType.F32, Dim.of(ld), n, Dim.of(fs.outputHidden()))
-                      : null;
-              Value c0 =
-                  c.initialState() && fs.cell() == Recurrent.Cell.LSTM
-                      ? b.input("c0", DType.F32, Dim.of(ld), n, Dim.of(fs.hidden()))
-                      : null;
-              Value y = b.recurrent(x, fs, len, h0, c0);
-              b.output("y", y);
-              b.output("h", y.finalH());
-              if (fs.cell() == Recurrent.Cell.LSTM) {
-                b.output("c", y.finalC());
-              }
-            });
+    return Graph.build(
+        b -> {
+          Dim t = Dim.dyn("T");
+          Dim n = Dim.dyn("N");
+          Value x =
+              c.batchFirst()
+                  ? b.input("x", DType.F32, n, t, Dim.of(c.input()))
+                  : b.input("x", DType.F32, t, n, Dim.of(c.input()));
+          Value len = c.ragged() ? b.input("len", DType.I32, n) : null;
+          Value h0 =
+              c.initialState()
+                  ? b.input("h0", DType.F32, Dim.of(ld), n, Dim.of(fs.outputHidden()))
+                  : null;
+          Value c0 =
+              c.initialState() && fs.cell() == Recurrent.Cell.LSTM
+                  ? b.input("c0", DType.F32, Dim.of(ld), n, Dim.of(fs.hidden()))
+                  : null;
+          Value y = b.recurrent(x, fs, len, h0, c0);
+          b.output("y", y);
+          b.output("h", y.finalH());
+          if (fs.cell() == Recurrent.Cell.LSTM) {
+            b.output("c", y.finalC());
+          }
+        });
+  }
+
+  /** The case's inputs, reproducible from its name; the tensors are added to {@code owned}. */
+  static Map<String, Tensor> inputs(Case c, List<Tensor> owned) {
+    Recurrent fs = spec(c);
+    int ld = fs.layers() * fs.directions();
     SplittableRandom r = new SplittableRandom(c.toString().hashCode());
-    List<Tensor> owned = new ArrayList<>();
     Map<String, Tensor> in = new HashMap<>();
     in.put(
         "x",
@@ -248,6 +244,25 @@ public abstract class DifferentialSuite {
         in.put("c0", random(r, owned, ld, c.batch(), fs.hidden()));
       }
     }
+    return in;
+  }
+
+  /** The case's recurrent spec. */
+  static Recurrent spec(Case c) {
+    Recurrent spec = c.variant().spec(c.hidden()).layers(c.layers()).batchFirst(c.batchFirst());
+    return switch (c.direction()) {
+      case FORWARD -> spec;
+      case REVERSE -> spec.reverse();
+      case BIDIRECTIONAL -> spec.bidirectional(c.merge());
+    };
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void matchesReference(Case c) {
+    Graph g = graph(c);
+    List<Tensor> owned = new ArrayList<>();
+    Map<String, Tensor> in = inputs(c, owned);
     try (Weights w = Weights.random(g, 17);
         Session ref = Session.open(g, w, Options.backend("reference"));
         Session s = Session.open(g, w, options(c.threads()));
@@ -274,7 +289,7 @@ public abstract class DifferentialSuite {
     }
   }
 
-  private static Tensor random(SplittableRandom r, List<Tensor> owned, int... shape) {
+  static Tensor random(SplittableRandom r, List<Tensor> owned, int... shape) {
     Tensor t = Tensor.allocate(DType.F32, shape);
     for (long i = 0; i < t.size(); i++) {
       t.setFloat(i, (float) (r.nextDouble() * 2 - 1));
