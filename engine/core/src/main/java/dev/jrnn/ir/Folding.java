@@ -595,15 +595,17 @@ public final class Folding {
 
   /** The product of dimensions, dynamic when any is. */
   static Dim product(List<Dim> dims) {
-    long n = 1;
-    for (Dim d : dims) {
+    long[] sizes = new long[dims.size()];
+    for (int i = 0; i < sizes.length; i++) {
+      Dim d = dims.get(i);
       if (!d.isFixed()) {
         return Dim.derived();
       }
-      n *= d.size();
+      sizes[i] = d.size();
     }
+    long n = saturatedProduct(sizes); // (a plain product of 3 sizes can wrap around)
     if (n > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("dimension product " + n + " is too large");
+      throw new IllegalArgumentException("the product of dimensions " + dims + " is too large");
     }
     return Dim.of((int) n);
   }

@@ -142,6 +142,14 @@ class FoldingLimitsTest {
   }
 
   @Test
+  void dimensionProductsDoNotWrapAround() {
+    IrGraph.Builder b = IrGraph.builder();
+    // 2^22 · 2^21 · 2^21 = 2^64 was 0 in a long
+    IrValue x = b.input("x", DType.F32, Dim.of(1 << 22), Dim.of(1 << 21), Dim.of(1 << 21));
+    rejects(() -> b.node("f", new DataOp.Flatten(0), x), "node 'f' (Flatten)", "too large");
+  }
+
+  @Test
   void runTimeEvaluationHasNoBudget() {
     Const v = Folding.fill(ZERO, new int[] {(1 << 24) + 1});
     assertEquals((1 << 24) + 1, v.size());
