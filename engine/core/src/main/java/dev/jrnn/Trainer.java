@@ -47,6 +47,15 @@ public interface Trainer extends AutoCloseable {
    */
   double step(Map<String, Tensor> inputs, Tensor target);
 
+  /**
+   * Truncated BPTT over a long sequence ({@link Tbptt}): one {@link #step} per chunk, on the
+   * chunk's slice of the sequence inputs and of the target (per-step targets along the same time
+   * axis), the state carried between chunks. The state inputs must be given (zeros to start a
+   * sequence); they receive the final state, so calling again with the same tensors continues the
+   * sequence (stateful training). Returns each chunk's loss.
+   */
+  double[] stepTruncated(Map<String, Tensor> inputs, Tensor target, Tbptt how);
+
   /** The loss on a batch with the current weights, dropout off, nothing updated. */
   double evaluate(Map<String, Tensor> inputs, Tensor target);
 

@@ -6,6 +6,7 @@ import dev.jrnn.Loss;
 import dev.jrnn.Model;
 import dev.jrnn.Options;
 import dev.jrnn.Result;
+import dev.jrnn.Tbptt;
 import dev.jrnn.Tensor;
 import dev.jrnn.Trainer;
 import dev.jrnn.Training;
@@ -39,6 +40,7 @@ final class LocalTrainer implements Trainer {
   private final Map<String, Tensor> weightMap = new LinkedHashMap<>();
   private TrainingProgram.Gradients last; // the last step's gradients (before clipping)
   private double lastNorm = Double.NaN;
+  private Map<String, Tensor> lastOut = Map.of(); // the last forward's outputs, until the next
   private boolean closed;
 
   private LocalTrainer(IrGraph graph, Weights initial, Training training, Options options) {
@@ -125,6 +127,7 @@ final class LocalTrainer implements Trainer {
     checkOpen();
     long n = optimizer.steps() + 1;
     Map<String, Tensor> out = program.forward(inputs, seedOf(n));
+    lastOut = out;
     Tensor y = out.get(training.loss().output());
     TrainingProgram.Gradients g;
     double value;
@@ -156,6 +159,111 @@ final class LocalTrainer implements Trainer {
     }
     last = g;
     return value;
+  }
+
+  @Override
+  public double[] stepTruncated(Map<String, Tensor> inputs, Tensor target, Tbptt how) {
+    checkOpen();
+    Objects.requireNonNull(how, "how");
+    if (how.sequences().isEmpty()) {
+      throw new IllegalArgumentException(
+          "name the inputs to cut along time with Tbptt.sequences(...)");
+    }
+    int ax = how.timeAxis();
+    int steps = -1;
+    for (String s : how.sequences()) {
+      Tensor t = inputs.get(s);
+      if (t == null) {
+        throw new IllegalArgumentException("sequence input '" + s + "' is not given");
+      }
+      if (t.rank() <= ax || (steps >= 0 && t.dim(ax) != steps)) {
+        throw new IllegalArgumentException(
+            "sequence input '"
+                + s
+                + "' "
+                + t.describe()
+                + " has no time axis "
+                + ax
+                + (steps >= 0 ? " of " + steps + " steps" : ""));
+      }
+      steps = t.dim(ax);
+    }
+    if (target.rank() <= ax || target.dim(ax) != steps) {
+      throw new IllegalArgumentException(
+          "truncated BPTT needs a per-step target with "
+              + steps
+              + " steps on axis "
+              + ax
+              + ", got "
+              + target.describe());
+    }
+    for (Map.Entry<String, String> e : how.state().entrySet()) {
+      if (inputs.get(e.getKey()) == null) {
+        throw new IllegalArgumentException(
+            "state input '" + e.getKey() + "' must be given (zeros to start a sequence)");
+      }
+      if (!graph.outputValues().containsKey(e.getValue())) {
+        throw new IllegalArgumentException(
+            "state output '"
+                + e.getValue()
+                + "' is not a graph output; outputs: "
+                + String.join(", ", graph.outputValues().keySet()));
+      }
+    }
+    double[] losses = new double[(steps + how.k1() - 1) / how.k1()];
+    for (int s = 0, k = 0; s < steps; s += how.k1(), k++) {
+      int end = Math.min(steps, s + how.k1());
+      int trained = Math.max(s, end - how.k2());
+      List<Tensor> owned = new java.util.ArrayList<>();
+      try {
+        if (trained > s) {
+          carry(how, program.evaluate(chunk(inputs, how, s, trained, owned)), inputs);
+        }
+        losses[k] =
+            step(chunk(inputs, how, trained, end, owned), cut(target, ax, trained, end, owned));
+        carry(how, lastOut, inputs);
+      } finally {
+        owned.forEach(Tensor::close);
+      }
+    }
+    return losses;
+  }
+
+  /** The inputs with the sequences cut to steps {@code [from, to)}. */
+  private static Map<String, Tensor> chunk(
+      Map<String, Tensor> inputs, Tbptt how, int from, int to, List<Tensor> owned) {
+    Map<String, Tensor> m = new LinkedHashMap<>(inputs);
+    for (String s : how.sequences()) {
+      m.put(s, cut(inputs.get(s), how.timeAxis(), from, to, owned));
+    }
+    return m;
+  }
+
+  /** Steps {@code [from, to)} along {@code axis} (0: a view; 1: a copy added to owned). */
+  private static Tensor cut(Tensor t, int axis, int from, int to, List<Tensor> owned) {
+    if (axis == 0) {
+      return t.slice(from, to);
+    }
+    int[] shape = t.shape();
+    int steps = shape[1];
+    shape[1] = to - from;
+    Tensor c = Tensor.allocate(t.dtype(), shape);
+    owned.add(c);
+    long inner = t.byteSize() / Math.max(1, (long) shape[0] * steps);
+    for (int n = 0; n < shape[0]; n++) {
+      java.lang.foreign.MemorySegment.copy(
+          t.segment(),
+          (n * (long) steps + from) * inner,
+          c.segment(),
+          n * (long) (to - from) * inner,
+          (to - from) * inner);
+    }
+    return c;
+  }
+
+  /** Copies each state output of {@code out} into its state input. */
+  private static void carry(Tbptt how, Map<String, Tensor> out, Map<String, Tensor> inputs) {
+    how.state().forEach((in, o) -> inputs.get(in).copyFrom(out.get(o)));
   }
 
   private static void checkFinite(long step, TrainingProgram.Gradients g) {
