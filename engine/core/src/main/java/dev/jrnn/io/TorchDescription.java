@@ -43,12 +43,12 @@ import java.util.TreeSet;
  * }</pre>
  *
  * Layer types: {@code embedding}, {@code lstm}, {@code gru}, {@code rnn} ({@code "nonlinearity":
- * "tanh"|"relu"}), {@code linear}, {@code last_step}, {@code dropout} (identity at inference),
- * {@code tanh}, {@code sigmoid}, {@code relu}, {@code softmax}, {@code log_softmax}. A recurrent
- * layer may take {@code "initial_state": ["h0", "c0"]} (new graph inputs) and {@code "final_state":
- * ["h_n", "c_n"]} (extra graph outputs); a top-level {@code "lengths": "<input>"} names an int32
- * {@code [N]} input of sequence lengths for every recurrent layer and {@code last_step}. Keys the
- * model does not use are an error unless {@code "strict": false}.
+ * "tanh"|"relu"}), {@code linear}, {@code last_step}, {@code dropout} ({@code "p"}, default 0.5;
+ * identity at inference), {@code tanh}, {@code sigmoid}, {@code relu}, {@code softmax}, {@code
+ * log_softmax}. A recurrent layer may take {@code "initial_state": ["h0", "c0"]} (new graph inputs)
+ * and {@code "final_state": ["h_n", "c_n"]} (extra graph outputs); a top-level {@code "lengths":
+ * "<input>"} names an int32 {@code [N]} input of sequence lengths for every recurrent layer and
+ * {@code last_step}. Keys the model does not use are an error unless {@code "strict": false}.
  */
 public final class TorchDescription {
 
@@ -200,7 +200,7 @@ public final class TorchDescription {
                     cur.node().op() instanceof Op.RecurrentLayer && cur.index() == 0
                         ? b.lastStep(cur)
                         : b.lastStep(cur, lengths, batchFirst);
-            case "dropout" -> {}
+            case "dropout" -> cur = b.dropout(cur, probability(l, "p", 0.5, at));
             case "tanh" -> cur = b.tanh(cur);
             case "sigmoid" -> cur = b.sigmoid(cur);
             case "relu" -> cur = b.relu(cur);
@@ -276,6 +276,15 @@ public final class TorchDescription {
       return t.shape();
     }
 
+    /** A probability in [0, 1) under {@code key}, else {@code def}. */
+    private static double probability(Map<String, Object> l, String key, double def, String at) {
+      double p = l.get(key) == null ? def : GraphJson.number(l.get(key), at).doubleValue();
+      if (!(p >= 0 && p < 1)) {
+        throw new ModelFormatException(at + ": '" + key + "' must be in [0, 1), got " + p);
+      }
+      return p;
+    }
+
     private Recurrent spec(String type, Map<String, Object> l, String at) {
       String m = module(l, at);
       int gates = type.equals("lstm") ? 4 : type.equals("gru") ? 3 : 1;
@@ -311,6 +320,9 @@ public final class TorchDescription {
               .batchFirst(Boolean.TRUE.equals(l.get("batch_first")));
       if (bidirectional) {
         s = s.bidirectional();
+      }
+      if (l.get("dropout") != null) {
+        s = s.dropout(probability(l, "dropout", 0, at));
       }
       String hr = torchKey(m, "weight_hr", 0, false);
       if (sd.containsKey(hr)) {

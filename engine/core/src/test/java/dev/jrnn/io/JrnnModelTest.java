@@ -40,7 +40,8 @@ class JrnnModelTest {
             Recurrent.lstm(9).projection(4).coupledInputForget().batchFirst(true).name("enc"),
             Recurrent.gru(5).linearBeforeReset(false).direction(Recurrent.Direction.REVERSE),
             Recurrent.rnn(3)
-                .activations(List.of(Activation.of(Activation.Kind.LEAKY_RELU, 0.25f, 0f))));
+                .activations(List.of(Activation.of(Activation.Kind.LEAKY_RELU, 0.25f, 0f))),
+            Recurrent.gru(4).layers(2).dropout(0.25).recurrentDropout(0.125));
     for (Recurrent s : specs) {
       Recurrent back = GraphJson.spec(Json.parseObject(Json.write(GraphJson.spec(s))), "t");
       assertEquals(s, back);
@@ -51,7 +52,7 @@ class JrnnModelTest {
   private static Graph classifier() {
     Graph.Builder b = Graph.builder();
     Value tokens = b.input("tokens", DType.I32, Dim.dyn("T"), Dim.dyn("N"));
-    Value emb = b.embedding("emb", tokens, 11, 6);
+    Value emb = b.dropout(b.embedding("emb", tokens, 11, 6), 0.2);
     Value y = b.recurrent(emb, Recurrent.gru(8).layers(2).name("rnn"));
     b.output("logits", b.logSoftmax(b.linear("head", b.lastStep(y), 3, true)));
     return b.build();
@@ -71,6 +72,8 @@ class JrnnModelTest {
           Result rc = c.run(Map.of("tokens", in))) {
         assertEquals(0.0, Fixture.maxAbsDiff(ra.get("logits"), rc.get("logits")));
         assertEquals(IrGraph.of(g).nodes().size(), IrGraph.of(m.graph()).nodes().size());
+        assertEquals(
+            IrGraph.of(g).node("dropout").op(), IrGraph.of(m.graph()).node("dropout").op());
         assertEquals(JrnnModel.FORMAT, m.format());
       }
     }
