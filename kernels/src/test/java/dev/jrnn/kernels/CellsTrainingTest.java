@@ -589,13 +589,15 @@ class CellsTrainingTest {
       }
     }
     float[] bp = new float[(int) SgemmAt.packedSize(40, 2 * Sgemm.NR)];
+    float[] ap = new float[(int) SgemmAt.packedASize(40, 11)];
     float[] cc = new float[11 * 2 * Sgemm.NR];
     float[] src = Ref.random(r, 40 * 2 * Sgemm.NR, 1);
     k.put(
         "sgemmAt",
         () -> {
           SgemmAt.pack(src, 0, 2 * Sgemm.NR, 2 * Sgemm.NR, 40, 0, 40, bp);
-          SgemmAt.gemm(0, 11, src, 0, 2 * Sgemm.NR, 40, bp, 0, 2, cc, 0, 2 * Sgemm.NR, true);
+          SgemmAt.packA(src, 0, 2 * Sgemm.NR, 11, 40, 0, 11, ap);
+          SgemmAt.gemm(0, 11, ap, 40, bp, 0, 2, cc, 0, 2 * Sgemm.NR, true);
         });
     k.put(
         "reductions",

@@ -404,13 +404,17 @@ final class JavaRecurrentTraining implements TrainableNode {
     float[] packA = NONE; // packed B operands of the weight-gradient GEMMs
     float[] packB = NONE;
     float[] packC = NONE;
+    float[] packG = NONE; // the gate gradients packed as the A of the weight-gradient GEMMs
+    float[] packGr = NONE; // GRU lbr: the recurrent side's
+    float[] packDh = NONE; // projection: dh per step, the A of dWp
     float[] gW = NONE; // [gw·ldx]
     float[] gR = NONE; // [gw·ldd]
+    float[] gRn = NONE; // [gw·ldd] GRU reset-first: the n gate's rows (they see r⊙h)
     float[] gWp = NONE; // [hout·ldhr]
     float[] gb = NONE; // [ldg]
     float[] gbr = NONE; // [ldg]
     float[] gp = NONE; // [3·hp]
-    MemorySegment gWs, gRs, gWps, gbs, gbrs, gps; // heap views of the above
+    MemorySegment gWs, gRs, gRns, gWps, gbs, gbrs, gps; // heap views of the above
   }
 
   /**
@@ -503,6 +507,11 @@ final class JavaRecurrentTraining implements TrainableNode {
         if (resetFirst || spec.projection() > 0) {
           m.packC = ensure(m.packC, SgemmAt.packedSize(Math.toIntExact(tn), widest));
         }
+        m.packG = ensure(m.packG, SgemmAt.packedASize(Math.toIntExact(tn), gw));
+        m.packGr = lbr ? ensure(m.packGr, SgemmAt.packedASize(Math.toIntExact(tn), gw)) : NONE;
+        if (spec.projection() > 0) {
+          m.packDh = ensure(m.packDh, SgemmAt.packedASize(Math.toIntExact(tn), hout));
+        }
         if (m.gW.length == 0) {
           m.gW = new float[gw * ldx];
           m.gR = new float[gw * ldd];
@@ -512,6 +521,8 @@ final class JavaRecurrentTraining implements TrainableNode {
           m.gp = new float[3 * hp];
           m.gWs = MemorySegment.ofArray(m.gW);
           m.gRs = MemorySegment.ofArray(m.gR);
+          m.gRn = resetFirst ? new float[gw * ldd] : NONE;
+          m.gRns = MemorySegment.ofArray(m.gRn);
           m.gWps = MemorySegment.ofArray(m.gWp);
           m.gbs = MemorySegment.ofArray(m.gb);
           m.gbrs = MemorySegment.ofArray(m.gbr);
@@ -1229,22 +1240,28 @@ final class JavaRecurrentTraining implements TrainableNode {
       int tiles = (gw + SgemmAt.MR - 1) / SgemmAt.MR;
       int m0 = Math.min(gw, rank * tiles / parties * SgemmAt.MR);
       int m1 = Math.min(gw, (rank + 1) * tiles / parties * SgemmAt.MR);
+      if ((tW != null || tR != null) && m1 > m0) { // my strips of dG, the A of dW and dR
+        SgemmAt.packA(dgx, 0, ldg, gw, tn, m0, m1, m.packG);
+        if (lbr && tR != null) {
+          SgemmAt.packA(dgr, 0, ldg, gw, tn, m0, m1, m.packGr);
+        }
+      }
+      float[] ar = lbr ? m.packGr : m.packG;
       if (tW != null && m1 > m0) {
-        SgemmAt.gemm(m0, m1, dgx, 0, ldg, tn, m.packA, 0, SgemmAt.panels(in), m.gW, 0, ldx, false);
+        SgemmAt.gemm(m0, m1, m.packG, tn, m.packA, 0, SgemmAt.panels(in), m.gW, 0, ldx, false);
       }
       if (tR != null && m1 > m0) {
         int pr = SgemmAt.panels(hout);
         if (!resetFirst) {
-          SgemmAt.gemm(m0, m1, dgr, 0, ldg, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
-        } else { // z, r see h; n sees r⊙h
+          SgemmAt.gemm(m0, m1, ar, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
+        } else { // z, r see h; n sees r⊙h, into a buffer of its own (a strip may hold both)
           int split = 2 * hp;
           if (m0 < split) {
-            SgemmAt.gemm(
-                m0, Math.min(m1, split), dgr, 0, ldg, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
+            SgemmAt.gemm(m0, Math.min(m1, split), ar, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
           }
           if (m1 > split) {
-            SgemmAt.gemm(
-                Math.max(m0, split), m1, dgr, 0, ldg, tn, m.packC, 0, pr, m.gR, 0, ldd, false);
+            int from = Math.max(m0, split / SgemmAt.MR * SgemmAt.MR);
+            SgemmAt.gemm(from, m1, ar, tn, m.packC, 0, pr, m.gRn, 0, ldd, false);
           }
         }
       }
@@ -1274,21 +1291,10 @@ final class JavaRecurrentTraining implements TrainableNode {
         int pt = (hout + SgemmAt.MR - 1) / SgemmAt.MR;
         int q0 = Math.min(hout, rank * pt / parties * SgemmAt.MR);
         int q1 = Math.min(hout, (rank + 1) * pt / parties * SgemmAt.MR);
-        if (q1 > q0) {
+        if (q1 > q0) { // dh of steps 1..T (slots 1..T of dys) is the A of dWp
+          SgemmAt.packA(m.dys, n * ldd, ldd, hout, tn, q0, q1, m.packDh);
           SgemmAt.gemm(
-              q0,
-              q1,
-              m.dys,
-              n * ldd,
-              ldd,
-              tn,
-              m.packC,
-              0,
-              SgemmAt.panels(hidden),
-              m.gWp,
-              0,
-              ldhr,
-              false);
+              q0, q1, m.packDh, tn, m.packC, 0, SgemmAt.panels(hidden), m.gWp, 0, ldhr, false);
         }
       }
       if (wantX) {
@@ -1344,7 +1350,7 @@ final class JavaRecurrentTraining implements TrainableNode {
               sr,
               (long) cr * hout,
               1,
-              m.gRs,
+              resetFirst && cr >= 2 * hidden ? m.gRns : m.gRs,
               (long) j * ldd,
               1,
               sr,
