@@ -247,4 +247,34 @@ class TrainerTest {
           "masks differ by seed and from no dropout: " + la + " " + lc + " " + clean);
     }
   }
+
+  @Test
+  void javaTrainsToTheSameBitsAtAnyThreadCount() {
+    Graph g =
+        Graph.build(
+            b -> {
+              Value ids = b.input("ids", DType.I32, dyn("T"), dyn("N"));
+              Value x = b.dropout(b.embedding(ids, VOCAB, 24), 0.2);
+              Value y = b.recurrent(x, Recurrent.lstm(40).bidirectional().layers(2));
+              b.output("logits", b.linear(b.lastStep(y), 2));
+            });
+    float[][] got = new float[3][];
+    for (int threads = 1; threads <= 3; threads++) {
+      try (Weights w = Weights.random(g, "keras", 1);
+          Trainer t = Trainer.open(g, w, adam(), Options.backend("java").threads(threads))) {
+        assertTrue(
+            t.placement().values().stream().allMatch("java"::equals), t.placement().toString());
+        for (int i = 0; i < 3; i++) {
+          try (Batch b = Batch.random(i)) {
+            t.step(b.inputs(), b.labels());
+          }
+        }
+        try (Weights out = t.weights()) {
+          got[threads - 1] = out.get("lstm.l1.rev.R").toFloatArray();
+        }
+      }
+    }
+    assertArrayEquals(got[0], got[1], "1 vs 2 threads");
+    assertArrayEquals(got[0], got[2], "1 vs 3 threads");
+  }
 }
