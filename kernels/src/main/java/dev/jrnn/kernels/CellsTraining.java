@@ -990,9 +990,10 @@ public final class CellsTraining {
 
   /**
    * GRU (linear before reset) backward step: from {@code dh} (gradient of {@code h'}) the gate
-   * pre-activation gradients for the input side {@code dgx = [dZ dR dN]} and for the recurrent side
-   * {@code dgr = [dZ dR dN⊙r]} (both at {@code dgOff + r·lddg}), and adds the direct part {@code
-   * dh⊙z} of the gradient of {@code h_{t−1}} into {@code dhPrev}; the recurrent GEMM adds the rest.
+   * pre-activation gradients for the input side {@code dgx = [dZ dR dN]} (at {@code dgOff +
+   * r·lddg}) and for the recurrent side {@code dgr = [dZ dR dN⊙r]} (at {@code dgrOff + r·lddgr}),
+   * and adds the direct part {@code dh⊙z} of the gradient of {@code h_{t−1}} into {@code dhPrev};
+   * the recurrent GEMM adds the rest.
    */
   public static void gruBackwardLbr(
       float[] ws,
@@ -1013,15 +1014,17 @@ public final class CellsTraining {
       int dpOff,
       int lddp,
       float[] dgx,
-      float[] dgr,
       int dgOff,
       int lddg,
+      float[] dgr,
+      int dgrOff,
+      int lddgr,
       int rows,
       Cells.Gru p) {
     if (!p.vectorized()) {
       gruBackwardLbrScalar(
           ws, wOff, ldw, hp, dact, ghn, ghnOff, ldghn, hPrev, hpOff, ldhp, dh, dhOff, lddh, dhPrev,
-          dpOff, lddp, dgx, dgr, dgOff, lddg, rows, p);
+          dpOff, lddp, dgx, dgOff, lddg, dgr, dgrOff, lddgr, rows, p);
       return;
     }
     boolean keep = dact != null;
@@ -1054,9 +1057,10 @@ public final class CellsTraining {
         gZ.intoArray(dgx, gd);
         gR.intoArray(dgx, gd + hp);
         gN.intoArray(dgx, gd + 2 * hp);
-        gZ.intoArray(dgr, gd);
-        gR.intoArray(dgr, gd + hp);
-        gN.mul(rg).intoArray(dgr, gd + 2 * hp);
+        int gr = dgrOff + r * lddgr + u;
+        gZ.intoArray(dgr, gr);
+        gR.intoArray(dgr, gr + hp);
+        gN.mul(rg).intoArray(dgr, gr + 2 * hp);
         int po = dpOff + r * lddp + u;
         dhv.fma(z, FloatVector.fromArray(S, dhPrev, po)).intoArray(dhPrev, po);
       }
@@ -1083,9 +1087,11 @@ public final class CellsTraining {
       int dpOff,
       int lddp,
       float[] dgx,
-      float[] dgr,
       int dgOff,
       int lddg,
+      float[] dgr,
+      int dgrOff,
+      int lddgr,
       int rows,
       Cells.Gru p) {
     for (int r = 0; r < rows; r++) {
@@ -1116,9 +1122,10 @@ public final class CellsTraining {
         dgx[gd] = gZ;
         dgx[gd + hp] = gR;
         dgx[gd + 2 * hp] = gN;
-        dgr[gd] = gZ;
-        dgr[gd + hp] = gR;
-        dgr[gd + 2 * hp] = gN * rg;
+        int gr = dgrOff + r * lddgr + u;
+        dgr[gr] = gZ;
+        dgr[gr + hp] = gR;
+        dgr[gr + 2 * hp] = gN * rg;
         int po = dpOff + r * lddp + u;
         dhPrev[po] = Math.fma(dhv, z, dhPrev[po]);
       }

@@ -26,7 +26,7 @@ public final class SgemmAt {
   public static final int MR = 6;
 
   /** Rows of B per block: a panel block of {@code KC × NR} floats is 32 KiB at 512 bits. */
-  static final int KC = 128;
+  static final int KC = Integer.getInteger("jrnn.kc", 128);
 
   private SgemmAt() {}
 
@@ -76,6 +76,15 @@ public final class SgemmAt {
    */
   public static void packA(
       float[] a, int aOff, int lda, int m, int k, int m0, int m1, float[] dst) {
+    packA(a, aOff, lda, m, k, m0, m1, 0, k, dst);
+  }
+
+  /**
+   * {@link #packA} for rows {@code [k0, k1)} of A only (row {@code kk} at {@code a[aOff +
+   * kk·lda]}): threads, or the steps of a recurrence, may pack disjoint rows of one A.
+   */
+  public static void packA(
+      float[] a, int aOff, int lda, int m, int k, int m0, int m1, int k0, int k1, float[] dst) {
     int s0 = m0 / MR;
     int end = Math.min(m1, m);
     int full = s0 + Math.max(0, end - s0 * MR) / MR; // strips with six real columns
@@ -83,8 +92,8 @@ public final class SgemmAt {
     // Blocks of rows: a block of A stays in L2 while each strip takes its six columns, and every
     // strip is written in a run (row-by-row over all strips measured 7 ns a float: a page per
     // store).
-    for (int kb = 0; kb < k; kb += PACK_ROWS) {
-      int ke = Math.min(k, kb + PACK_ROWS);
+    for (int kb = k0; kb < k1; kb += PACK_ROWS) {
+      int ke = Math.min(k1, kb + PACK_ROWS);
       for (int s = s0; s < full; s++) {
         int from = aOff + kb * lda + s * MR;
         int d = (s * k + kb) * MR;

@@ -297,17 +297,19 @@ class CellsTrainingTest {
         float[] dp0 = Ref.random(r, ROWS * ldh, 1);
         float[][] dp = {dp0.clone(), dp0.clone()};
         float[][] dgx = {filled(ROWS * ldw), filled(ROWS * ldw)};
-        float[][] dgr = {filled(ROWS * ldw), filled(ROWS * ldw)};
+        int ldr = ldw + 1; // the recurrent side at an offset and stride of its own
+        float[][] dgr = {filled(2 + ROWS * ldr), filled(2 + ROWS * ldr)};
         CellsTraining.gruBackwardLbr(
             v[0], 0, ldw, HP, d[0], ghn[0], 0, HP, hPrev, 1, ldh, dh, 0, ldh, dp[0], 0, ldh, dgx[0],
-            dgr[0], 0, ldw, ROWS, p);
+            0, ldw, dgr[0], 2, ldr, ROWS, p);
         CellsTraining.gruBackwardLbrScalar(
             v[0], 0, ldw, HP, d[0], ghn[0], 0, HP, hPrev, 1, ldh, dh, 0, ldh, dp[1], 0, ldh, dgx[1],
-            dgr[1], 0, ldw, ROWS, p);
+            0, ldw, dgr[1], 2, ldr, ROWS, p);
         Ref.assertSameBits(dgx[1], dgx[0], what + " dgx");
         Ref.assertSameBits(dgr[1], dgr[0], what + " dgr");
         Ref.assertSameBits(dp[1], dp[0], what + " dhPrev");
         assertOnlyRegionWritten(dgx[0], 0, ldw, ROWS, 3 * HP, what + " dgx");
+        assertOnlyRegionWritten(dgr[0], 2, ldr, ROWS, 3 * HP, what + " dgr");
         for (int row = 0; row < ROWS; row++) {
           for (int u = 0; u < HP; u++) {
             double[] x = new double[3];
@@ -343,7 +345,7 @@ class CellsTrainingTest {
                           y[g]);
               String at = " gate " + g + " at " + row + "," + u;
               Ref.assertNear(wantX, dgx[0][row * ldw + g * HP + u], TOL, 1, what + " dgx" + at);
-              Ref.assertNear(wantH, dgr[0][row * ldw + g * HP + u], TOL, 1, what + " dgr" + at);
+              Ref.assertNear(wantH, dgr[0][2 + row * ldr + g * HP + u], TOL, 1, what + " dgr" + at);
             }
             double wantP = w * slope(t -> gruLbrExact(fg, clip, x, y, b, t), hp);
             Ref.assertNear(
@@ -563,8 +565,8 @@ class CellsTrainingTest {
           "gruB lbr clip=" + clip,
           () -> {
             CellsTraining.gruBackwardLbr(
-                ws, 0, 3 * HP, HP, d, c, 0, HP, dh, 0, HP, dh, 0, HP, dc, 0, HP, dg, dg2, 0, 3 * HP,
-                rows, gru);
+                ws, 0, 3 * HP, HP, d, c, 0, HP, dh, 0, HP, dh, 0, HP, dc, 0, HP, dg, 0, 3 * HP, dg2,
+                0, 3 * HP, rows, gru);
           });
       k.put(
           "gru reset-first clip=" + clip,

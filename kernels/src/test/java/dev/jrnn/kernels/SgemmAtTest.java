@@ -116,8 +116,10 @@ class SgemmAtTest {
     SgemmAt.pack(b, 0, n, n, k, 77, 200, bp);
     float[] ap = new float[(int) SgemmAt.packedASize(k, m)];
     int[] ms = {0, 6, 18, 24, m};
-    for (int q = ms.length - 2; q >= 0; q--) {
-      SgemmAt.packA(a, 0, m, m, k, ms[q], ms[q + 1], ap);
+    for (int q = ms.length - 2; q >= 0; q--) { // strips by threads, rows by steps
+      SgemmAt.packA(a, 0, m, m, k, ms[q], ms[q + 1], 0, 100, ap);
+      SgemmAt.packA(a, 0, m, m, k, ms[q], ms[q + 1], 100, 101, ap);
+      SgemmAt.packA(a, 0, m, m, k, ms[q], ms[q + 1], 101, k, ap);
     }
     float[] split = new float[whole.length];
     for (int q = 0; q + 1 < ms.length; q++) {

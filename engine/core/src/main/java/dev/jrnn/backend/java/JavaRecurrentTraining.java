@@ -396,7 +396,7 @@ final class JavaRecurrentTraining implements TrainableNode {
     float[] ghn = NONE; // [N·ldn] reset-first: R_n(r⊙h)
     float[] dys = NONE; // [(T+1)·N·ldd] dh per step; slot 0 = dh0
     float[] dg = NONE; // [T·N·ldg] gate pre-activation gradients (input side)
-    float[] dgr = NONE; // [T·N·ldg] GRU lbr: recurrent side
+    float[] dgrStep = NONE; // [N·ldg] GRU lbr: this step's recurrent-side gradients
     float[] dc = NONE; // [N·hp]
     float[] dhraw = NONE; // [N·ldhr] LSTM projection: gradient before it
     float[] drh = NONE; // [N·ldrh] reset-first: gradient of r⊙h
@@ -405,7 +405,7 @@ final class JavaRecurrentTraining implements TrainableNode {
     float[] packB = NONE;
     float[] packC = NONE;
     float[] packG = NONE; // the gate gradients packed as the A of the weight-gradient GEMMs
-    float[] packGr = NONE; // GRU lbr: the recurrent side's
+    float[] packGrn = NONE; // GRU lbr: the recurrent side's n gate (dN⊙r), packed likewise
     float[] packDh = NONE; // projection: dh per step, the A of dWp
     float[] gW = NONE; // [gw·ldx]
     float[] gR = NONE; // [gw·ldd]
@@ -496,7 +496,7 @@ final class JavaRecurrentTraining implements TrainableNode {
         m.ghn = resetFirst ? ensure(m.ghn, (long) n * ldrh) : NONE;
         m.dys = ensure(m.dys, (tn + n) * ldd);
         m.dg = ensure(m.dg, tn * ldg);
-        m.dgr = lbr ? ensure(m.dgr, tn * ldg) : NONE;
+        m.dgrStep = lbr ? ensure(m.dgrStep, (long) n * ldg) : NONE;
         m.dc = ensure(m.dc, (long) n * hp);
         m.dhraw = spec.projection() > 0 ? ensure(m.dhraw, (long) n * ldhr) : NONE;
         m.drh = resetFirst ? ensure(m.drh, (long) n * ldrh) : NONE;
@@ -508,7 +508,7 @@ final class JavaRecurrentTraining implements TrainableNode {
           m.packC = ensure(m.packC, SgemmAt.packedSize(Math.toIntExact(tn), widest));
         }
         m.packG = ensure(m.packG, SgemmAt.packedASize(Math.toIntExact(tn), gw));
-        m.packGr = lbr ? ensure(m.packGr, SgemmAt.packedASize(Math.toIntExact(tn), gw)) : NONE;
+        m.packGrn = lbr ? ensure(m.packGrn, SgemmAt.packedASize(Math.toIntExact(tn), hp)) : NONE;
         if (spec.projection() > 0) {
           m.packDh = ensure(m.packDh, SgemmAt.packedASize(Math.toIntExact(tn), hout));
         }
@@ -521,7 +521,7 @@ final class JavaRecurrentTraining implements TrainableNode {
           m.gp = new float[3 * hp];
           m.gWs = MemorySegment.ofArray(m.gW);
           m.gRs = MemorySegment.ofArray(m.gR);
-          m.gRn = resetFirst ? new float[gw * ldd] : NONE;
+          m.gRn = cell == Recurrent.Cell.GRU ? new float[gw * ldd] : NONE;
           m.gRns = MemorySegment.ofArray(m.gRn);
           m.gWps = MemorySegment.ofArray(m.gWp);
           m.gbs = MemorySegment.ofArray(m.gb);
@@ -1011,8 +1011,9 @@ final class JavaRecurrentTraining implements TrainableNode {
         int a = active[k];
         if (a < n) { // rows past their length: zero gate gradients, so no mask later
           Arrays.fill(m.dg, (k * n + a) * ldg, (k + 1) * n * ldg, 0f);
-          if (lbr) {
-            Arrays.fill(m.dgr, (k * n + a) * ldg, (k + 1) * n * ldg, 0f);
+          SgemmAt.packA(m.dg, 0, ldg, gw, t * n, 0, gw, k * n + a, (k + 1) * n, m.packG);
+          if (lbr) { // zeros too: dG's n columns of these rows
+            SgemmAt.packA(m.dg, 2 * hp, ldg, hp, t * n, 0, hp, k * n + a, (k + 1) * n, m.packGrn);
           }
         }
       }
@@ -1167,9 +1168,33 @@ final class JavaRecurrentTraining implements TrainableNode {
           if (lbr) {
             CellsTraining.gruBackwardLbr(
                 b.ws, gOff, ldg, hp, dact, b.ghn, unit, hp, b.hseq, prevH, hs, m.dys, dh, ldd,
-                m.dys, dp, ldd, m.dg, m.dgr, gOff, ldg, rows, dw.gru);
+                m.dys, dp, ldd, m.dg, gOff, ldg, m.dgrStep, r0 * ldg, ldg, rows, dw.gru);
             Sgemm.gemm(
-                rows, m.dgr, gOff, ldg, dw.rB, 0, dw.rB.panels(), m.dys, dp, ldd, ACC, null, 0);
+                rows,
+                m.dgrStep,
+                r0 * ldg,
+                ldg,
+                dw.rB,
+                0,
+                dw.rB.panels(),
+                m.dys,
+                dp,
+                ldd,
+                ACC,
+                null,
+                0);
+            // dN⊙r of these rows, packed for dR's n rows (row k·N + r sits at r·ldg here)
+            SgemmAt.packA(
+                m.dgrStep,
+                2 * hp - k * n * ldg,
+                ldg,
+                hp,
+                steps * n,
+                0,
+                hp,
+                k * n + r0,
+                k * n + r1,
+                m.packGrn);
           } else {
             int ldrh = dw.rnB.columns();
             CellsTraining.gruBackwardResetFirstZn(
@@ -1197,6 +1222,8 @@ final class JavaRecurrentTraining implements TrainableNode {
           }
         }
       }
+      // This step's dG rows into 6-column strips, the A of dW and dR, while they are in cache.
+      SgemmAt.packA(m.dg, 0, ldg, gw, steps * n, 0, gw, k * n + r0, k * n + r1, m.packG);
     }
 
     /**
@@ -1221,7 +1248,6 @@ final class JavaRecurrentTraining implements TrainableNode {
       int in = dw.inSize;
       float[] xs = ragged || dw.reverse ? b.x : (l == 0 ? layerIn : layerOut[l - 1]);
       float[] dgx = m.dg;
-      float[] dgr = lbr ? m.dgr : m.dg;
       int k0 = rank * tn / parties;
       int k1 = (rank + 1) * tn / parties;
       if (tW != null) {
@@ -1240,37 +1266,44 @@ final class JavaRecurrentTraining implements TrainableNode {
       int tiles = (gw + SgemmAt.MR - 1) / SgemmAt.MR;
       int m0 = Math.min(gw, rank * tiles / parties * SgemmAt.MR);
       int m1 = Math.min(gw, (rank + 1) * tiles / parties * SgemmAt.MR);
-      if ((tW != null || tR != null) && m1 > m0) { // my strips of dG, the A of dW and dR
-        SgemmAt.packA(dgx, 0, ldg, gw, tn, m0, m1, m.packG);
-        if (lbr && tR != null) {
-          SgemmAt.packA(dgr, 0, ldg, gw, tn, m0, m1, m.packGr);
-        }
-      }
-      float[] ar = lbr ? m.packGr : m.packG;
-      if (tW != null && m1 > m0) {
+      if (tW != null && m1 > m0) { // dG was packed into strips step by step
         SgemmAt.gemm(m0, m1, m.packG, tn, m.packA, 0, SgemmAt.panels(in), m.gW, 0, ldx, false);
       }
-      if (tR != null && m1 > m0) {
+      if (tR != null) {
         int pr = SgemmAt.panels(hout);
-        if (!resetFirst) {
-          SgemmAt.gemm(m0, m1, ar, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
-        } else { // z, r see h; n sees r⊙h, into a buffer of its own (a strip may hold both)
-          int split = 2 * hp;
+        int split = 2 * hp;
+        if (cell != Recurrent.Cell.GRU && m1 > m0) {
+          SgemmAt.gemm(m0, m1, m.packG, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
+        } else if (resetFirst && m1 > m0) { // z, r see h; n sees r⊙h (a strip may hold r and n)
           if (m0 < split) {
-            SgemmAt.gemm(m0, Math.min(m1, split), ar, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
+            SgemmAt.gemm(m0, Math.min(m1, split), m.packG, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
           }
           if (m1 > split) {
             int from = Math.max(m0, split / SgemmAt.MR * SgemmAt.MR);
-            SgemmAt.gemm(from, m1, ar, tn, m.packC, 0, pr, m.gRn, 0, ldd, false);
+            SgemmAt.gemm(from, m1, m.packG, tn, m.packC, 0, pr, m.gRn, 0, ldd, false);
+          }
+        } else if (lbr) { // z, r from dG; n from its own strips of dN⊙r, rows from 2·hp on
+          if (m0 < split && m1 > m0) {
+            SgemmAt.gemm(m0, Math.min(m1, split), m.packG, tn, m.packB, 0, pr, m.gR, 0, ldd, false);
+          }
+          int nt = (hp + SgemmAt.MR - 1) / SgemmAt.MR;
+          int n0 = Math.min(hp, rank * nt / parties * SgemmAt.MR);
+          int n1 = Math.min(hp, (rank + 1) * nt / parties * SgemmAt.MR);
+          if (n1 > n0) {
+            SgemmAt.gemm(n0, n1, m.packGrn, tn, m.packB, 0, pr, m.gRn, split * ldd, ldd, false);
           }
         }
       }
       if (m1 > m0 && (tbW != null || tbR != null)) {
         Arrays.fill(m.gb, m0, m1, 0f);
         CellsTraining.columnSums(dgx, 0, ldg, tn, m0, m1, m.gb, 0);
-        if (lbr) {
-          Arrays.fill(m.gbr, m0, m1, 0f);
-          CellsTraining.columnSums(dgr, 0, ldg, tn, m0, m1, m.gbr, 0);
+        if (lbr) { // the candidate's recurrent bias sees dN⊙r: Σ dN·r over the kept r
+          int lo = Math.max(m0, 2 * hp);
+          if (m1 > lo) {
+            Arrays.fill(m.gbr, lo, m1, 0f);
+            CellsTraining.columnDots(
+                dgx, 0, ldg, b.ws, -hp, ldg, tn, lo, m1, m.gbr, 0); // ws col j − hp: r of unit
+          }
         }
       }
       if (tP != null && m1 > m0) { // i, f see c_{t−1}; o sees c_t
@@ -1350,7 +1383,7 @@ final class JavaRecurrentTraining implements TrainableNode {
               sr,
               (long) cr * hout,
               1,
-              resetFirst && cr >= 2 * hidden ? m.gRns : m.gRs,
+              cell == Recurrent.Cell.GRU && cr >= 2 * hidden ? m.gRns : m.gRs,
               (long) j * ldd,
               1,
               sr,
@@ -1363,7 +1396,7 @@ final class JavaRecurrentTraining implements TrainableNode {
         }
         if (tbR != null) {
           MemorySegment sb = tbR.segment();
-          sb.setAtIndex(F, cr, sb.getAtIndex(F, cr) + (lbr ? m.gbr[j] : m.gb[j]));
+          sb.setAtIndex(F, cr, sb.getAtIndex(F, cr) + (lbr && j >= 2 * hp ? m.gbr[j] : m.gb[j]));
         }
       }
       if (tP != null) {
