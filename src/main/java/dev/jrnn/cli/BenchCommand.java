@@ -32,6 +32,8 @@ final class BenchCommand implements Main.Command {
                           [--layers L] [--bidirectional] [--backend B[,B...]] [--threads N]
                           [--runs K] [--warmup SECONDS] [--no-check] [--json]
                jrnn bench --workload W1|W2|W3|W4|W5 [options above]
+               jrnn bench --train --workload W6|W7 [--backend B[,B...]] [--threads N] [--runs K]
+                          [--warmup SECONDS] [--json]
                jrnn bench MODEL [--input NAME=FILE.npy ...] [--dim NAME=SIZE ...]
                           [--backend B[,B...]] [--threads N] [--runs K] [--warmup SECONDS]
                           [--no-check] [--json] [--description MODEL.json]
@@ -48,6 +50,12 @@ final class BenchCommand implements Main.Command {
           --json      one JSON object per line and backend: workload, backend, threads,
                       times_ms (every timed run), median_ms, gflops, max_abs_diff
 
+        With --train, times one training step instead: the forward in training mode and the
+        backward of dy = 1 on y (as PyTorch's y.sum().backward()) to every weight gradient, then
+        the same step with an Adam update. W6 is LSTM, W7 GRU, both N=32 T=64 I=H=256; a step
+        counts 3x the forward's FLOPs. Backends default to java and onednn; max|diff| compares
+        each backend's weight gradients with the first one's.
+
         With a MODEL (.onnx, jrnn model, or PyTorch safetensors with --description), times the
         whole model on every available backend and, for ONNX files, ONNX Runtime Java ('ort'),
         all in this run, and prints each engine's times, its ratio to the fastest and the max abs
@@ -61,6 +69,7 @@ final class BenchCommand implements Main.Command {
     boolean check = !args.flag("no-check");
     boolean json = args.flag("json");
     boolean bidirectional = args.flag("bidirectional");
+    boolean train = args.flag("train");
     if (!args.positional().isEmpty()) {
       if (bidirectional) {
         throw new Args.UsageException("--bidirectional describes a configuration, not a MODEL");
@@ -78,7 +87,9 @@ final class BenchCommand implements Main.Command {
           engines.add(b.name());
         }
       }
-      engines.add("ort");
+      if (!train) {
+        engines.add("ort");
+      }
     }
     int threads = args.integer("threads", 1, 1);
     int runs = args.integer("runs", 20, 1);
@@ -86,6 +97,9 @@ final class BenchCommand implements Main.Command {
     args.rejectUnknown();
     if (!args.positional().isEmpty()) {
       throw new Args.UsageException("unexpected argument " + args.positional().getFirst());
+    }
+    if (train) {
+      return TrainBench.run(w, engines, threads, runs, warmup, json, out);
     }
     try (Weights weights = Weights.random(w.graph(), 1);
         Tensor x = WorkloadBench.input(w)) {

@@ -33,14 +33,25 @@ public record Workload(String id, Recurrent spec, int batch, int steps, int inpu
 
   public static final Workload[] STANDARD = {W1, W2, W3, W4, W5};
 
+  /** The training workloads: one step of LSTM (W6) or GRU (W7), N=32, T=64, I=H=256. */
+  public static final Workload W6 =
+      new Workload("W6", Recurrent.lstm(256).name("rnn"), 32, 64, 256);
+
+  public static final Workload W7 = new Workload("W7", Recurrent.gru(256).name("rnn"), 32, 64, 256);
+
+  public static final Workload[] TRAINING = {W6, W7};
+
   /** A standard workload by id, or a custom one described by the caller. */
   public static Workload byId(String id) {
-    for (Workload w : STANDARD) {
-      if (w.id.equalsIgnoreCase(id)) {
-        return w;
+    for (Workload[] list : new Workload[][] {STANDARD, TRAINING}) {
+      for (Workload w : list) {
+        if (w.id.equalsIgnoreCase(id)) {
+          return w;
+        }
       }
     }
-    throw new IllegalArgumentException("unknown workload '" + id + "'; known: W1, W2, W3, W4, W5");
+    throw new IllegalArgumentException(
+        "unknown workload '" + id + "'; known: W1-W5 (inference), W6, W7 (training)");
   }
 
   /** FLOPs of one forward pass: 2·T·N·G·H·(I_l + Hout) per layer and direction. */
