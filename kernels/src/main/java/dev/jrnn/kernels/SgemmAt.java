@@ -26,7 +26,7 @@ public final class SgemmAt {
   public static final int MR = 6;
 
   /** Rows of B per block: a panel block of {@code KC × NR} floats is 32 KiB at 512 bits. */
-  static final int KC = Integer.getInteger("jrnn.kc", 128);
+  static final int KC = 128;
 
   private SgemmAt() {}
 
