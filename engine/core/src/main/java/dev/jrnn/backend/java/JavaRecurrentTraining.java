@@ -1112,6 +1112,8 @@ final class JavaRecurrentTraining implements TrainableNode {
       int unit = (k * n + r0) * hp;
       int prevH = (k * n + r0) * hs;
       float[] dact = keepDerivatives ? b.dact : null;
+      // Recurrent dropout (see forwardStep): the products into slot k below would go through a
+      // scratch row and reach dh_{t−1} as m⊙(dG_t·R); the packed H for dR would be m⊙h.
       switch (cell) {
         case LSTM -> {
           float[] dhv = m.dys;
