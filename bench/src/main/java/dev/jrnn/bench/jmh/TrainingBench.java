@@ -14,7 +14,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -154,13 +153,15 @@ public class TrainingBench {
     }
     Collection<RunResult> results = new Runner(options(TrainingBench.class, quick).build()).run();
     Map<String, double[]> torchMs = torch ? torch(quick) : Map.of();
-    Map<String, Double> median = new LinkedHashMap<>();
+    Map<String, double[]> ms = new LinkedHashMap<>(); // median, min
     for (RunResult r : results) {
       var p = r.getParams();
-      median.put(
+      var st = r.getPrimaryResult().getStatistics();
+      ms.put(
           p.getParam("cell") + "/" + p.getParam("engine") + "/" + p.getParam("threads"),
-          r.getPrimaryResult().getStatistics().getPercentile(50));
+          new double[] {st.getPercentile(50), st.getMin()});
     }
+    ms.putAll(torchMs);
     StringBuilder s = new StringBuilder();
     s.append(
         String.format(
@@ -170,35 +171,41 @@ public class TrainingBench {
             peak[1],
             peak[2]));
     s.append(
-        "| cell | engine | threads | median ms | GFLOP/s | % of peak | vs onednn | vs PyTorch |\n");
-    s.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
-    List<String> rows = new ArrayList<>(median.keySet());
-    torchMs.forEach((k, v) -> rows.add(k));
-    for (String key : rows) {
-      String[] k = key.split("/");
+        "| cell | engine | threads | median ms | min ms | GFLOP/s (median, min) | % of peak |"
+            + " vs onednn | vs PyTorch |\n");
+    s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (Map.Entry<String, double[]> e : ms.entrySet()) {
+      String[] k = e.getKey().split("/");
       int t = Integer.parseInt(k[2]);
-      double ms = median.containsKey(key) ? median.get(key) : torchMs.get(key)[0];
-      double gf = flops(k[0], 64, 32, 256) / (ms * 1e6);
-      Double dnn = median.get(k[0] + "/onednn/" + k[2]);
-      double[] pt = torchMs.get(k[0] + "/pytorch/" + k[2]);
+      double med = e.getValue()[0];
+      double min = e.getValue()[1];
+      double flop = flops(k[0], 64, 32, 256);
       s.append(
           String.format(
               Locale.ROOT,
-              "| %s | %s | %d | %.1f | %.1f | %.0f%% | %s | %s |%n",
+              "| %s | %s | %d | %.1f | %.1f | %.1f, %.1f | %.0f%%, %.0f%% | %s | %s |%n",
               k[0],
               k[1],
               t,
-              ms,
-              gf,
-              100 * gf / peak[t],
-              dnn == null ? "–" : String.format(Locale.ROOT, "%.2f×", ms / dnn),
-              pt == null ? "–" : String.format(Locale.ROOT, "%.2f×", ms / pt[0])));
+              med,
+              min,
+              flop / (med * 1e6),
+              flop / (min * 1e6),
+              100 * flop / (med * 1e6) / peak[t],
+              100 * flop / (min * 1e6) / peak[t],
+              ratio(e.getValue(), ms.get(k[0] + "/onednn/" + k[2])),
+              ratio(e.getValue(), ms.get(k[0] + "/pytorch/" + k[2]))));
     }
     s.append(
         "\nN=32, T=64, I=H=256; a step = forward (training) + backward to all weights and x;"
-            + " FLOPs = 3 × 2·T·N·G·H·(I+H). vs X: time / X's time at the same threads.\n");
+            + " FLOPs = 3 × 2·T·N·G·H·(I+H). vs X: time / X's time at the same threads (median,"
+            + " min).\n");
     System.out.println();
     System.out.print(s);
+  }
+
+  private static String ratio(double[] a, double[] b) {
+    return b == null ? "–" : String.format(Locale.ROOT, "%.2f×, %.2f×", a[0] / b[0], a[1] / b[1]);
   }
 
   private static ChainedOptionsBuilder options(Class<?> bench, boolean quick) {
@@ -214,7 +221,7 @@ public class TrainingBench {
     return o;
   }
 
-  /** PyTorch's median ms by "CELL/pytorch/threads", from bench/train_peer.py. */
+  /** PyTorch's median and min ms by "CELL/pytorch/threads", from bench/train_peer.py. */
   private static Map<String, double[]> torch(boolean quick) throws IOException {
     ProcessBuilder pb =
         new ProcessBuilder(
@@ -230,7 +237,7 @@ public class TrainingBench {
         if (f.length >= 3 && (f[0].equals("lstm") || f[0].equals("gru"))) {
           m.put(
               f[0].toUpperCase(Locale.ROOT) + "/pytorch/" + f[1],
-              new double[] {Double.parseDouble(f[2])});
+              new double[] {Double.parseDouble(f[2]), Double.parseDouble(f[3])});
         }
       }
     }
