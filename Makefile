@@ -84,6 +84,12 @@ FUZZ_TARGETS := engine/onnx:OnnxFuzzTest\#onnx:200000 \
                 engine/core:ReadersFuzzTest\#safetensors:150000 \
                 engine/core:ReadersFuzzTest\#npy:600000
 FUZZ_SECONDS ?= 300
+# -use_cmp=0: mutations do not draw on the values the code compared, some of which differ from run
+# to run (native memory addresses, most likely): with them, a safetensors run over a large corpus
+# took another path in about one run of four. It costs make fuzz little coverage (1427 ONNX edges
+# against 1430); make fuzz-explore keeps them.
+FUZZ_FIXED := -Djazzer.internal.arg.2=-seed=1 -Djazzer.internal.arg.3=-runs=$$runs \
+              -Djazzer.internal.arg.4=-use_cmp=0
 # $(call fuzz_each,<corpus dir under the module's target/>,<extra libFuzzer args>,<what to say>)
 define fuzz_each
 	@for t in $(FUZZ_TARGETS); do \
@@ -102,7 +108,7 @@ endef
 
 fuzz: jdk
 	@for t in $(FUZZ_TARGETS); do module=$${t%%:*}; rm -rf "$$module/target/fuzz-ci"; done
-	$(call fuzz_each,fuzz-ci,-Djazzer.internal.arg.2=-seed=1 -Djazzer.internal.arg.3=-runs=$$runs,seed 1 and $$runs inputs)
+	$(call fuzz_each,fuzz-ci,$(FUZZ_FIXED),seed 1 and $$runs inputs)
 
 fuzz-explore: jdk
 	$(call fuzz_each,fuzz-corpus,-Djazzer.internal.arg.2=-max_total_time=$(FUZZ_SECONDS),random seed for $(FUZZ_SECONDS) s)
