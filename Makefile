@@ -81,7 +81,7 @@ test: jdk deps
 # Jazzer takes libFuzzer's arguments from the properties jazzer.internal.arg.0 (argv0), .1, ...;
 # they reach the forked test JVM through jrnn.testFlags (the surefire argLine).
 FUZZ_TARGETS := engine/onnx:OnnxFuzzTest\#onnx:200000 \
-                engine/core:ReadersFuzzTest\#safetensors:150000 \
+                engine/core:ReadersFuzzTest\#safetensors:100000 \
                 engine/core:ReadersFuzzTest\#npy:600000
 FUZZ_SECONDS ?= 300
 # -use_cmp=0: mutations do not draw on the values the code compared, some of which differ from run
