@@ -40,10 +40,7 @@ public final class JavaBackend implements Backend {
 
   @Override
   public String untrainable(Node node) {
-    if (node.op() instanceof Op.RecurrentLayer r && r.spec().hasDropout()) {
-      return "java trains recurrent stacks without dropout inside them so far";
-    }
-    return null; // every op
+    return null; // every op, dropout inside recurrent stacks included
   }
 
   @Override

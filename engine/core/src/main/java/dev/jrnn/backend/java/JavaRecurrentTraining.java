@@ -7,11 +7,13 @@ import dev.jrnn.kernels.Act;
 import dev.jrnn.kernels.Arith;
 import dev.jrnn.kernels.Cells;
 import dev.jrnn.kernels.CellsTraining;
+import dev.jrnn.kernels.DropoutMask;
 import dev.jrnn.kernels.Elementwise;
 import dev.jrnn.kernels.Sgemm;
 import dev.jrnn.kernels.SgemmAt;
 import dev.jrnn.kernels.Simd;
 import dev.jrnn.kernels.WorkerPool;
+import dev.jrnn.spi.DropoutStreams;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.TrainableNode;
 import java.lang.foreign.MemorySegment;
@@ -263,11 +265,16 @@ final class JavaRecurrentTraining implements TrainableNode {
 
   @Override
   public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-    forward(in, out, ctx).close();
+    pass(in, out, ctx, false).close();
   }
 
   @Override
   public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+    return pass(in, out, ctx, true);
+  }
+
+  /** A forward pass; dropout (the spec's, from {@code ctx.seed()}) only in {@code training}. */
+  private Saved pass(Tensor[] in, Tensor[] out, ExecContext ctx, boolean training) {
     Scratch s = ctx.cache(this, newScratch);
     boolean bf = spec.isBatchFirst();
     Tensor x = in[Op.RecurrentLayer.X];
@@ -275,6 +282,9 @@ final class JavaRecurrentTraining implements TrainableNode {
     int batch = x.dim(bf ? 0 : 1);
     s.generation++;
     s.w = weights;
+    s.layerDrop = training && spec.dropout() > 0 && layerCount > 1;
+    s.recDrop = training && spec.recurrentDropout() > 0;
+    s.stream = s.layerDrop || s.recDrop ? DropoutStreams.node(ctx, node) : 0;
     s.prepare(steps, batch);
     s.sortByLength(at(in, Op.RecurrentLayer.LENGTHS));
     s.x = x;
@@ -388,6 +398,8 @@ final class JavaRecurrentTraining implements TrainableNode {
     float[] hraw = NONE; // [T·N·hp] LSTM output before the projection
     float[] ghn = NONE; // [T·N·hp] GRU lbr: h_n + bR_n
     float[] rh = NONE; // [T·N·hp] GRU reset-first: r⊙h
+    float[] rmask = NONE; // [N·hs] recurrent dropout's mask on h_{t−1}, sorted rows (0 in padding)
+    float[] hm = NONE; // [T·N·hs] recurrent dropout: m⊙h_{t−1} per step, what R reads
   }
 
   /** A direction's buffers that no later step or layer needs (one set per concurrent direction). */
@@ -400,6 +412,7 @@ final class JavaRecurrentTraining implements TrainableNode {
     float[] dc = NONE; // [N·hp]
     float[] dhraw = NONE; // [N·ldhr] LSTM projection: gradient before it
     float[] drh = NONE; // [N·ldrh] reset-first: gradient of r⊙h
+    float[] dhm = NONE; // [N·ldd] recurrent dropout: gradient of m⊙h_{t−1}, before the mask
     float[] dx = NONE; // [T·N·ldx] input gradient in processing order
     float[] packA = NONE; // packed B operands of the weight-gradient GEMMs
     float[] packB = NONE;
@@ -428,10 +441,14 @@ final class JavaRecurrentTraining implements TrainableNode {
     int batch;
     boolean ragged;
     boolean backward;
+    boolean layerDrop; // dropout between layers in this pass
+    boolean recDrop; // recurrent dropout in this pass
+    long stream; // the node's dropout stream
     final int outSize = spec.outputSize();
     float[] layerIn = NONE; // [T·N·I] time-major copy of x
     final float[][] layerOut = new float[layerCount][]; // [T·N·C] each layer's output
     float[] dLayer = NONE; // [T·N·max(I, C)] gradient of a layer's input/output
+    final float[][] dropMask = new float[layerCount][]; // [T·N·C] mask on layer l's input, l ≥ 1
     final Saved1[][] saved = new Saved1[layerCount][JavaRecurrentTraining.this.dirs];
     final Temp[] temp = new Temp[JavaRecurrentTraining.this.dirs];
     float[][] rowTmp = new float[0][]; // per thread, a row for sums
@@ -446,6 +463,7 @@ final class JavaRecurrentTraining implements TrainableNode {
     Scratch() {
       for (int l = 0; l < layerCount; l++) {
         layerOut[l] = NONE;
+        dropMask[l] = NONE;
         for (int d = 0; d < temp.length; d++) {
           saved[l][d] = new Saved1();
         }
@@ -470,6 +488,9 @@ final class JavaRecurrentTraining implements TrainableNode {
       int ldrh = Simd.roundUp(hout, NR);
       for (int l = 0; l < layerCount; l++) {
         layerOut[l] = ensure(layerOut[l], tn * outSize);
+        if (layerDrop && l > 0) {
+          dropMask[l] = ensure(dropMask[l], tn * outSize);
+        }
         for (int d = 0; d < temp.length; d++) {
           Saved1 b = saved[l][d];
           int in = op.layerInputSize(l);
@@ -489,6 +510,10 @@ final class JavaRecurrentTraining implements TrainableNode {
           if (resetFirst) {
             b.rh = ensure(b.rh, tn * hp);
           }
+          if (recDrop) {
+            b.rmask = ensure(b.rmask, (long) n * hs);
+            b.hm = ensure(b.hm, tn * hs);
+          }
         }
       }
       for (Temp m : temp) {
@@ -500,6 +525,9 @@ final class JavaRecurrentTraining implements TrainableNode {
         m.dc = ensure(m.dc, (long) n * hp);
         m.dhraw = spec.projection() > 0 ? ensure(m.dhraw, (long) n * ldhr) : NONE;
         m.drh = resetFirst ? ensure(m.drh, (long) n * ldrh) : NONE;
+        if (recDrop) {
+          m.dhm = ensure(m.dhm, (long) n * ldd);
+        }
         m.dx = ensure(m.dx, tn * ldx);
         int widest = Math.max(maxIn, Math.max(hout, hidden));
         m.packA = ensure(m.packA, SgemmAt.packedSize(Math.toIntExact(tn), widest));
@@ -662,10 +690,16 @@ final class JavaRecurrentTraining implements TrainableNode {
           if (b.rh.length > 0) {
             Arrays.fill(b.rh, (k * n + a) * hp, (k + 1) * n * hp, 0f);
           }
+          if (recDrop) {
+            Arrays.fill(b.hm, (k * n + a) * hs, (k + 1) * n * hs, 0f);
+          }
         }
       }
       if (rank == 0) {
         initState(l, d, b);
+        if (recDrop) {
+          recurrentMask(l, d, b.rmask);
+        }
       }
       team.barrier(g, parties);
       float[] xs = gather ? b.x : input;
@@ -722,6 +756,19 @@ final class JavaRecurrentTraining implements TrainableNode {
       }
     }
 
+    /**
+     * Recurrent dropout's mask of layer {@code l}, direction {@code d} in sorted row order: row i
+     * is the mask's row {@code order[i]} (the caller's), zero in the padding columns.
+     */
+    private void recurrentMask(int l, int d, float[] mask) {
+      long st = DropoutStreams.recurrent(stream, l, d);
+      float p = spec.recurrentDropout();
+      for (int i = 0; i < batch; i++) {
+        DropoutMask.fill(st, p, (long) order[i] * hout, mask, i * hs, hout);
+        Arrays.fill(mask, i * hs + hout, (i + 1) * hs, 0f);
+      }
+    }
+
     /** h0 and c0 (or zeros) into slot 0, sorted. */
     private void initState(int l, int d, Saved1 b) {
       int n = batch;
@@ -751,26 +798,17 @@ final class JavaRecurrentTraining implements TrainableNode {
       int unit = (k * n + r0) * hp; // row r0 of a [T·N·hp] plane at step k
       float[] dact = keepDerivatives ? b.dact : null;
       boolean zigzag = (k & 1) == 1;
-      // Recurrent dropout goes here: the GEMMs would read m⊙h_{t−1} (a masked copy of these rows)
-      // instead of h_{t−1}, and backward would mask the gradient they give h_{t−1} and use the
-      // masked rows for dR.
+      // Recurrent dropout: the recurrent products (and GRU's reset r⊙h) read m⊙h_{t−1}, a masked
+      // copy of these rows kept for backward; GRU's carry z⊙h_{t−1} reads h_{t−1}.
+      float[] hr = b.hseq;
+      if (recDrop) {
+        hr = b.hm;
+        multiply(b.hseq, prevH, b.rmask, r0 * hs, b.hm, prevH, rows * hs);
+      }
       switch (cell) {
         case LSTM -> {
           Sgemm.gemm(
-              rows,
-              b.hseq,
-              prevH,
-              hs,
-              dw.r,
-              0,
-              dw.r.panels(),
-              b.ws,
-              gOff,
-              ldg,
-              ACC,
-              null,
-              0,
-              zigzag);
+              rows, hr, prevH, hs, dw.r, 0, dw.r.panels(), b.ws, gOff, ldg, ACC, null, 0, zigzag);
           boolean proj = b.hraw.length > 0;
           CellsTraining.lstmForwardTraining(
               b.ws,
@@ -794,20 +832,7 @@ final class JavaRecurrentTraining implements TrainableNode {
         }
         case RNN -> {
           Sgemm.gemm(
-              rows,
-              b.hseq,
-              prevH,
-              hs,
-              dw.r,
-              0,
-              dw.r.panels(),
-              b.ws,
-              gOff,
-              ldg,
-              ACC,
-              null,
-              0,
-              zigzag);
+              rows, hr, prevH, hs, dw.r, 0, dw.r.panels(), b.ws, gOff, ldg, ACC, null, 0, zigzag);
           CellsTraining.rnnForwardTraining(
               b.ws, gOff, ldg, hp, dact, b.hseq, nextH, hs, rows, dw.rnn);
         }
@@ -815,7 +840,7 @@ final class JavaRecurrentTraining implements TrainableNode {
           if (lbr) {
             Sgemm.gemm(
                 rows,
-                b.hseq,
+                hr,
                 prevH,
                 hs,
                 dw.r,
@@ -836,7 +861,7 @@ final class JavaRecurrentTraining implements TrainableNode {
             int ldn = dw.rn.columns();
             Sgemm.gemm(
                 rows,
-                b.hseq,
+                hr,
                 prevH,
                 hs,
                 dw.r,
@@ -850,7 +875,7 @@ final class JavaRecurrentTraining implements TrainableNode {
                 0,
                 zigzag);
             CellsTraining.gruResetHiddenTraining(
-                b.ws, gOff, ldg, hp, dact, m.gh, r0 * ldzr, ldzr, b.hseq, prevH, hs, b.rh, unit, hp,
+                b.ws, gOff, ldg, hp, dact, m.gh, r0 * ldzr, ldzr, hr, prevH, hs, b.rh, unit, hp,
                 rows, dw.gru);
             Sgemm.gemm(
                 rows,
@@ -906,6 +931,15 @@ final class JavaRecurrentTraining implements TrainableNode {
                 out[to + j] += h[from + j];
               }
             }
+          }
+        }
+        if (layerDrop && !last) { // the next layer reads this output under its mask, kept
+          float[] mask = dropMask[l + 1];
+          int o = tt * n * c;
+          DropoutMask.fill(
+              DropoutStreams.betweenLayers(stream, l + 1), spec.dropout(), o, mask, o, n * c);
+          for (int e = o; e < o + n * c; e++) {
+            out[e] *= mask[e];
           }
         }
         if (last && y != null) {
@@ -1112,8 +1146,15 @@ final class JavaRecurrentTraining implements TrainableNode {
       int unit = (k * n + r0) * hp;
       int prevH = (k * n + r0) * hs;
       float[] dact = keepDerivatives ? b.dact : null;
-      // Recurrent dropout (see forwardStep): the products into slot k below would go through a
-      // scratch row and reach dh_{t−1} as m⊙(dG_t·R); the packed H for dR would be m⊙h.
+      // Recurrent dropout (see forwardStep): the recurrent products' gradient goes to m⊙h_{t−1}
+      // (scratch rows dhm, from row 0) and reaches dh_{t−1} (slot k) masked; GRU's carry part goes
+      // to slot k directly; dR reads the kept m⊙h_{t−1}.
+      float[] rd = recDrop ? m.dhm : m.dys; // where the recurrent products' gradient goes
+      int rdOff = recDrop ? r0 * ldd : dp;
+      float[] hr = recDrop ? b.hm : b.hseq;
+      if (recDrop) { // the products add into the scratch rows
+        Arrays.fill(m.dhm, rdOff, rdOff + rows * ldd, 0f);
+      }
       switch (cell) {
         case LSTM -> {
           float[] dhv = m.dys;
@@ -1159,12 +1200,12 @@ final class JavaRecurrentTraining implements TrainableNode {
               ldg,
               rows,
               dw.lstm);
-          Sgemm.gemm(rows, m.dg, gOff, ldg, dw.rB, 0, dw.rB.panels(), m.dys, dp, ldd, ACC, null, 0);
+          Sgemm.gemm(rows, m.dg, gOff, ldg, dw.rB, 0, dw.rB.panels(), rd, rdOff, ldd, ACC, null, 0);
         }
         case RNN -> {
           CellsTraining.rnnBackward(
               b.ws, gOff, ldg, hp, dact, m.dys, dh, ldd, m.dg, gOff, ldg, rows, dw.rnn);
-          Sgemm.gemm(rows, m.dg, gOff, ldg, dw.rB, 0, dw.rB.panels(), m.dys, dp, ldd, ACC, null, 0);
+          Sgemm.gemm(rows, m.dg, gOff, ldg, dw.rB, 0, dw.rB.panels(), rd, rdOff, ldd, ACC, null, 0);
         }
         case GRU -> {
           if (lbr) {
@@ -1179,8 +1220,8 @@ final class JavaRecurrentTraining implements TrainableNode {
                 dw.rB,
                 0,
                 dw.rB.panels(),
-                m.dys,
-                dp,
+                rd,
+                rdOff,
                 ldd,
                 ACC,
                 null,
@@ -1217,15 +1258,38 @@ final class JavaRecurrentTraining implements TrainableNode {
                 null,
                 0);
             CellsTraining.gruBackwardResetFirstR(
-                b.ws, gOff, ldg, hp, dact, b.hseq, prevH, hs, m.drh, r0 * ldrh, ldrh, m.dys, dp,
-                ldd, m.dg, gOff, ldg, rows, dw.gru);
+                b.ws, gOff, ldg, hp, dact, hr, prevH, hs, m.drh, r0 * ldrh, ldrh, rd, rdOff, ldd,
+                m.dg, gOff, ldg, rows, dw.gru);
             Sgemm.gemm(
-                rows, m.dg, gOff, ldg, dw.rB, 0, dw.rB.panels(), m.dys, dp, ldd, ACC, null, 0);
+                rows, m.dg, gOff, ldg, dw.rB, 0, dw.rB.panels(), rd, rdOff, ldd, ACC, null, 0);
           }
         }
       }
+      if (recDrop) { // dh_{t−1} += m ⊙ (gradient of m⊙h_{t−1})
+        unmask(m.dhm, r0 * ldd, b.rmask, r0 * hs, m.dys, dp, rows);
+      }
       // This step's dG rows into 6-column strips, the A of dW and dR, while they are in cache.
       SgemmAt.packA(m.dg, 0, ldg, gw, steps * n, 0, gw, k * n + r0, k * n + r1, m.packG);
+    }
+
+    /** {@code out[o + e] = a[ao + e] · b[bo + e]} for {@code e < n}. */
+    private static void multiply(float[] a, int ao, float[] b, int bo, float[] out, int o, int n) {
+      for (int e = 0; e < n; e++) {
+        out[o + e] = a[ao + e] * b[bo + e];
+      }
+    }
+
+    /** {@code dh[dhOff + i·ldd + j] += g[gOff + i·ldd + j] · mask[mOff + i·hs + j]}, j < Hout. */
+    private void unmask(
+        float[] g, int gOff, float[] mask, int mOff, float[] dh, int dhOff, int rows) {
+      for (int i = 0; i < rows; i++) {
+        int to = dhOff + i * ldd;
+        int from = gOff + i * ldd;
+        int mo = mOff + i * hs;
+        for (int j = 0; j < hout; j++) {
+          dh[to + j] = Math.fma(g[from + j], mask[mo + j], dh[to + j]);
+        }
+      }
     }
 
     /**
@@ -1256,7 +1320,7 @@ final class JavaRecurrentTraining implements TrainableNode {
         SgemmAt.pack(xs, 0, in, in, tn, k0, k1, m.packA);
       }
       if (tR != null) {
-        SgemmAt.pack(b.hseq, 0, hs, hout, tn, k0, k1, m.packB);
+        SgemmAt.pack(recDrop ? b.hm : b.hseq, 0, hs, hout, tn, k0, k1, m.packB);
         if (resetFirst) {
           SgemmAt.pack(b.rh, 0, hp, hidden, tn, k0, k1, m.packC);
         }
@@ -1457,7 +1521,13 @@ final class JavaRecurrentTraining implements TrainableNode {
               }
             }
           }
-          if (l > 0) {
+          if (l > 0 && layerDrop) { // through the mask on this layer's input
+            float[] mask = dropMask[l];
+            int o = (tt * n + nn) * in;
+            for (int j = 0; j < in; j++) {
+              dLayer[o + j] = row[j] * mask[o + j];
+            }
+          } else if (l > 0) {
             System.arraycopy(row, 0, dLayer, (tt * n + nn) * in, in);
           } else {
             long at = spec.isBatchFirst() ? (long) nn * t + tt : (long) tt * n + nn;
