@@ -54,7 +54,9 @@ final class BenchCommand implements Main.Command {
         backward of dy = 1 on y (as PyTorch's y.sum().backward()) to every weight gradient, then
         the same step with an Adam update. W6 is LSTM, W7 GRU, both N=32 T=64 I=H=256; a step
         counts 3x the forward's FLOPs. Backends default to java and onednn; max|diff| compares
-        each backend's weight gradients with the first one's.
+        each backend's weight gradients with the first one's; workspace MB is the heap the first
+        step allocates (what the forward keeps for backward and the backward's scratch, reused by
+        every later step; native memory, as onednn's, is not counted).
 
         With a MODEL (.onnx, jrnn model, or PyTorch safetensors with --description), times the
         whole model on every available backend and, for ONNX files, ONNX Runtime Java ('ort'),

@@ -34,8 +34,14 @@ final class TrainBench {
             w.describe(),
             flops / 1e9);
         out.printf(
-            "%-10s %7s %10s %9s %14s %13s%n",
-            "backend", "threads", "median ms", "GFLOP/s", "+Adam median", "max|diff|");
+            "%-10s %7s %10s %9s %14s %13s %13s%n",
+            "backend",
+            "threads",
+            "median ms",
+            "GFLOP/s",
+            "+Adam median",
+            "max|diff|",
+            "workspace MB");
       }
       Map<String, float[]> first = null;
       for (String name : engines) {
@@ -52,13 +58,18 @@ final class TrainBench {
           double[] ms = Timing.time(s::step, warmup, runs);
           double[] adam = Timing.time(s::stepAndUpdate, Math.min(warmup, 1), runs);
           double median = Timing.median(ms);
+          double workspaceMb; // a fresh node's first step, with the kernels compiled by now
+          try (TrainStep fresh = new TrainStep(w, name, threads, weights, x)) {
+            workspaceMb = fresh.firstStepBytes() / 1e6;
+          }
           double gflops = flops / (median * 1e6);
           if (json) {
             out.printf(
                 Locale.ROOT,
                 "{\"workload\":\"%s\",\"mode\":\"train\",\"config\":\"%s\",\"backend\":\"%s\","
                     + "\"threads\":%d,\"times_ms\":[%s],\"median_ms\":%.4f,\"gflops\":%.2f,"
-                    + "\"adam_times_ms\":[%s],\"adam_median_ms\":%.4f,\"max_abs_diff\":%.3e}%n",
+                    + "\"adam_times_ms\":[%s],\"adam_median_ms\":%.4f,\"max_abs_diff\":%.3e,"
+                    + "\"first_step_heap_mb\":%.1f}%n",
                 w.id(),
                 w.describe(),
                 name,
@@ -68,17 +79,19 @@ final class TrainBench {
                 gflops,
                 list(adam),
                 Timing.median(adam),
-                diff);
+                diff,
+                workspaceMb);
           } else {
             out.printf(
                 Locale.ROOT,
-                "%-10s %7d %10.3f %9.1f %14.3f %13s%n",
+                "%-10s %7d %10.3f %9.1f %14.3f %13s %13.1f%n",
                 name,
                 threads,
                 median,
                 gflops,
                 Timing.median(adam),
-                first == g ? "-" : String.format(Locale.ROOT, "%.2e", diff));
+                first == g ? "-" : String.format(Locale.ROOT, "%.2e", diff),
+                workspaceMb);
           }
         }
       }

@@ -60,6 +60,36 @@ public final class TrainStep implements AutoCloseable {
     return 3.0 * w.flops();
   }
 
+  /**
+   * Heap bytes the first step allocates on the calling thread and the pool's workers: the training
+   * workspace (what the forward keeps for backward and the backward's scratch), sized once and
+   * reused, since a warm step allocates nothing. Native memory (onednn's) is not counted. Call it
+   * before any other step of this instance, and after the kernels are compiled (another instance
+   * warmed up): cold vector code boxes its temporaries, 3 GB in W6's first step.
+   */
+  public long firstStepBytes() {
+    var mx =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long before = 0;
+    long[] ids = threadIds();
+    for (long id : ids) {
+      before += Math.max(0, mx.getThreadAllocatedBytes(id));
+    }
+    step();
+    long after = 0;
+    for (long id : threadIds()) {
+      after += Math.max(0, mx.getThreadAllocatedBytes(id));
+    }
+    return after - before;
+  }
+
+  private static long[] threadIds() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t == Thread.currentThread() || t.getName().startsWith("jrnn-worker-"))
+        .mapToLong(Thread::threadId)
+        .toArray();
+  }
+
   /** Forward and backward. */
   public void step() {
     program.forward(inputs);
