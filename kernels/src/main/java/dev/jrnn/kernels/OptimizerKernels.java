@@ -176,8 +176,9 @@ public final class OptimizerKernels {
       MemorySegment w, MemorySegment g, long full, float clip, float scale, float wd, float lr) {
     FloatVector hi = FloatVector.broadcast(S, clip);
     FloatVector lo = FloatVector.broadcast(S, -clip);
-    for (long i = 0; i < full; i += S.length()) {
-      long at = i * 4;
+    int end = Math.toIntExact(full); // an int-counted loop: C2's long loops kept deoptimizing
+    for (int i = 0; i < end; i += S.length()) {
+      long at = (long) i * 4;
       FloatVector wi = FloatVector.fromMemorySegment(S, w, at, NATIVE);
       FloatVector d =
           wi.lanewise(
@@ -201,8 +202,9 @@ public final class OptimizerKernels {
       boolean first) {
     FloatVector hi = FloatVector.broadcast(S, clip);
     FloatVector lo = FloatVector.broadcast(S, -clip);
-    for (long i = 0; i < full; i += S.length()) {
-      long at = i * 4;
+    int end = Math.toIntExact(full); // an int-counted loop: C2's long loops kept deoptimizing
+    for (int i = 0; i < end; i += S.length()) {
+      long at = (long) i * 4;
       FloatVector wi = FloatVector.fromMemorySegment(S, w, at, NATIVE);
       FloatVector d =
           wi.lanewise(
@@ -329,8 +331,9 @@ public final class OptimizerKernels {
       float eps) {
     FloatVector hi = FloatVector.broadcast(S, clip);
     FloatVector lo = FloatVector.broadcast(S, -clip);
-    for (long i = 0; i < full; i += S.length()) {
-      long at = i * 4;
+    int end = Math.toIntExact(full); // an int-counted loop: C2's long loops kept deoptimizing
+    for (int i = 0; i < end; i += S.length()) {
+      long at = (long) i * 4;
       FloatVector wi = FloatVector.fromMemorySegment(S, w, at, NATIVE);
       FloatVector d =
           wi.lanewise(
@@ -468,8 +471,9 @@ public final class OptimizerKernels {
       float eps) {
     FloatVector hi = FloatVector.broadcast(S, clip);
     FloatVector lo = FloatVector.broadcast(S, -clip);
-    for (long i = 0; i < full; i += S.length()) {
-      long at = i * 4;
+    int end = Math.toIntExact(full); // an int-counted loop: C2's long loops kept deoptimizing
+    for (int i = 0; i < end; i += S.length()) {
+      long at = (long) i * 4;
       FloatVector wi = FloatVector.fromMemorySegment(S, w, at, NATIVE);
       FloatVector d =
           wi.lanewise(
@@ -500,8 +504,9 @@ public final class OptimizerKernels {
       boolean centered) {
     FloatVector hi = FloatVector.broadcast(S, clip);
     FloatVector lo = FloatVector.broadcast(S, -clip);
-    for (long i = 0; i < full; i += S.length()) {
-      long at = i * 4;
+    int end = Math.toIntExact(full); // an int-counted loop: C2's long loops kept deoptimizing
+    for (int i = 0; i < end; i += S.length()) {
+      long at = (long) i * 4;
       FloatVector wi = FloatVector.fromMemorySegment(S, w, at, NATIVE);
       FloatVector d =
           wi.lanewise(
