@@ -1,14 +1,10 @@
 package dev.jrnn.bench.jmh;
 
-import dev.jrnn.DType;
-import dev.jrnn.Dim;
-import dev.jrnn.Graph;
-import dev.jrnn.Options;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
-import dev.jrnn.Value;
 import dev.jrnn.Weights;
-import dev.jrnn.exec.TrainingProgram;
+import dev.jrnn.bench.TrainStep;
+import dev.jrnn.bench.Workload;
 import dev.jrnn.kernels.Simd;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -19,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -79,9 +74,8 @@ public class TrainingBench {
   public int size;
 
   private Weights weights;
-  private TrainingProgram program;
-  private Map<String, Tensor> inputs;
-  private Map<String, Tensor> upstream;
+  private Tensor x;
+  private TrainStep step;
 
   /** The layer of a step: {@code size} inputs and hidden units. */
   static Recurrent spec(String cell, int size) {
@@ -90,52 +84,28 @@ public class TrainingBench {
 
   /** FLOPs of one training step: 3 × 2·T·N·G·H·(I+H). */
   static double flops(String cell, int steps, int batch, int size) {
-    int g = cell.equals("LSTM") ? 4 : 3;
-    return 3.0 * 2 * steps * batch * g * (double) size * (size + size);
+    return TrainStep.flops(new Workload("custom", spec(cell, size), batch, steps, size));
   }
 
   @Setup(Level.Trial)
   public void setup() {
-    Recurrent spec = spec(cell, size);
-    Graph g =
-        Graph.build(
-            b -> {
-              Value x = b.input("x", DType.F32, Dim.of(steps), Dim.of(batch), Dim.of(size));
-              b.output("y", b.recurrent(x, spec, null, null, null));
-            });
-    weights = Weights.random(g, 1);
-    program = TrainingProgram.open(g, weights, Options.backend(engine).threads(threads));
-    if (!engine.equals(program.placement().get("rnn"))) {
-      throw new IllegalStateException(
-          engine + " does not train this layer: " + program.placement());
-    }
-    Tensor x = Tensor.allocate(DType.F32, steps, batch, size);
-    SplittableRandom r = new SplittableRandom(2);
-    for (long i = 0; i < x.size(); i++) {
-      x.setFloat(i, (float) (r.nextDouble() * 2 - 1));
-    }
-    Tensor dy = Tensor.allocate(DType.F32, steps, batch, size);
-    for (long i = 0; i < dy.size(); i++) {
-      dy.setFloat(i, 1f);
-    }
-    inputs = Map.of("x", x);
-    upstream = Map.of("y", dy);
+    Workload w = new Workload("custom", spec(cell, size), batch, steps, size);
+    weights = Weights.random(w.graph(), 1);
+    x = WorkloadBench.input(w);
+    step = new TrainStep(w, engine, threads, weights, x); // refuses a backend that cannot train it
   }
 
   @Benchmark
   public float step() {
-    program.forward(inputs);
-    try (TrainingProgram.Gradients g = program.backward(upstream)) {
-      return g.weights().get("rnn.l0.fwd.W").getFloat(0);
-    }
+    step.step();
+    return step.probe();
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    program.close();
+    step.close();
     weights.close();
-    inputs.values().forEach(Tensor::close);
-    upstream.values().forEach(Tensor::close);
+    x.close();
   }
 
   // ---------------------------------------------------------------- the table

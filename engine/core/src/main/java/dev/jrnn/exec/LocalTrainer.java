@@ -13,6 +13,8 @@ import dev.jrnn.Training;
 import dev.jrnn.Weights;
 import dev.jrnn.io.JrnnModel;
 import dev.jrnn.ir.IrGraph;
+import dev.jrnn.kernels.DropoutMask;
+import dev.jrnn.kernels.OptimizerKernels;
 import dev.jrnn.train.LossFunction;
 import dev.jrnn.train.OptimizerState;
 import java.nio.file.Path;
@@ -266,9 +268,18 @@ final class LocalTrainer implements Trainer {
     how.state().forEach((in, o) -> inputs.get(in).copyFrom(out.get(o)));
   }
 
+  /**
+   * Throws naming the first non-finite gradient element. One vectorised sum of squares per weight
+   * decides; only a sum that is not finite (a NaN or infinity, or squares beyond float's range) is
+   * searched element by element.
+   */
   private static void checkFinite(long step, TrainingProgram.Gradients g) {
     for (Map.Entry<String, Tensor> e : g.weights().entrySet()) {
       Tensor t = e.getValue();
+      if (Double.isFinite(
+          OptimizerKernels.sumSquares(t.segment(), t.size(), Float.POSITIVE_INFINITY))) {
+        continue;
+      }
       for (long i = 0; i < t.size(); i++) {
         float v = t.getFloat(i);
         if (!Float.isFinite(v)) {
@@ -289,10 +300,7 @@ final class LocalTrainer implements Trainer {
 
   /** The seed of step {@code n}'s random choices: SplitMix64 of the training seed and the step. */
   private long seedOf(long n) {
-    long z = training.seed() + n * 0x9E3779B97F4A7C15L;
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-    return z ^ (z >>> 31);
+    return DropoutMask.mix(training.seed() + n * 0x9E3779B97F4A7C15L);
   }
 
   private Tensor lengths(Map<String, Tensor> inputs) {
