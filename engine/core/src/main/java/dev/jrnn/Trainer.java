@@ -65,7 +65,17 @@ public interface Trainer extends AutoCloseable {
   /** The gradient of every weight from the last step, before clipping: a copy. */
   Weights gradients();
 
-  /** The current weights: a copy the caller owns. */
+  /**
+   * The string metadata stored with {@link #model()}, {@link #weights()} and checkpoints: that of
+   * the weights the trainer was opened on (a tokenizer, a normaliser, ...) or resumed from, and
+   * what {@link #putMetadata} added; read-only.
+   */
+  Map<String, String> metadata();
+
+  /** Adds or replaces one metadata entry (see {@link #metadata()}). */
+  void putMetadata(String key, String value);
+
+  /** The current weights (with the {@link #metadata()}): a copy the caller owns. */
   Weights weights();
 
   /** The graph and a copy of the current weights, e.g. to {@link Model#save}. */

@@ -148,6 +148,32 @@ class TrainerTest {
   }
 
   @Test
+  void metadataTravelsWithModelsAndCheckpoints(@TempDir Path dir) {
+    Graph g = classifier();
+    Path ckpt = dir.resolve("ckpt.jrnn");
+    Path model = dir.resolve("model.jrnn");
+    try (Weights w = Weights.random(g, 1).putMetadata("app.tokenizer", "{\"chars\":\"ab\"}");
+        Trainer t = Trainer.open(g, w, adam(), Options.backend("java"))) {
+      t.putMetadata("app.epoch", "3");
+      assertEquals(Map.of("app.tokenizer", "{\"chars\":\"ab\"}", "app.epoch", "3"), t.metadata());
+      t.saveCheckpoint(ckpt);
+      try (Model m = t.model()) {
+        m.save(model);
+      }
+    }
+    try (Model m = Model.load(model)) {
+      assertEquals(
+          Map.of("app.tokenizer", "{\"chars\":\"ab\"}", "app.epoch", "3"), m.weights().metadata());
+    }
+    try (Trainer t = Trainer.resume(ckpt, adam(), Options.backend("java"))) {
+      assertEquals("3", t.metadata().get("app.epoch"));
+      try (Weights w = t.weights()) {
+        assertEquals("{\"chars\":\"ab\"}", w.metadata().get("app.tokenizer"));
+      }
+    }
+  }
+
+  @Test
   void aNonFiniteLossStopsNamingTheStepAndLeavesTheWeights() {
     Graph g = classifier();
     try (Weights w = Weights.random(g, 1);

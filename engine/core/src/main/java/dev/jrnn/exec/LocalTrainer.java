@@ -70,6 +70,7 @@ final class LocalTrainer implements Trainer {
     initial.checkAgainst(graph);
     this.loss = LossFunction.of(spec);
     this.weights = Weights.empty();
+    initial.metadata().forEach(weights::putMetadata);
     boolean ok = false;
     try {
       for (String name : graph.weightShapes().keySet()) {
@@ -339,7 +340,20 @@ final class LocalTrainer implements Trainer {
     checkOpen();
     Weights w = Weights.empty();
     weightMap.forEach((k, v) -> w.put(k, v.copy()));
+    weights.metadata().forEach(w::putMetadata);
     return w;
+  }
+
+  @Override
+  public Map<String, String> metadata() {
+    checkOpen();
+    return weights.metadata();
+  }
+
+  @Override
+  public void putMetadata(String key, String value) {
+    checkOpen();
+    weights.putMetadata(key, value);
   }
 
   @Override

@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * jrnn's own model file: a safetensors file holding the canonical weights, the graph's constants
  * ({@code const.<node>}) and the graph itself as JSON in the metadata key {@code jrnn.graph}, so
- * one file is a whole model.
+ * one file is a whole model. The weights' own metadata (a tokenizer, a normaliser, ...) is saved
+ * beside it and read back into the model's weights.
  */
 public final class JrnnModel {
 
@@ -27,6 +28,9 @@ public final class JrnnModel {
 
   /** Metadata key holding the graph JSON. */
   public static final String GRAPH_KEY = "jrnn.graph";
+
+  /** Metadata key holding the file format's version. */
+  private static final String FORMAT_KEY = "jrnn.format";
 
   /** Whether {@code file} is a jrnn model (a safetensors file with a graph). */
   public static boolean isModel(Path file) {
@@ -63,7 +67,10 @@ public final class JrnnModel {
       constants.forEach((k, v) -> owned.put(k, v.toTensor()));
       tensors.putAll(owned);
       try {
-        SafeTensors.write(file, tensors, Map.of(GRAPH_KEY, json, "jrnn.format", "1"));
+        Map<String, String> metadata = new LinkedHashMap<>(weights.metadata());
+        metadata.put(GRAPH_KEY, json);
+        metadata.put(FORMAT_KEY, "1");
+        SafeTensors.write(file, tensors, metadata);
       } finally {
         owned.values().forEach(Tensor::close);
       }
@@ -106,6 +113,13 @@ public final class JrnnModel {
           w.put(e.getKey(), e.getValue());
         }
       }
+      c.metadata()
+          .forEach(
+              (k, v) -> {
+                if (!k.equals(GRAPH_KEY) && !k.equals(FORMAT_KEY)) {
+                  w.putMetadata(k, v);
+                }
+              });
       Graph g;
       try {
         g = GraphJson.read(json, constants, where);
