@@ -1,0 +1,67 @@
+package dev.jrnn.fit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PlotsTest {
+
+  static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+  static void assertPng(Path file, int width, int height) {
+    try {
+      byte[] bytes = Files.readAllBytes(file);
+      assertArrayEquals(PNG_SIGNATURE, Arrays.copyOf(bytes, 8), "PNG signature of " + file);
+      BufferedImage img = ImageIO.read(file.toFile());
+      assertEquals(width, img.getWidth(), "width of " + file);
+      assertEquals(height, img.getHeight(), "height of " + file);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  void learningCurvesWithoutValidation(@TempDir Path dir) {
+    History h = new History(List.of(), "loss");
+    h.add(new History.Epoch(1, 0.9, Double.NaN, Map.of(), 0.01, 1, 100));
+    h.add(new History.Epoch(2, 0.5, Double.NaN, Map.of(), 0.01, 1, 100));
+    h.best(2, 0.5);
+    Path png = dir.resolve("sub/curves.png");
+    Plots.learningCurves(h, png);
+    assertPng(png, 2 * Plots.WIDTH, Plots.HEIGHT);
+    // a monitored column with no finite value leaves its chart empty
+    History none = new History(List.of(), "val_loss");
+    none.add(new History.Epoch(1, 0.9, Double.NaN, Map.of(), 0.01, 1, 100));
+    Plots.learningCurves(none, png);
+    assertPng(png, 2 * Plots.WIDTH, Plots.HEIGHT);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> Plots.learningCurves(new History(List.of(), "loss"), png));
+  }
+
+  @Test
+  void predictedVsActual(@TempDir Path dir) {
+    double[] actual = new double[50];
+    double[] predicted = new double[50];
+    for (int i = 0; i < 50; i++) {
+      actual[i] = Math.sin(i / 5.0);
+      predicted[i] = actual[i] + 0.1 * Math.cos(i);
+    }
+    Path png = dir.resolve("forecast.png");
+    Plots.predictedVsActual(actual, predicted, "forecast", png);
+    assertPng(png, Plots.WIDTH, Plots.HEIGHT);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> Plots.predictedVsActual(actual, new double[3], "x", png));
+  }
+}
