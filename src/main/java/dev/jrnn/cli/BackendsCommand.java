@@ -3,30 +3,30 @@ package dev.jrnn.cli;
 import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
-import java.io.PrintStream;
+import java.io.PrintWriter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code jrnn backends}: every registered backend, whether it is available and why not. */
-final class BackendsCommand implements Main.Command {
+@Command(
+    name = "backends",
+    description = {
+      "List the backends and why an unavailable one is unavailable.",
+      "",
+      "Lists every backend found, marks the available ones and gives the reason for each"
+          + " unavailable one."
+    })
+final class BackendsCommand implements Runnable {
+
+  @Spec CommandSpec spec;
 
   @Override
-  public String summary() {
-    return "list the backends and why an unavailable one is unavailable";
+  public void run() {
+    print(spec.commandLine().getOut());
   }
 
-  @Override
-  public String usage() {
-    return "usage: jrnn backends\n\nLists every backend found, marks the available ones and gives"
-        + " the reason for each unavailable one.";
-  }
-
-  @Override
-  public int run(Args args, PrintStream out) throws Exception {
-    args.rejectUnknown();
-    print(out);
-    return 0;
-  }
-
-  static void print(java.io.PrintStream out) {
+  static void print(PrintWriter out) {
     out.println("backends:");
     for (Backend b : Backends.all()) {
       Availability a = b.availability();

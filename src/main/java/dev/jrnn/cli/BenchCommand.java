@@ -8,81 +8,215 @@ import dev.jrnn.bench.Workload;
 import dev.jrnn.bench.jmh.WorkloadBench;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
-import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+import picocli.CommandLine.UseDefaultConverter;
 
 /**
  * {@code jrnn bench}: times one recurrent configuration on each backend (and ONNX Runtime) after
  * warm-up, with the max difference from the reference backend.
  */
-final class BenchCommand implements Main.Command {
+@Command(
+    name = "bench",
+    customSynopsis = {
+      "jrnn bench --cell lstm|gru|rnn --batch N --seq T --input I --hidden H",
+      "                  [--layers L] [--bidirectional] [--backend B[,B...]]",
+      "                  [--threads N] [--runs K] [--warmup SECONDS] [--no-check]",
+      "                  [--json]",
+      "       jrnn bench --workload W1|W2|W3|W4|W5 [--backend B[,B...]] [--threads N]",
+      "                  [--runs K] [--warmup SECONDS] [--no-check] [--json]",
+      "       jrnn bench --train --workload W6|W7 [--backend B[,B...]] [--threads N]",
+      "                  [--runs K] [--warmup SECONDS] [--json]",
+      "       jrnn bench MODEL [--input NAME=FILE.npy ...] [--dim NAME=SIZE ...]",
+      "                  [--backend B[,B...]] [--threads N] [--runs K]",
+      "                  [--warmup SECONDS] [--no-check] [--json]",
+      "                  [--description MODEL.json]"
+    },
+    description = {
+      "Time a configuration, a training step or a model on the backends.",
+      "",
+      "Times one forward pass (f32 inference, outputs preallocated) after the warm-up and prints"
+          + " median/min/max ms, GFLOP/s (FLOPs = 2·T·N·G·H·(I+H) per layer and direction) and"
+          + " the max abs difference of y against the 'reference' backend.",
+      "",
+      "With --train, times one training step instead: the forward in training mode and the"
+          + " backward of dy = 1 on y (as PyTorch's y.sum().backward()) to every weight gradient,"
+          + " then the same step with an Adam update. W6 is LSTM, W7 GRU, both N=32 T=64 I=H=256;"
+          + " a step counts 3x the forward's FLOPs. Backends default to java and onednn;"
+          + " max|diff| compares each backend's weight gradients with the first one's; workspace"
+          + " MB is the heap the first step allocates (what the forward keeps for backward and the"
+          + " backward's scratch, reused by every later step; native memory, as onednn's, is not"
+          + " counted).",
+      "",
+      "With a MODEL, times the whole model on every available backend and, for ONNX files, ONNX"
+          + " Runtime Java ('ort'), all in this run, and prints each engine's times, its ratio to"
+          + " the fastest and the max abs difference of its outputs from 'reference'. Inputs not"
+          + " given with --input are random (token ids below the embedding's vocabulary, full"
+          + " sequence lengths); each dynamic dimension they need is sized with --dim NAME=SIZE"
+          + " (e.g. --dim T=128 --dim N=1)."
+    })
+final class BenchCommand implements Callable<Integer> {
+
+  @Parameters(
+      index = "0",
+      arity = "0..1",
+      paramLabel = "MODEL",
+      description =
+          "An .onnx file, a jrnn model, or a PyTorch state_dict in safetensors (with"
+              + " --description).")
+  Path model;
+
+  @Option(names = "--cell", paramLabel = "lstm|gru|rnn", description = "The cell.")
+  String cell;
+
+  @Option(
+      names = "--batch",
+      paramLabel = "N",
+      converter = AtLeast.One.class,
+      description = "The batch size.")
+  Integer batch;
+
+  @Option(
+      names = "--seq",
+      paramLabel = "T",
+      converter = AtLeast.One.class,
+      description = "The sequence length.")
+  Integer seq;
+
+  @Option(
+      names = "--input",
+      paramLabel = "I|NAME=FILE.npy",
+      description =
+          "With --cell: the input features. With a MODEL: an input from a NumPy .npy file;"
+              + " repeat for each.")
+  List<String> inputs = new ArrayList<>();
+
+  @Option(
+      names = "--hidden",
+      paramLabel = "H",
+      converter = AtLeast.One.class,
+      description = "The hidden size.")
+  Integer hidden;
+
+  @Option(
+      names = "--layers",
+      paramLabel = "L",
+      converter = AtLeast.One.class,
+      description = "Stacked layers (default: ${DEFAULT-VALUE}).")
+  int layers = 1;
+
+  @Option(names = "--bidirectional", description = "Both directions.")
+  boolean bidirectional;
+
+  @Option(
+      names = "--workload",
+      paramLabel = "W",
+      description = "A standard configuration instead: W1-W5 (inference), W6, W7 (training).")
+  String workload;
+
+  @Option(names = "--train", description = "Time a training step of --workload W6 or W7.")
+  boolean train;
+
+  @Option(
+      names = "--backend",
+      paramLabel = "B",
+      split = ",",
+      description =
+          "Backends to time (default: every available one but reference, and 'ort' for ONNX"
+              + " Runtime Java where it applies).")
+  List<String> backends;
+
+  @Option(
+      names = "--threads",
+      paramLabel = "N",
+      converter = AtLeast.One.class,
+      description = "Threads per engine (default: ${DEFAULT-VALUE}).")
+  int threads = 1;
+
+  @Option(
+      names = "--runs",
+      paramLabel = "K",
+      converter = AtLeast.One.class,
+      description = "Timed runs (default: ${DEFAULT-VALUE}).")
+  int runs = 20;
+
+  @Option(
+      names = "--warmup",
+      paramLabel = "SECONDS",
+      converter = AtLeast.Zero.class,
+      description =
+          "Seconds of untimed runs first, so the JIT has compiled the kernels (default:"
+              + " ${DEFAULT-VALUE}).")
+  int warmup = 3;
+
+  @Option(
+      names = "--no-check",
+      description = "Skip the reference run (it is slow for large configurations).")
+  boolean noCheck;
+
+  @Option(
+      names = "--json",
+      description =
+          "One JSON object per line and backend: workload, backend, threads, times_ms (every"
+              + " timed run), median_ms, gflops, max_abs_diff.")
+  boolean json;
+
+  @Option(
+      names = "--dim",
+      paramLabel = "NAME=SIZE",
+      converter = {UseDefaultConverter.class, AtLeast.One.class},
+      description = "The size of a dynamic dimension of a MODEL's random inputs; repeat for each.")
+  Map<String, Integer> dims = new HashMap<>();
+
+  @Option(
+      names = "--description",
+      paramLabel = "MODEL.json",
+      description = "The layers of a PyTorch state_dict (see the README).")
+  Path description;
+
+  @Spec CommandSpec spec;
 
   @Override
-  public String summary() {
-    return "time one recurrent configuration on the backends and ONNX Runtime";
-  }
-
-  @Override
-  public String usage() {
-    return """
-        usage: jrnn bench --cell lstm|gru|rnn --batch N --seq T --input I --hidden H
-                          [--layers L] [--bidirectional] [--backend B[,B...]] [--threads N]
-                          [--runs K] [--warmup SECONDS] [--no-check] [--json]
-               jrnn bench --workload W1|W2|W3|W4|W5 [options above]
-               jrnn bench --train --workload W6|W7 [--backend B[,B...]] [--threads N] [--runs K]
-                          [--warmup SECONDS] [--json]
-               jrnn bench MODEL [--input NAME=FILE.npy ...] [--dim NAME=SIZE ...]
-                          [--backend B[,B...]] [--threads N] [--runs K] [--warmup SECONDS]
-                          [--no-check] [--json] [--description MODEL.json]
-
-        Times one forward pass (f32 inference, outputs preallocated) after K warm-up runs and
-        prints median/min/max ms, GFLOP/s (FLOPs = 2·T·N·G·H·(I+H) per layer and direction) and
-        the max abs difference of y against the 'reference' backend.
-          --backend   backends to time (default: every available one but reference, and 'ort'
-                      for ONNX Runtime Java)
-          --threads   threads per engine (default 1)
-          --runs      timed runs (default 20); --warmup seconds of untimed runs first, so the
-                      JIT has compiled the kernels (default 3)
-          --no-check  skip the reference run (it is slow for large configurations)
-          --json      one JSON object per line and backend: workload, backend, threads,
-                      times_ms (every timed run), median_ms, gflops, max_abs_diff
-
-        With --train, times one training step instead: the forward in training mode and the
-        backward of dy = 1 on y (as PyTorch's y.sum().backward()) to every weight gradient, then
-        the same step with an Adam update. W6 is LSTM, W7 GRU, both N=32 T=64 I=H=256; a step
-        counts 3x the forward's FLOPs. Backends default to java and onednn; max|diff| compares
-        each backend's weight gradients with the first one's; workspace MB is the heap the first
-        step allocates (what the forward keeps for backward and the backward's scratch, reused by
-        every later step; native memory, as onednn's, is not counted).
-
-        With a MODEL (.onnx, jrnn model, or PyTorch safetensors with --description), times the
-        whole model on every available backend and, for ONNX files, ONNX Runtime Java ('ort'),
-        all in this run, and prints each engine's times, its ratio to the fastest and the max abs
-        difference of its outputs from 'reference'. Inputs not given with --input are random
-        (token ids below the embedding's vocabulary, full sequence lengths); each dynamic
-        dimension they need is sized with --dim NAME=SIZE (e.g. --dim T=128 --dim N=1).""";
-  }
-
-  @Override
-  public int run(Args args, PrintStream out) throws Exception {
-    boolean check = !args.flag("no-check");
-    boolean json = args.flag("json");
-    boolean bidirectional = args.flag("bidirectional");
-    boolean train = args.flag("train");
-    if (!args.positional().isEmpty()) {
-      if (bidirectional) {
-        throw new Args.UsageException("--bidirectional describes a configuration, not a MODEL");
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    if (model != null) {
+      for (String o :
+          List.of(
+              "--cell",
+              "--batch",
+              "--seq",
+              "--hidden",
+              "--layers",
+              "--bidirectional",
+              "--workload",
+              "--train")) {
+        if (given(o)) {
+          throw new UsageException(o + " describes a configuration, not a MODEL");
+        }
       }
-      return ModelBench.run(args, out, json, check);
+      return ModelBench.run(this, out);
     }
-    Workload w = workload(args, bidirectional);
+    for (String o : List.of("--dim", "--description")) {
+      if (given(o)) {
+        throw new UsageException(o + " applies to a MODEL only");
+      }
+    }
+    Workload w = workload();
     List<String> engines = new ArrayList<>();
-    String list = args.string("backend", null);
-    if (list != null) {
-      engines.addAll(Arrays.asList(list.split(",")));
+    if (backends != null) {
+      engines.addAll(backends);
     } else {
       for (Backend b : Backends.all()) {
         if (!b.name().equals("reference") && b.availability().available()) {
@@ -93,20 +227,13 @@ final class BenchCommand implements Main.Command {
         engines.add("ort");
       }
     }
-    int threads = args.integer("threads", 1, 1);
-    int runs = args.integer("runs", 20, 1);
-    int warmup = args.integer("warmup", 3, 0);
-    args.rejectUnknown();
-    if (!args.positional().isEmpty()) {
-      throw new Args.UsageException("unexpected argument " + args.positional().getFirst());
-    }
     if (train) {
       return TrainBench.run(w, engines, threads, runs, warmup, json, out);
     }
     try (Weights weights = Weights.random(w.graph(), 1);
         Tensor x = WorkloadBench.input(w)) {
       float[] ref = null;
-      if (check) {
+      if (!noCheck) {
         try (Engine e = Engine.open("reference", w, 1, weights, x)) {
           e.run();
           ref = e.output();
@@ -160,48 +287,63 @@ final class BenchCommand implements Main.Command {
     return 0;
   }
 
-  private static Workload workload(Args args, boolean bidirectional) {
-    String id = args.string("workload", null);
-    if (id != null) {
-      for (String k : List.of("cell", "batch", "seq", "input", "hidden", "layers")) {
-        if (args.string(k, null) != null) {
-          throw new Args.UsageException("--workload and --" + k + " cannot be combined");
+  /** Whether option {@code name} is on the command line. */
+  private boolean given(String name) {
+    return spec.commandLine().getParseResult().hasMatchedOption(name);
+  }
+
+  private Workload workload() {
+    if (workload != null) {
+      for (String o :
+          List.of(
+              "--cell", "--batch", "--seq", "--input", "--hidden", "--layers", "--bidirectional")) {
+        if (given(o)) {
+          throw new UsageException("--workload and " + o + " cannot be combined");
         }
       }
       try {
-        return Workload.byId(id);
+        return Workload.byId(workload);
       } catch (IllegalArgumentException e) {
-        throw new Args.UsageException(e.getMessage());
+        throw new UsageException(e.getMessage());
       }
     }
-    String cell = args.string("cell", null);
     if (cell == null) {
-      throw new Args.UsageException("--cell (or --workload) is required");
+      throw new UsageException("--cell (or --workload) is required");
     }
-    int batch = required(args, "batch");
-    int seq = required(args, "seq");
-    int input = required(args, "input");
-    int hidden = required(args, "hidden");
-    int layers = args.integer("layers", 1, 1);
-    Recurrent spec =
+    int n = required(batch, "--batch");
+    int t = required(seq, "--seq");
+    int i = inputSize();
+    int h = required(hidden, "--hidden");
+    Recurrent r =
         switch (cell.toLowerCase(Locale.ROOT)) {
-          case "lstm" -> Recurrent.lstm(hidden);
-          case "gru" -> Recurrent.gru(hidden);
-          case "rnn" -> Recurrent.rnn(hidden);
-          default -> throw new Args.UsageException("--cell must be lstm, gru or rnn, got " + cell);
+          case "lstm" -> Recurrent.lstm(h);
+          case "gru" -> Recurrent.gru(h);
+          case "rnn" -> Recurrent.rnn(h);
+          default -> throw new UsageException("--cell must be lstm, gru or rnn, got " + cell);
         };
-    spec = spec.layers(layers).name("rnn");
+    r = r.layers(layers).name("rnn");
     if (bidirectional) {
-      spec = spec.bidirectional();
+      r = r.bidirectional();
     }
-    return new Workload("custom", spec, batch, seq, input);
+    return new Workload("custom", r, n, t, i);
   }
 
-  private static int required(Args args, String name) {
-    int v = args.integer(name, -1, 1);
-    if (v < 0) {
-      throw new Args.UsageException("--" + name + " is required");
+  private static int required(Integer value, String option) {
+    if (value == null) {
+      throw new UsageException(option + " is required");
     }
-    return v;
+    return value;
+  }
+
+  /** {@code --input I}: the input features of a configuration (the last one given counts). */
+  private int inputSize() {
+    if (inputs.isEmpty()) {
+      throw new UsageException("--input is required");
+    }
+    try {
+      return AtLeast.parse(inputs.getLast(), 1);
+    } catch (TypeConversionException e) {
+      throw new UsageException("invalid value for option '--input': " + e.getMessage());
+    }
   }
 }

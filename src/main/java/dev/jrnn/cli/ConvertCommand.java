@@ -2,47 +2,65 @@ package dev.jrnn.cli;
 
 import dev.jrnn.io.JrnnModel;
 import dev.jrnn.ir.IrGraph;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code jrnn convert}: ONNX or a PyTorch state_dict to a jrnn model file. */
-final class ConvertCommand implements Main.Command {
+@Command(
+    name = "convert",
+    description = {
+      "Convert an ONNX model or a PyTorch state_dict to a jrnn model.",
+      "",
+      "Writes OUT, a jrnn model: one safetensors file holding the canonical weights and the graph"
+          + " (as JSON in its metadata), loadable with JrnnModel.load or 'jrnn run OUT'."
+    })
+final class ConvertCommand implements Callable<Integer> {
+
+  @Parameters(
+      index = "0",
+      paramLabel = "IN",
+      description = {
+        "An .onnx model (weights passed as graph inputs are given with --input), or a PyTorch"
+            + " state_dict saved as safetensors (safetensors.torch.save_file(model.state_dict(),"
+            + " ...)) with --description."
+      })
+  Path src;
+
+  @Parameters(index = "1", paramLabel = "OUT", description = "The jrnn model to write.")
+  Path dst;
+
+  @Option(
+      names = "--input",
+      paramLabel = "NAME=FILE.npy",
+      description = "An ONNX weight input from a NumPy .npy file; repeat for each.")
+  List<String> inputs = new ArrayList<>();
+
+  @Option(
+      names = "--description",
+      paramLabel = "MODEL.json",
+      description = "The layers of a PyTorch state_dict (see the README).")
+  Path description;
+
+  @Spec CommandSpec spec;
 
   @Override
-  public String summary() {
-    return "convert an ONNX model or a PyTorch state_dict to a jrnn model";
-  }
-
-  @Override
-  public String usage() {
-    return """
-        usage: jrnn convert IN OUT [--description MODEL.json] [--input NAME=FILE.npy ...]
-
-        Writes OUT, a jrnn model: one safetensors file holding the canonical weights and the
-        graph (as JSON in its metadata), loadable with JrnnModel.load or 'jrnn run OUT'.
-          IN is an .onnx model (weights passed as graph inputs are given with --input), or a
-          PyTorch state_dict saved as safetensors (safetensors.torch.save_file(model.state_dict(),
-          ...)) with --description, a JSON file naming the layers (see the README).""";
-  }
-
-  @Override
-  public int run(Args args, PrintStream out) throws Exception {
-    String desc = args.string("description", null);
-    List<String> files = args.positional();
-    try (Inputs in = Inputs.read(args)) {
-      args.rejectUnknown();
-      if (files.size() != 2) {
-        throw new Args.UsageException("expected IN and OUT, got " + files.size() + " argument(s)");
-      }
-      Path src = Path.of(files.get(0));
-      Path dst = Path.of(files.get(1));
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    try (Inputs in = Inputs.read(inputs)) {
       if (Files.exists(dst) && Files.isSameFile(src, dst)) {
-        throw new Args.UsageException("IN and OUT are the same file");
+        throw new UsageException("IN and OUT are the same file");
       }
-      try (LoadedModel m = LoadedModel.open(src, in.values, desc == null ? null : Path.of(desc))) {
+      try (LoadedModel m = LoadedModel.open(src, in.values, description)) {
         JrnnModel.save(dst, m.graph(), m.weights());
         long params = LoadedModel.parameters(m.graph().weightShapes());
         out.printf(

@@ -10,37 +10,55 @@ import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code jrnn info}: a model's inputs, outputs, layers, parameters and backend placement. */
-final class InfoCommand implements Main.Command {
+@Command(
+    name = "info",
+    description = {
+      "Show a model's inputs, outputs, layers and backend placement.",
+      "",
+      "Prints the inputs and outputs with their shapes (names are dynamic dimensions), every"
+          + " layer with its parameters, and which backend would run it when the session asks for"
+          + " --backend; a node the backend cannot run shows the fallback and why. An ONNX model"
+          + " whose weights are graph inputs is listed with those inputs as weights."
+    })
+final class InfoCommand implements Callable<Integer> {
+
+  @Parameters(
+      index = "0",
+      paramLabel = "MODEL",
+      description = "An .onnx file, a jrnn model, or a PyTorch state_dict in safetensors.")
+  Path model;
+
+  @Option(
+      names = "--backend",
+      paramLabel = "B",
+      description =
+          "The backend asked for: reference, java, onednn or auto (default: ${DEFAULT-VALUE}).")
+  String backend = "auto";
+
+  @Option(
+      names = "--description",
+      paramLabel = "MODEL.json",
+      description = "The layers of a PyTorch state_dict (see the README).")
+  Path description;
+
+  @Spec CommandSpec spec;
 
   @Override
-  public String summary() {
-    return "show a model's inputs, outputs, layers and which backend runs each";
-  }
-
-  @Override
-  public String usage() {
-    return """
-        usage: jrnn info MODEL [--backend B] [--description MODEL.json]
-
-        Prints the inputs and outputs with their shapes (names are dynamic dimensions), every
-        layer with its parameters, and which backend would run it when the session asks for
-        --backend (default auto); a node the backend cannot run shows the fallback and why.
-        An ONNX model whose weights are graph inputs is listed with those inputs as weights.""";
-  }
-
-  @Override
-  public int run(Args args, PrintStream out) throws Exception {
-    String backend = args.string("backend", "auto");
-    String desc = args.string("description", null);
-    Path model = Main.onePositional(args, "MODEL");
-    args.rejectUnknown();
-    try (LoadedModel m = LoadedModel.open(model, null, desc == null ? null : Path.of(desc))) {
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    try (LoadedModel m = LoadedModel.open(model, null, description)) {
       IrGraph g = IrGraph.of(m.graph());
       out.println(model + ": " + m.format());
       out.println("inputs:");

@@ -25,18 +25,18 @@ final class Inputs implements AutoCloseable {
 
   final Map<String, Tensor> values = new LinkedHashMap<>();
 
-  /** Reads every {@code --input NAME=FILE.npy}. */
-  static Inputs read(Args args) throws IOException {
+  /** Reads every {@code --input NAME=FILE.npy}; {@code specs} are the option's values. */
+  static Inputs read(List<String> specs) throws IOException {
     Inputs in = new Inputs();
     try {
-      for (String spec : args.strings("input")) {
+      for (String spec : specs) {
         int eq = spec.indexOf('=');
         if (eq <= 0 || eq == spec.length() - 1) {
-          throw new Args.UsageException("--input takes NAME=FILE.npy, got '" + spec + "'");
+          throw new UsageException("--input takes NAME=FILE.npy, got '" + spec + "'");
         }
         String name = spec.substring(0, eq);
         if (in.values.containsKey(name)) {
-          throw new Args.UsageException("input '" + name + "' is given twice");
+          throw new UsageException("input '" + name + "' is given twice");
         }
         in.values.put(name, Npy.read(Path.of(spec.substring(eq + 1))));
       }
@@ -98,14 +98,14 @@ final class Inputs implements AutoCloseable {
         t.setInt(i, use.vocab > 0 ? rnd.nextInt(use.vocab) : use.length);
       }
       if (use.vocab == 0 && use.length == 0) {
-        throw new Args.UsageException(
+        throw new UsageException(
             "cannot make up int32 input '"
                 + e.getKey()
                 + "' (not token ids nor sequence lengths): give it with --input");
       }
     }
     if (!missing.isEmpty()) {
-      throw new Args.UsageException(
+      throw new UsageException(
           "give the size of each dynamic dimension with --dim NAME=SIZE: " + missing);
     }
   }

@@ -63,7 +63,7 @@ record LoadedModel(
       return new LoadedModel(m.graph(), m.weights(), m.format(), null, List.of());
     }
     if (description != null) {
-      throw new Args.UsageException("--description applies to PyTorch safetensors files only");
+      throw new UsageException("--description applies to PyTorch safetensors files only");
     }
     byte[] bytes = Files.readAllBytes(file);
     OnnxModel m = OnnxModel.read(bytes, file.toString());

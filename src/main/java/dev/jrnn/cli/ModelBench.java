@@ -7,11 +7,9 @@ import dev.jrnn.Tensor;
 import dev.jrnn.bench.OrtModel;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -25,128 +23,111 @@ final class ModelBench {
 
   private ModelBench() {}
 
-  static int run(Args args, PrintStream out, boolean json, boolean check) throws Exception {
-    String list = args.string("backend", null);
-    int threads = args.integer("threads", 1, 1);
-    int runs = args.integer("runs", 20, 1);
-    int warmup = args.integer("warmup", 3, 0);
-    String desc = args.string("description", null);
-    Map<String, Integer> dims = new HashMap<>();
-    for (String d : args.strings("dim")) {
-      int eq = d.indexOf('=');
-      try {
-        dims.put(d.substring(0, Math.max(eq, 0)), Integer.parseInt(d.substring(eq + 1)));
-      } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
-        throw new Args.UsageException("--dim takes NAME=SIZE, got '" + d + "'");
+  /** Times {@code bench.model} with the options of {@code bench}. */
+  static int run(BenchCommand bench, PrintWriter out) throws Exception {
+    Path model = bench.model;
+    int threads = bench.threads;
+    int runs = bench.runs;
+    int warmup = bench.warmup;
+    boolean json = bench.json;
+    try (Inputs in = Inputs.read(bench.inputs);
+        LoadedModel m = LoadedModel.open(model, in.values, bench.description)) {
+      in.fillMissing(m.graph(), bench.dims, 7);
+      Map<String, Tensor> feed = in.forGraph(m.graph());
+      List<String> engines = new ArrayList<>();
+      if (bench.backends != null) {
+        engines.addAll(bench.backends);
+        if (engines.contains("ort") && m.onnx() == null) {
+          throw new UsageException("'ort' runs ONNX models only; " + model + " is a " + m.format());
+        }
+      } else {
+        for (Backend b : Backends.all()) {
+          if (!b.name().equals("reference") && b.availability().available()) {
+            engines.add(b.name());
+          }
+        }
+        if (m.onnx() != null) {
+          engines.add("ort");
+        }
       }
-      if (eq <= 0 || dims.get(d.substring(0, eq)) < 1) {
-        throw new Args.UsageException("--dim takes NAME=SIZE with SIZE >= 1, got '" + d + "'");
+      Map<String, float[]> ref = null;
+      if (!bench.noCheck) {
+        try (Session s = Session.open(m.graph(), m.weights(), RunCommand.options("reference", 1));
+            Result r = s.run(feed)) {
+          ref = floats(r, m);
+        }
       }
-    }
-    Path model = Main.onePositional(args, "MODEL");
-    try (Inputs in = Inputs.read(args)) {
-      args.rejectUnknown();
-      try (LoadedModel m =
-          LoadedModel.open(model, in.values, desc == null ? null : Path.of(desc))) {
-        in.fillMissing(m.graph(), dims, 7);
-        Map<String, Tensor> feed = in.forGraph(m.graph());
-        List<String> engines = new ArrayList<>();
-        if (list != null) {
-          engines.addAll(Arrays.asList(list.split(",")));
-          if (engines.contains("ort") && m.onnx() == null) {
-            throw new Args.UsageException(
-                "'ort' runs ONNX models only; " + model + " is a " + m.format());
+      if (!json) {
+        out.printf("%s: %s; inputs", model, m.format());
+        feed.forEach((k, v) -> out.print(" " + k + Tensor.shapeString(v.shape())));
+        out.println();
+        out.printf(
+            "%-10s %7s %10s %10s %10s %9s %11s%n",
+            "engine", "threads", "median ms", "min ms", "max ms", "vs best", "max|diff|");
+      }
+      List<Object[]> rows = new ArrayList<>();
+      for (String name : engines) {
+        double[] ms;
+        Map<String, float[]> got;
+        if (name.equals("ort")) {
+          try (OrtModel o = new OrtModel(m.onnx(), threads, in.values)) {
+            ms = Timing.time(o::run, warmup, runs);
+            got = o.outputs();
           }
         } else {
-          for (Backend b : Backends.all()) {
-            if (!b.name().equals("reference") && b.availability().available()) {
-              engines.add(b.name());
-            }
-          }
-          if (m.onnx() != null) {
-            engines.add("ort");
-          }
-        }
-        Map<String, float[]> ref = null;
-        if (check) {
           try (Session s =
-                  Session.open(m.graph(), m.weights(), RunCommand.options("reference", 1));
-              Result r = s.run(feed)) {
-            ref = floats(r, m);
+              Session.open(m.graph(), m.weights(), RunCommand.options(name, threads))) {
+            Map<String, Tensor> outs = new LinkedHashMap<>();
+            try (Result shapes = s.run(feed)) { // preallocated outputs: time the engine only
+              for (String o : m.graph().outputs().keySet()) {
+                outs.put(o, Tensor.allocate(shapes.get(o).dtype(), shapes.get(o).shape()));
+              }
+            }
+            try {
+              ms = Timing.time(() -> s.run(feed, outs), warmup, runs);
+              got = new LinkedHashMap<>();
+              for (Map.Entry<String, Tensor> e : outs.entrySet()) {
+                got.put(e.getKey(), toFloats(e.getValue()));
+              }
+            } finally {
+              outs.values().forEach(Tensor::close);
+            }
           }
         }
-        if (!json) {
-          out.printf("%s: %s; inputs", model, m.format());
-          feed.forEach((k, v) -> out.print(" " + k + Tensor.shapeString(v.shape())));
-          out.println();
+        double diff = ref == null ? Double.NaN : maxAbsDiff(ref, got, name);
+        rows.add(new Object[] {name, ms, diff});
+      }
+      double best = Double.MAX_VALUE;
+      for (Object[] r : rows) {
+        best = Math.min(best, Timing.median((double[]) r[1]));
+      }
+      for (Object[] r : rows) {
+        double[] ms = (double[]) r[1];
+        double diff = (double) r[2];
+        String d = Double.isNaN(diff) ? "-" : String.format(Locale.ROOT, "%.2e", diff);
+        if (json) {
           out.printf(
-              "%-10s %7s %10s %10s %10s %9s %11s%n",
-              "engine", "threads", "median ms", "min ms", "max ms", "vs best", "max|diff|");
-        }
-        List<Object[]> rows = new ArrayList<>();
-        for (String name : engines) {
-          double[] ms;
-          Map<String, float[]> got;
-          if (name.equals("ort")) {
-            try (OrtModel o = new OrtModel(m.onnx(), threads, in.values)) {
-              ms = Timing.time(o::run, warmup, runs);
-              got = o.outputs();
-            }
-          } else {
-            try (Session s =
-                Session.open(m.graph(), m.weights(), RunCommand.options(name, threads))) {
-              Map<String, Tensor> outs = new LinkedHashMap<>();
-              try (Result shapes = s.run(feed)) { // preallocated outputs: time the engine only
-                for (String o : m.graph().outputs().keySet()) {
-                  outs.put(o, Tensor.allocate(shapes.get(o).dtype(), shapes.get(o).shape()));
-                }
-              }
-              try {
-                ms = Timing.time(() -> s.run(feed, outs), warmup, runs);
-                got = new LinkedHashMap<>();
-                for (Map.Entry<String, Tensor> e : outs.entrySet()) {
-                  got.put(e.getKey(), toFloats(e.getValue()));
-                }
-              } finally {
-                outs.values().forEach(Tensor::close);
-              }
-            }
-          }
-          double diff = ref == null ? Double.NaN : maxAbsDiff(ref, got, name);
-          rows.add(new Object[] {name, ms, diff});
-        }
-        double best = Double.MAX_VALUE;
-        for (Object[] r : rows) {
-          best = Math.min(best, Timing.median((double[]) r[1]));
-        }
-        for (Object[] r : rows) {
-          double[] ms = (double[]) r[1];
-          double diff = (double) r[2];
-          String d = Double.isNaN(diff) ? "-" : String.format(Locale.ROOT, "%.2e", diff);
-          if (json) {
-            out.printf(
-                Locale.ROOT,
-                "{\"model\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"median_ms\":%.4f,"
-                    + "\"min_ms\":%.4f,\"max_ms\":%.4f,\"max_abs_diff\":%s}%n",
-                model.toString().replace("\\", "\\\\").replace("\"", "\\\""),
-                r[0],
-                threads,
-                Timing.median(ms),
-                Timing.min(ms),
-                Timing.max(ms),
-                Double.isNaN(diff) ? "null" : d);
-          } else {
-            out.printf(
-                Locale.ROOT,
-                "%-10s %7d %10.3f %10.3f %10.3f %8.2fx %11s%n",
-                r[0],
-                threads,
-                Timing.median(ms),
-                Timing.min(ms),
-                Timing.max(ms),
-                Timing.median(ms) / best,
-                d);
-          }
+              Locale.ROOT,
+              "{\"model\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"median_ms\":%.4f,"
+                  + "\"min_ms\":%.4f,\"max_ms\":%.4f,\"max_abs_diff\":%s}%n",
+              model.toString().replace("\\", "\\\\").replace("\"", "\\\""),
+              r[0],
+              threads,
+              Timing.median(ms),
+              Timing.min(ms),
+              Timing.max(ms),
+              Double.isNaN(diff) ? "null" : d);
+        } else {
+          out.printf(
+              Locale.ROOT,
+              "%-10s %7d %10.3f %10.3f %10.3f %8.2fx %11s%n",
+              r[0],
+              threads,
+              Timing.median(ms),
+              Timing.min(ms),
+              Timing.max(ms),
+              Timing.median(ms) / best,
+              d);
         }
       }
     }

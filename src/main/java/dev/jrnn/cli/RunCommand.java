@@ -6,53 +6,85 @@ import dev.jrnn.Result;
 import dev.jrnn.Session;
 import dev.jrnn.Tensor;
 import dev.jrnn.io.Npy;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code jrnn run}: runs a model on {@code .npy} inputs and writes its outputs as {@code .npy}. */
-final class RunCommand implements Main.Command {
+@Command(
+    name = "run",
+    description = {
+      "Run a model on .npy inputs and write its outputs as .npy files.",
+      "",
+      "Runs MODEL once. Each graph output is written to DIR/<output name>.npy as float32 and"
+          + " printed as: name, shape, sum and sum of |x|."
+    })
+final class RunCommand implements Callable<Integer> {
+
+  @Parameters(
+      index = "0",
+      paramLabel = "MODEL",
+      description =
+          "An .onnx file, a jrnn model, or a PyTorch state_dict in safetensors (with"
+              + " --description).")
+  Path model;
+
+  @Option(
+      names = "--input",
+      paramLabel = "NAME=FILE.npy",
+      description =
+          "An input (or an ONNX model's weight input) from a NumPy .npy file: float32, float64,"
+              + " int32 or int64; repeat for each.")
+  List<String> inputs = new ArrayList<>();
+
+  @Option(
+      names = "--output-dir",
+      paramLabel = "DIR",
+      required = true,
+      description = "Where the outputs go.")
+  Path dir;
+
+  @Option(
+      names = "--backend",
+      paramLabel = "B",
+      description = "reference, java, onednn or auto (default: ${DEFAULT-VALUE}).")
+  String backend = "auto";
+
+  @Option(
+      names = "--threads",
+      paramLabel = "N",
+      converter = AtLeast.One.class,
+      description = "Threads (default: one per core).")
+  int threads;
+
+  @Option(
+      names = "--description",
+      paramLabel = "MODEL.json",
+      description = "The layers of a PyTorch state_dict (see the README).")
+  Path description;
+
+  @Spec CommandSpec spec;
 
   @Override
-  public String summary() {
-    return "run an ONNX, jrnn or PyTorch model on .npy inputs, write .npy outputs";
-  }
-
-  @Override
-  public String usage() {
-    return """
-        usage: jrnn run MODEL --input NAME=FILE.npy [--input ...] --output-dir DIR
-                        [--backend B] [--threads N] [--description MODEL.json]
-
-        Runs MODEL (an .onnx file, a jrnn model, or a PyTorch state_dict in safetensors with
-        --description) once. Inputs are NumPy .npy files (float32, float64, int32, int64); an
-        ONNX model's weight inputs are given the same way. Each graph output is written to
-        DIR/<output name>.npy as float32 and printed as: name, shape, sum and sum of |x|.
-          --backend      reference, java, onednn or auto (default auto)
-          --threads      threads (default: one per core)""";
-  }
-
-  @Override
-  public int run(Args args, PrintStream out) throws Exception {
-    String backend = args.string("backend", "auto");
-    int threads = args.integer("threads", 0, 1);
-    String dir = args.string("output-dir", null);
-    String desc = args.string("description", null);
-    Path model = Main.onePositional(args, "MODEL");
-    if (dir == null) {
-      throw new Args.UsageException("--output-dir is required");
-    }
-    try (Inputs in = Inputs.read(args)) {
-      args.rejectUnknown();
-      try (LoadedModel m = LoadedModel.open(model, in.values, desc == null ? null : Path.of(desc));
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    try (Inputs in = Inputs.read(inputs)) {
+      try (LoadedModel m = LoadedModel.open(model, in.values, description);
           Session s = Session.open(m.graph(), m.weights(), options(backend, threads));
           Result r = s.run(in.forGraph(m.graph()))) {
-        Path outDir = Path.of(dir);
-        Files.createDirectories(outDir);
+        Files.createDirectories(dir);
         for (String name : m.graph().outputs().keySet()) {
           Tensor t = r.get(name);
-          Path file = outDir.resolve(fileName(name) + ".npy");
+          Path file = dir.resolve(fileName(name) + ".npy");
           if (t.dtype() == DType.F32) {
             Npy.write(file, t);
           } else {

@@ -5,7 +5,7 @@ import dev.jrnn.Weights;
 import dev.jrnn.bench.TrainStep;
 import dev.jrnn.bench.Workload;
 import dev.jrnn.bench.jmh.WorkloadBench;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -22,7 +22,7 @@ final class TrainBench {
       int runs,
       int warmup,
       boolean json,
-      PrintStream out) {
+      PrintWriter out) {
     double flops = TrainStep.flops(w);
     try (Weights weights = Weights.random(w.graph(), 1);
         Tensor x = WorkloadBench.input(w)) {

@@ -17,207 +17,310 @@ import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.IrValue;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code jrnn train}: trains any model jrnn can load on arrays in {@code .npy} files, in batches
  * along the inputs' batch axis, and writes the trained model.
+ *
+ * <p>Named subcommands ({@code jrnn train classify ...}) are {@code @Command} classes listed in
+ * {@code subcommands = {...}} below. An argument equal to a subcommand's name starts that
+ * subcommand (unless an option takes it as its value); any other is MODEL, so {@code jrnn train
+ * MODEL ...} keeps working (a model file named like a subcommand is given as {@code ./classify}).
+ * train's body does not run when a subcommand does, and options before the subcommand's name are
+ * train's, so the name goes right after {@code train}. MODEL and the required options are checked
+ * in {@link #call}, not declared required: picocli would demand them of {@code train classify} too.
+ * MainTest checks this dispatch with a test-only subcommand.
  */
-final class TrainCommand implements Main.Command {
+@Command(
+    name = "train",
+    customSynopsis = {
+      "jrnn train MODEL --input NAME=FILE.npy [--input ...] --target FILE.npy",
+      "                  --loss LOSS --output TRAINED.jrnn [options]"
+    },
+    description = {
+      "Train a model on .npy arrays and write the trained jrnn model.",
+      "",
+      "Trains MODEL (an .onnx file with its weights as initializers, a jrnn model, or a PyTorch"
+          + " state_dict in safetensors with --description). Every input and the target are split"
+          + " into batches of --batch rows along their batch axis: the axis of a dynamic dimension"
+          + " named N or batch, else the recurrent layer's batch axis, else axis 0; --batch-axis"
+          + " NAME=AXIS (NAME an input or 'target') says it instead. One line per epoch: the mean"
+          + " loss and the time. With --no-shuffle the batches are taken in order, so a run can be"
+          + " repeated exactly."
+    })
+final class TrainCommand implements Callable<Integer> {
+
+  @Parameters(
+      index = "0",
+      arity = "0..1",
+      paramLabel = "MODEL",
+      description = "The model to train (required).")
+  Path model;
+
+  @Option(
+      names = "--input",
+      paramLabel = "NAME=FILE.npy",
+      description = "An input from a NumPy .npy file; repeat for each.")
+  List<String> inputs = new ArrayList<>();
+
+  @Option(names = "--target", paramLabel = "FILE.npy", description = "The target (required).")
+  Path targetFile;
+
+  @Option(
+      names = "--loss",
+      paramLabel = "LOSS",
+      description =
+          "ce (softmax cross-entropy over logits, int class ids), bce (with logits), mse, mae or"
+              + " huber (required).")
+  String lossName;
+
+  @Option(
+      names = "--loss-output",
+      paramLabel = "NAME",
+      description = "The output the loss is on (default: the only output).")
+  String lossOutput;
+
+  @Option(
+      names = "--lengths",
+      paramLabel = "NAME",
+      description =
+          "An int32 [N] input of sequence lengths: per-timestep loss counts only steps within"
+              + " each row's length.")
+  String lengths;
+
+  @Option(
+      names = "--optimizer",
+      paramLabel = "OPT",
+      description = "sgd, adam, adamw or rmsprop (default: ${DEFAULT-VALUE}).")
+  String optimizer = "adam";
+
+  @Option(
+      names = "--lr",
+      paramLabel = "X",
+      description = "The learning rate (default: ${DEFAULT-VALUE}).")
+  double lr = 1e-3;
+
+  @Option(
+      names = "--momentum",
+      paramLabel = "M",
+      description = "Momentum (sgd, rmsprop; default: the optimizer's).")
+  Double momentum;
+
+  @Option(
+      names = "--weight-decay",
+      paramLabel = "W",
+      description = "Weight decay (default: the optimizer's).")
+  Double weightDecay;
+
+  @Option(
+      names = "--clip-norm",
+      paramLabel = "C",
+      description = "Clip the gradients to this global norm.")
+  Double clipNorm;
+
+  @Option(
+      names = "--clip-value",
+      paramLabel = "V",
+      description = "Clip each gradient element to [-V, V].")
+  Double clipValue;
+
+  @Option(
+      names = "--batch",
+      paramLabel = "N",
+      converter = AtLeast.One.class,
+      description = "Rows per step (default: ${DEFAULT-VALUE}).")
+  int batch = 32;
+
+  @Option(
+      names = "--epochs",
+      paramLabel = "E",
+      converter = AtLeast.One.class,
+      description = "Passes over the data (default: ${DEFAULT-VALUE}).")
+  int epochs = 1;
+
+  @Option(names = "--no-shuffle", description = "Take the batches in order.")
+  boolean noShuffle;
+
+  @Option(
+      names = "--seed",
+      paramLabel = "S",
+      description = "Seeds the shuffle, dropout and --init (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(
+      names = "--backend",
+      paramLabel = "B",
+      description = "reference, java, onednn or auto (default: ${DEFAULT-VALUE}).")
+  String backend = "auto";
+
+  @Option(
+      names = "--threads",
+      paramLabel = "N",
+      converter = AtLeast.One.class,
+      description = "Threads (default: one per core).")
+  int threads;
+
+  @Option(
+      names = "--description",
+      paramLabel = "MODEL.json",
+      description = "The layers of a PyTorch state_dict (see the README).")
+  Path description;
+
+  @Option(
+      names = "--init",
+      paramLabel = "pytorch|keras",
+      description =
+          "Start from fresh weights drawn by this scheme (with --seed) instead of the model's"
+              + " own.")
+  String init;
+
+  @Option(
+      names = "--batch-axis",
+      paramLabel = "NAME=AXIS",
+      description = "The batch axis of an input or of 'target'; repeat for each.")
+  Map<String, Integer> axes = new LinkedHashMap<>();
+
+  @Option(
+      names = "--output",
+      paramLabel = "TRAINED.jrnn",
+      description = "The trained model to write (required).")
+  Path output;
+
+  @Spec CommandSpec spec;
 
   @Override
-  public String summary() {
-    return "train a model on .npy arrays and write the trained jrnn model";
-  }
-
-  @Override
-  public String usage() {
-    return """
-        usage: jrnn train MODEL --input NAME=FILE.npy [--input ...] --target FILE.npy
-                          --loss ce|bce|mse|mae|huber [--loss-output NAME] [--lengths NAME]
-                          [--optimizer sgd|adam|adamw|rmsprop] [--lr X] [--momentum M]
-                          [--weight-decay W] [--clip-norm C] [--clip-value V]
-                          [--batch N] [--epochs E] [--no-shuffle] [--seed S]
-                          [--backend B] [--threads N] [--description MODEL.json]
-                          [--init pytorch|keras] [--batch-axis NAME=AXIS ...]
-                          --output TRAINED.jrnn
-
-        Trains MODEL (an .onnx file with its weights as initializers, a jrnn model, or a PyTorch
-        state_dict in safetensors with --description). Every input and the target are split into
-        batches of --batch rows along their batch axis: the axis of a dynamic dimension named N
-        or batch, else the recurrent layer's batch axis, else axis 0; --batch-axis NAME=AXIS
-        (NAME an input or 'target') says it instead. One line per epoch: the mean loss and the
-        time. With --no-shuffle the batches are taken in order, so a run can be repeated exactly.
-          --loss         ce (softmax cross-entropy over logits, int class ids), bce (with logits),
-                         mse, mae, huber; on --loss-output (default: the only output)
-          --lengths      an int32 [N] input of sequence lengths: per-timestep loss counts only
-                         steps within each row's length
-          --optimizer    default adam; --lr default 0.001
-          --batch        default 32; --epochs default 1; --seed default 0
-          --init         start from fresh weights drawn by this scheme (with --seed) instead
-                         of the model's own
-          --backend      reference, java, onednn or auto (default auto)""";
-  }
-
-  @Override
-  public int run(Args args, PrintStream out) throws Exception {
-    Path model = Main.onePositional(args, "MODEL");
-    String output = args.string("output", null);
-    String targetFile = args.string("target", null);
-    String lossName = args.string("loss", null);
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    if (model == null) {
+      throw new UsageException("MODEL is required");
+    }
     if (output == null || targetFile == null || lossName == null) {
-      throw new Args.UsageException("--output, --target and --loss are required");
+      throw new UsageException("--output, --target and --loss are required");
     }
-    String lossOutput = args.string("loss-output", null);
-    String lengths = args.string("lengths", null);
-    String optName = args.string("optimizer", "adam");
-    double lr = number(args, "lr", 1e-3);
-    int batch = args.integer("batch", 32, 1);
-    int epochs = args.integer("epochs", 1, 1);
-    boolean shuffle = !args.flag("no-shuffle");
-    long seed = Long.parseLong(args.string("seed", "0"));
-    String desc = args.string("description", null);
-    String backend = args.string("backend", "auto");
-    String init = args.string("init", null);
-    int threads = args.integer("threads", 0, 1);
-    Optimizer opt = Optimizer.byName(optName, lr);
-    if (args.string("momentum", null) != null) {
-      opt = opt.momentum(number(args, "momentum", 0));
+    Optimizer opt = Optimizer.byName(optimizer, lr);
+    if (momentum != null) {
+      opt = opt.momentum(momentum);
     }
-    if (args.string("weight-decay", null) != null) {
-      opt = opt.weightDecay(number(args, "weight-decay", 0));
+    if (weightDecay != null) {
+      opt = opt.weightDecay(weightDecay);
     }
-    if (args.string("clip-norm", null) != null) {
-      opt = opt.clipNorm(number(args, "clip-norm", 0));
+    if (clipNorm != null) {
+      opt = opt.clipNorm(clipNorm);
     }
-    if (args.string("clip-value", null) != null) {
-      opt = opt.clipValue(number(args, "clip-value", 0));
+    if (clipValue != null) {
+      opt = opt.clipValue(clipValue);
     }
-    Map<String, Integer> axes = new LinkedHashMap<>();
-    for (String s : args.strings("batch-axis")) {
-      int eq = s.indexOf('=');
-      if (eq <= 0) {
-        throw new Args.UsageException("--batch-axis takes NAME=AXIS, got '" + s + "'");
+    try (Inputs in = Inputs.read(inputs);
+        Tensor target = Npy.read(targetFile);
+        LoadedModel m = LoadedModel.open(model, null, description)) {
+      if (!m.weightInputs().isEmpty()) {
+        throw new IllegalArgumentException(
+            "the model takes its weights "
+                + m.weightInputs()
+                + " as inputs; train needs them"
+                + " as initializers");
       }
-      axes.put(s.substring(0, eq), Integer.parseInt(s.substring(eq + 1)));
-    }
-    try (Inputs in = Inputs.read(args);
-        Tensor target = Npy.read(Path.of(targetFile))) {
-      args.rejectUnknown();
-      try (LoadedModel m = LoadedModel.open(model, null, desc == null ? null : Path.of(desc))) {
-        if (!m.weightInputs().isEmpty()) {
-          throw new IllegalArgumentException(
-              "the model takes its weights "
-                  + m.weightInputs()
-                  + " as inputs; train needs them"
-                  + " as initializers");
-        }
-        Graph g = m.graph();
-        String lossOut = lossOutput != null ? lossOutput : onlyOutput(g);
-        Loss loss = Loss.byName(lossName, lossOut);
-        Map<String, Tensor> data = in.forGraph(g);
-        Map<String, Integer> axis = new LinkedHashMap<>();
-        for (String name : data.keySet()) {
-          axis.put(name, axes.containsKey(name) ? axes.get(name) : batchAxis(g, name));
-        }
-        int targetAxis = axes.getOrDefault("target", targetAxis(g, lossOut, target, loss));
-        if (lengths != null) {
-          loss = loss.lengths(lengths).batchFirst(targetAxis == 0 && target.rank() > 1);
-        }
-        Tensor tgt = loss.kind() == Loss.Kind.CROSS_ENTROPY ? target : asFloat(target);
-        int rows = rows(data, axis, tgt, targetAxis);
-        Training how = Training.of(loss, opt).seed(seed);
-        try (Weights fresh = init == null ? null : Weights.random(g, init, seed);
-            Trainer t =
-                Trainer.open(
-                    g,
-                    fresh != null ? fresh : m.weights(),
-                    how,
-                    RunCommand.options(backend, threads))) {
+      Graph g = m.graph();
+      String lossOut = lossOutput != null ? lossOutput : onlyOutput(g);
+      Loss loss = Loss.byName(lossName, lossOut);
+      Map<String, Tensor> data = in.forGraph(g);
+      Map<String, Integer> axis = new LinkedHashMap<>();
+      for (String name : data.keySet()) {
+        axis.put(name, axes.containsKey(name) ? axes.get(name) : batchAxis(g, name));
+      }
+      int targetAxis = axes.getOrDefault("target", targetAxis(g, lossOut, target, loss));
+      if (lengths != null) {
+        loss = loss.lengths(lengths).batchFirst(targetAxis == 0 && target.rank() > 1);
+      }
+      Tensor tgt = loss.kind() == Loss.Kind.CROSS_ENTROPY ? target : asFloat(target);
+      int rows = rows(data, axis, tgt, targetAxis);
+      Training how = Training.of(loss, opt).seed(seed);
+      try (Weights fresh = init == null ? null : Weights.random(g, init, seed);
+          Trainer t =
+              Trainer.open(
+                  g,
+                  fresh != null ? fresh : m.weights(),
+                  how,
+                  RunCommand.options(backend, threads))) {
+        out.printf(
+            Locale.ROOT,
+            "training %s on %d rows, batches of %d, %s, %s on %s%n",
+            model.getFileName(),
+            rows,
+            batch,
+            loss,
+            opt,
+            String.join(",", new java.util.TreeSet<>(t.placement().values())));
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] order = new int[rows];
+        for (int e = 1; e <= epochs; e++) {
+          for (int i = 0; i < rows; i++) {
+            order[i] = i;
+          }
+          if (!noShuffle) {
+            for (int i = rows - 1; i > 0; i--) {
+              int j = rnd.nextInt(i + 1);
+              int s = order[i];
+              order[i] = order[j];
+              order[j] = s;
+            }
+          }
+          long start = System.nanoTime();
+          double sum = 0;
+          int batches = 0;
+          for (int b = 0; b < rows; b += batch) {
+            int[] pick = java.util.Arrays.copyOfRange(order, b, Math.min(rows, b + batch));
+            Map<String, Tensor> x = new LinkedHashMap<>();
+            try {
+              data.forEach((k, v) -> x.put(k, take(v, axis.get(k), pick)));
+              try (Tensor y = take(tgt, targetAxis, pick)) {
+                sum += t.step(x, y);
+                batches++;
+              }
+            } finally {
+              x.values().forEach(Tensor::close);
+            }
+          }
           out.printf(
               Locale.ROOT,
-              "training %s on %d rows, batches of %d, %s, %s on %s%n",
-              model.getFileName(),
-              rows,
-              batch,
-              loss,
-              opt,
-              String.join(",", new java.util.TreeSet<>(t.placement().values())));
-          SplittableRandom rnd = new SplittableRandom(seed);
-          int[] order = new int[rows];
-          for (int e = 1; e <= epochs; e++) {
-            for (int i = 0; i < rows; i++) {
-              order[i] = i;
-            }
-            if (shuffle) {
-              for (int i = rows - 1; i > 0; i--) {
-                int j = rnd.nextInt(i + 1);
-                int s = order[i];
-                order[i] = order[j];
-                order[j] = s;
-              }
-            }
-            long start = System.nanoTime();
-            double sum = 0;
-            int batches = 0;
-            for (int b = 0; b < rows; b += batch) {
-              int[] pick = java.util.Arrays.copyOfRange(order, b, Math.min(rows, b + batch));
-              Map<String, Tensor> x = new LinkedHashMap<>();
-              try {
-                data.forEach((k, v) -> x.put(k, take(v, axis.get(k), pick)));
-                try (Tensor y = take(tgt, targetAxis, pick)) {
-                  sum += t.step(x, y);
-                  batches++;
-                }
-              } finally {
-                x.values().forEach(Tensor::close);
-              }
-            }
-            out.printf(
-                Locale.ROOT,
-                "epoch %d/%d  loss %.6f  %d steps  %.2f s%n",
-                e,
-                epochs,
-                sum / batches,
-                batches,
-                (System.nanoTime() - start) / 1e9);
-          }
-          try (Model trained = t.model()) {
-            JrnnModel.save(Path.of(output), trained.graph(), trained.weights());
-          }
-          out.println("wrote " + output);
-        } finally {
-          if (tgt != target) {
-            tgt.close();
-          }
+              "epoch %d/%d  loss %.6f  %d steps  %.2f s%n",
+              e,
+              epochs,
+              sum / batches,
+              batches,
+              (System.nanoTime() - start) / 1e9);
+        }
+        try (Model trained = t.model()) {
+          JrnnModel.save(output, trained.graph(), trained.weights());
+        }
+        out.println("wrote " + output);
+      } finally {
+        if (tgt != target) {
+          tgt.close();
         }
       }
     }
     return 0;
   }
 
-  private static double number(Args args, String name, double def) {
-    String s = args.string(name, null);
-    if (s == null) {
-      return def;
-    }
-    try {
-      return Double.parseDouble(s);
-    } catch (NumberFormatException e) {
-      throw new Args.UsageException("--" + name + " needs a number, got '" + s + "'");
-    }
-  }
-
   private static String onlyOutput(Graph g) {
     if (g.outputs().size() != 1) {
-      throw new Args.UsageException(
+      throw new UsageException(
           "the model has outputs " + g.outputs().keySet() + ": say which with --loss-output");
     }
     return g.outputs().keySet().iterator().next();
