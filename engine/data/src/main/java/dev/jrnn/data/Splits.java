@@ -144,9 +144,9 @@ public final class Splits {
       byClass.computeIfAbsent(labels[i], k -> new ArrayList<>()).add(i);
     }
     Random rnd = new Random(seed);
-    IntList tr = new IntList();
-    IntList va = new IntList();
-    IntList te = new IntList();
+    IntList tr = new IntList(labels.length);
+    IntList va = new IntList(labels.length);
+    IntList te = new IntList(labels.length);
     for (List<Integer> members : byClass.values()) {
       int[] idx = members.stream().mapToInt(Integer::intValue).toArray();
       shuffle(idx, rnd);
@@ -218,25 +218,6 @@ public final class Splits {
               + " + test "
               + test
               + "); they must sum to at most 1");
-    }
-  }
-
-  /** A growable int array. */
-  private static final class IntList {
-    private int[] a = new int[16];
-    private int n;
-
-    void add(int[] src, int from, int to) {
-      int k = to - from;
-      if (n + k > a.length) {
-        a = Arrays.copyOf(a, Math.max(a.length * 2, n + k));
-      }
-      System.arraycopy(src, from, a, n, k);
-      n += k;
-    }
-
-    int[] toArray() {
-      return Arrays.copyOf(a, n);
     }
   }
 }

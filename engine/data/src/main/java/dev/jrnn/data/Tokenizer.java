@@ -61,6 +61,20 @@ public final class Tokenizer {
   private static final String[] RESERVED_NAMES = {"<pad>", "<unk>", "<s>", "</s>"};
   private static final String FORMAT = "jrnn.tokenizer";
 
+  // how a code point splits text; ASCII looked up, the rest classified as met
+  private static final byte WORD = 0;
+  private static final byte SEPARATOR = 1;
+  private static final byte PUNCT = 2;
+  private static final byte[] ASCII_KIND = new byte[128];
+  private static final String[] ASCII_TOKEN = new String[128];
+
+  static {
+    for (int c = 0; c < 128; c++) {
+      ASCII_KIND[c] = classify(c);
+      ASCII_TOKEN[c] = String.valueOf((char) c);
+    }
+  }
+
   /** What a token is. */
   public enum Level {
     /** One token per Unicode code point. */
@@ -228,25 +242,21 @@ public final class Tokenizer {
   /** The ids of {@code text}'s tokens, wrapped in {@link #START} and {@link #END} if asked. */
   public int[] encode(String text, boolean startEnd) {
     Objects.requireNonNull(text, "text");
-    int[][] buf = {new int[Math.max(16, text.length() + 2)]};
-    int[] n = {0};
+    IntList out = new IntList(text.length() + 2);
     if (startEnd) {
-      buf[0][n[0]++] = START;
+      out.add(START);
     }
     forEachToken(
         text,
         options,
         t -> {
-          if (n[0] + 1 >= buf[0].length) {
-            buf[0] = Arrays.copyOf(buf[0], buf[0].length * 2);
-          }
           Integer id = ids.get(t);
-          buf[0][n[0]++] = id == null ? OOV : id;
+          out.add(id == null ? OOV : id);
         });
     if (startEnd) {
-      buf[0][n[0]++] = END;
+      out.add(END);
     }
-    return Arrays.copyOf(buf[0], n[0]);
+    return out.toArray();
   }
 
   /**
@@ -410,19 +420,6 @@ public final class Tokenizer {
               + Json.quote(v)
               + ", expected one of "
               + Arrays.toString(type.getEnumConstants()));
-    }
-  }
-
-  private static final byte WORD = 0;
-  private static final byte SEPARATOR = 1;
-  private static final byte PUNCT = 2;
-  private static final byte[] ASCII_KIND = new byte[128];
-  private static final String[] ASCII_TOKEN = new String[128];
-
-  static {
-    for (int c = 0; c < 128; c++) {
-      ASCII_KIND[c] = classify(c);
-      ASCII_TOKEN[c] = String.valueOf((char) c);
     }
   }
 

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jrnn.DType;
+import dev.jrnn.Dim;
+import dev.jrnn.Graph;
+import dev.jrnn.Model;
 import dev.jrnn.Tensor;
 import dev.jrnn.Weights;
 import dev.jrnn.data.Tokenizer.Options;
@@ -144,6 +147,25 @@ class TokenizerTest {
       try (Weights back = Weights.load(f)) {
         assertEquals(t, Tokenizer.from(back));
       }
+    }
+  }
+
+  @Test
+  void travelsInASavedModel(@TempDir Path dir) {
+    Tokenizer t = Tokenizer.fit(List.of("ham and spam"), Options.words());
+    Graph g =
+        Graph.build(
+            b -> {
+              var ids = b.input("tokens", DType.I32, Dim.dyn("T"), Dim.dyn("N"));
+              b.output("x", b.embedding(ids, t.vocabSize(), 2));
+            });
+    Path f = dir.resolve("m.jrnn");
+    try (Model m = new Model(g, Weights.random(g, 1), "jrnn model")) {
+      t.storeIn(m.weights());
+      m.save(f);
+    }
+    try (Model back = Model.load(f)) {
+      assertEquals(t, Tokenizer.from(back.weights()));
     }
   }
 }
