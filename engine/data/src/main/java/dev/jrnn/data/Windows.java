@@ -12,7 +12,7 @@ import java.util.Objects;
  *
  * <pre>{@code
  * Windows w = Windows.of(normalizer.apply(series), 28, 1, 1);
- * for (int[] batch : Batches.shuffled(w.count(), 64, seed)) {
+ * for (int[] batch : Batching.shuffled(w.count(), 64, seed)) {
  *   try (Tensor x = w.inputs(batch);     // F32 [T, N, 1]
  *        Tensor y = w.targets(batch)) {  // F32 [N, 1]
  *     ...

@@ -10,8 +10,8 @@
  *   <li>Series: {@link dev.jrnn.data.Windows} (sequence-to-one windows as F32 {@code [T, N, 1]}
  *       inputs and {@code [N, 1]} targets), {@link dev.jrnn.data.Normalizer} (z-score, saved with a
  *       model).
- *   <li>Batches and splits: {@link dev.jrnn.data.Batches} (in order, shuffled, bucketed by length),
- *       {@link dev.jrnn.data.Splits} (seeded train/validation/test, stratified).
+ *   <li>Batching and splits: {@link dev.jrnn.data.Batching} (in order, shuffled, bucketed by
+ *       length), {@link dev.jrnn.data.Splits} (seeded train/validation/test, stratified).
  *   <li>Files: {@link dev.jrnn.data.TextCsv}, {@link dev.jrnn.data.SeriesCsv}, {@link
  *       dev.jrnn.data.TextFile}, and {@link dev.jrnn.data.Datasets}, the default data sets that
  *       {@code make data} installs.

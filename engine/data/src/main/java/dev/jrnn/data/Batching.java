@@ -14,20 +14,20 @@ import java.util.Random;
  * the same seed on every JVM.
  *
  * <pre>{@code
- * for (int[] batch : Batches.bucketed(lengths, 32, epochSeed)) {
+ * for (int[] batch : Batching.bucketed(lengths, 32, epochSeed)) {
  *   Padded p = Padding.pad(Splits.select(sequences, batch));
  *   ...
  * }
  * }</pre>
  */
-public final class Batches {
+public final class Batching {
 
-  /** Batches per chunk that {@link #bucketed(int[], int, long)} sorts by length. */
+  /** Batching per chunk that {@link #bucketed(int[], int, long)} sorts by length. */
   public static final int DEFAULT_CHUNK_BATCHES = 50;
 
-  private Batches() {}
+  private Batching() {}
 
-  /** Batches of {@code 0..n-1} in order: {@code [0, size)}, {@code [size, 2·size)}, … */
+  /** Batching of {@code 0..n-1} in order: {@code [0, size)}, {@code [size, 2·size)}, … */
   public static List<int[]> inOrder(int n, int batchSize) {
     checkArgs(n, batchSize);
     int[] all = new int[n];
@@ -37,7 +37,7 @@ public final class Batches {
     return cut(all, 0, n, batchSize, new ArrayList<>());
   }
 
-  /** Batches of a seeded permutation of {@code 0..n-1}. */
+  /** Batching of a seeded permutation of {@code 0..n-1}. */
   public static List<int[]> shuffled(int n, int batchSize, long seed) {
     checkArgs(n, batchSize);
     return cut(Splits.permutation(n, seed), 0, n, batchSize, new ArrayList<>());
