@@ -40,6 +40,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       ConvertCommand.class,
       BenchCommand.class,
       TrainCommand.class,
+      GenerateCommand.class,
       CompletionCommand.class,
       HelpCommand.class
     },
@@ -116,7 +117,27 @@ public final class Main implements Callable<Integer> {
   }
 
   private static PrintWriter writer(PrintStream s) {
-    return new PrintWriter(new OutputStreamWriter(s, s.charset()), true);
+    return new StreamWriter(s);
+  }
+
+  /** A writer over a stream that remembers the stream, for code that prints to streams. */
+  private static final class StreamWriter extends PrintWriter {
+    final PrintStream stream;
+
+    StreamWriter(PrintStream s) {
+      super(new OutputStreamWriter(s, s.charset()), true);
+      this.stream = s;
+    }
+  }
+
+  /**
+   * The stream under a command's output (flushed first, to keep the order of what was printed), for
+   * code that prints to a {@link PrintStream} such as the progress bars.
+   */
+  static PrintStream stream(CommandSpec spec) {
+    PrintWriter w = spec.commandLine().getOut();
+    w.flush();
+    return w instanceof StreamWriter s ? s.stream : System.out;
   }
 
   /** A parse error: exit status 2. */

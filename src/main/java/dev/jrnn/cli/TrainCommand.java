@@ -50,10 +50,19 @@ import picocli.CommandLine.Spec;
     name = "train",
     customSynopsis = {
       "jrnn train MODEL --input NAME=FILE.npy [--input ...] --target FILE.npy",
-      "                  --loss LOSS --output TRAINED.jrnn [options]"
+      "                  --loss LOSS --output TRAINED.jrnn [options]",
+      "jrnn train classify|chars|series [options]"
+    },
+    subcommands = {
+      TrainTaskCommands.Classify.class,
+      TrainTaskCommands.Chars.class,
+      TrainTaskCommands.Series.class
     },
     description = {
-      "Train a model on .npy arrays and write the trained jrnn model.",
+      "Train a model on .npy arrays, or a task: classify, chars, series.",
+      "",
+      "jrnn train classify|chars|series trains one of the three tasks on its default data or"
+          + " yours ('jrnn train chars --help').",
       "",
       "Trains MODEL (an .onnx file with its weights as initializers, a jrnn model, or a PyTorch"
           + " state_dict in safetensors with --description). Every input and the target are split"

@@ -133,7 +133,7 @@ class MainTest {
     for (String c : List.of("demo", "backends", "run", "info", "convert", "bench", "train")) {
       assertTrue(r.err().contains("\n  " + c + " "), c + " listed:\n" + r.err());
     }
-    assertTrue(run("bnech").err().contains("Did you mean: jrnn bench?"));
+    assertTrue(run("bnech").err().contains("Did you mean: jrnn bench"));
   }
 
   @Test

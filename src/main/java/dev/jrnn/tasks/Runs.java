@@ -1,0 +1,111 @@
+package dev.jrnn.tasks;
+
+import dev.jrnn.Result;
+import dev.jrnn.Trainer;
+import dev.jrnn.fit.Batch;
+import dev.jrnn.fit.Batches;
+import dev.jrnn.fit.Fit;
+import dev.jrnn.fit.Fitted;
+import dev.jrnn.fit.History;
+import dev.jrnn.fit.Metric;
+import dev.jrnn.fit.Predictions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/** What the three tasks do alike: the output folder, the fit's files, held-out evaluation. */
+final class Runs {
+
+  static final String MODEL = "model.jrnn";
+  static final String CURVES = "curves.png";
+  static final String METRICS = "metrics.csv";
+
+  /** Metadata key naming the task that trained a model. */
+  static final String TASK_KEY = "jrnn.task";
+
+  private Runs() {}
+
+  /** Creates {@code dir} (and parents); an error names it when that fails. */
+  static Path create(Path dir) {
+    try {
+      return Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the output folder " + dir, e);
+    }
+  }
+
+  /**
+   * A fit builder with what every task wants: the options' epochs, backend, progress and early
+   * stopping (restoring the best weights), checkpoints, the CSV log and the curves in {@code dir}.
+   */
+  static Fit.Builder fit(dev.jrnn.Training training, TaskOptions o, Path dir) {
+    Fit.Builder b =
+        Fit.builder(training)
+            .options(o.engineOptions())
+            .epochs(o.epochs())
+            .restoreBest(true)
+            .checkpoints(dir.resolve("checkpoints"))
+            .csv(dir.resolve(METRICS))
+            .plot(dir.resolve(CURVES))
+            .progress(o.progress());
+    if (o.patience() > 0) {
+      b.earlyStopping(o.patience());
+    }
+    return b;
+  }
+
+  /** Total training seconds and sequences per second over a fit's epochs. */
+  static double[] throughput(History h) {
+    double seconds = 0;
+    double sequences = 0;
+    for (History.Epoch e : h.epochs()) {
+      seconds += e.seconds();
+      sequences += e.sequencesPerSecond() * e.seconds();
+    }
+    return new double[] {seconds, seconds > 0 ? sequences / seconds : 0};
+  }
+
+  /**
+   * The metrics over {@code batches} with the trainer's current weights, dropout off: {@code
+   * output} against each batch's target, positions chosen by {@code predictions}.
+   */
+  static Map<String, Double> evaluate(
+      Trainer t,
+      Batches batches,
+      String output,
+      Function<Batch, Function<Predictions, Predictions>> positions,
+      Metric... metrics) {
+    for (Metric m : metrics) {
+      m.reset();
+    }
+    for (Iterator<Batch> it = batches.epoch(1); it.hasNext(); ) {
+      try (Batch b = it.next();
+          Result r = t.run(b.inputs())) {
+        Predictions p = positions.apply(b).apply(Predictions.of(r.get(output), b.target()));
+        for (Metric m : metrics) {
+          m.update(p);
+        }
+      }
+    }
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (Metric m : metrics) {
+      out.put(m.name(), m.value());
+    }
+    return out;
+  }
+
+  /** Saves the trained model with the task's metadata into {@code dir}. */
+  static Path saveModel(Fitted f, String task, Path dir) {
+    f.trainer().putMetadata(TASK_KEY, task);
+    Path file = dir.resolve(MODEL);
+    try (var m = f.trainer().model()) {
+      m.save(file);
+    }
+    return file;
+  }
+}
