@@ -39,8 +39,8 @@ public final class Plots {
 
   /**
    * Two charts side by side in one {@code 2·WIDTH × HEIGHT} PNG: training and validation loss per
-   * epoch, and the monitored column per epoch with its best epoch marked. NaN values (no
-   * validation) are left out.
+   * epoch, and the validation metrics per epoch ({@link #metricColumns}) with the best epoch (by
+   * the monitored column) marked. NaN values (no validation) are left out.
    *
    * @throws IllegalArgumentException if the history has no epoch
    */
@@ -54,20 +54,57 @@ public final class Plots {
     line(loss, "loss", epochs, history.column("loss"));
     line(loss, "val_loss", epochs, history.column("val_loss"));
 
-    String monitor = history.monitor();
-    XYChart monitored = chart(monitor, "epoch", monitor);
-    line(monitored, monitor, epochs, history.column(monitor));
+    List<String> drawn = metricColumns(history);
+    String first = drawn.getFirst();
+    XYChart monitored = chart(drawn.size() == 1 ? first : "validation metrics", "epoch", first);
+    for (String c : drawn) {
+      line(monitored, c, epochs, history.column(c));
+    }
     if (history.bestEpoch() > 0) {
       XYSeries best =
           monitored.addSeries(
-              "best (epoch " + history.bestEpoch() + ")",
+              "best (epoch " + history.bestEpoch() + " by " + history.monitor() + ")",
               new double[] {history.bestEpoch()},
-              new double[] {history.best()});
+              new double[] {
+                history.epochs().stream()
+                    .filter(e -> e.epoch() == history.bestEpoch())
+                    .findFirst()
+                    .orElseThrow()
+                    .get(first)
+              });
       best.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
       best.setMarker(SeriesMarkers.DIAMOND);
       best.setMarkerColor(Color.RED);
     }
     save(List.of(loss, monitored), 1, 2, png);
+  }
+
+  /**
+   * The columns of the second chart: the first validation metric, and with it every other metric
+   * that also stays within [0, 1] when the first does (accuracy, precision, recall, F1 share an
+   * axis); the monitored column when there are no metrics.
+   */
+  static List<String> metricColumns(History history) {
+    List<String> metrics =
+        history.columns().stream()
+            .filter(c -> c.startsWith("val_") && !c.equals("val_loss"))
+            .toList();
+    if (metrics.isEmpty()) {
+      return List.of(history.monitor());
+    }
+    if (!unitInterval(history.column(metrics.getFirst()))) {
+      return List.of(metrics.getFirst());
+    }
+    return metrics.stream().filter(c -> unitInterval(history.column(c))).toList();
+  }
+
+  private static boolean unitInterval(double[] values) {
+    for (double v : values) {
+      if (!(v >= 0 && v <= 1)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

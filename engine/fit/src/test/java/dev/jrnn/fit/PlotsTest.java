@@ -50,6 +50,25 @@ class PlotsTest {
   }
 
   @Test
+  void theSecondChartDrawsMetricsThatShareAnAxis(@TempDir Path dir) {
+    History c = new History(List.of("val_accuracy", "val_f1", "val_mse"), "val_loss");
+    c.add(
+        new History.Epoch(
+            1, 0.9, 0.8, Map.of("val_accuracy", 0.7, "val_f1", 0.5, "val_mse", 3.0), 0.01, 1, 9));
+    c.add(
+        new History.Epoch(
+            2, 0.5, 0.4, Map.of("val_accuracy", 0.9, "val_f1", 0.8, "val_mse", 2.0), 0.01, 1, 9));
+    assertEquals(List.of("val_accuracy", "val_f1"), Plots.metricColumns(c));
+    History r = new History(List.of("val_mse", "val_mae"), "val_loss");
+    r.add(new History.Epoch(1, 0.9, 0.8, Map.of("val_mse", 3.0e5, "val_mae", 400.0), 0.01, 1, 9));
+    assertEquals(List.of("val_mse"), Plots.metricColumns(r));
+    Path png = dir.resolve("c.png");
+    Plots.learningCurves(c, png);
+    assertPng(png, 2 * Plots.WIDTH, Plots.HEIGHT);
+    assertEquals(List.of("val_loss"), Plots.metricColumns(new History(List.of(), "val_loss")));
+  }
+
+  @Test
   void predictedVsActual(@TempDir Path dir) {
     double[] actual = new double[50];
     double[] predicted = new double[50];
