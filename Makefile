@@ -23,7 +23,7 @@ BUILD_PACKAGES := maven
 .PHONY: help jdk deps data build test fuzz fuzz-explore run bench bindings fmt fixtures clean
 
 help:
-	@echo "make run       build, then show the backends and run the canned models on each"
+	@echo "make run       build, then the tour: train, sample, reload, run on every backend, classify spam"
 	@echo "make test      build and run every test (what CI runs)"
 	@echo "make build     compile and produce the launcher bin/jrnn"
 	@echo "make fuzz      fuzz the model and data file readers, deterministically (part of make test)"
@@ -139,7 +139,7 @@ fuzz-explore: jdk
 	$(call fuzz_each,fuzz-corpus,-Djazzer.internal.arg.2=-max_total_time=$(FUZZ_SECONDS),random seed for $(FUZZ_SECONDS) s)
 
 run: build
-	bin/jrnn demo
+	bin/jrnn tour
 
 bench: build
 	"$(JAVA)" $(JVM_FLAGS) -cp "bench/target/classes:bench/target/lib/*" dev.jrnn.bench.jmh.Suite $(BENCH_ARGS)

@@ -121,7 +121,8 @@ final class DemoCommand implements Callable<Integer> {
     return ok ? 0 : 1;
   }
 
-  private static List<Backend> orderReferenceFirst(List<Backend> avail) {
+  /** The available backends, {@code reference} first: the others are compared with it. */
+  static List<Backend> orderReferenceFirst(List<Backend> avail) {
     List<Backend> l = new ArrayList<>();
     avail.stream().filter(b -> b.name().equals("reference")).forEach(l::add);
     avail.stream().filter(b -> !b.name().equals("reference")).forEach(l::add);

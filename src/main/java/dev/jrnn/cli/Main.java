@@ -33,6 +33,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
     customSynopsis = "jrnn <command> [options]",
     description = "Runs, inspects, converts, benchmarks and trains recurrent networks.",
     subcommands = {
+      TourCommand.class,
       DemoCommand.class,
       BackendsCommand.class,
       RunCommand.class,

@@ -1,5 +1,6 @@
 package dev.jrnn.arch;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
@@ -13,7 +14,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The architecture rules over every module at once: kernels, engine, ONNX import, the onednn
- * backend, the benchmarks and this command line.
+ * backend, the benchmarks, the data utilities, the fit loop, the tasks and this command line.
  */
 class AllModulesArchitectureTest {
 
@@ -34,14 +35,65 @@ class AllModulesArchitectureTest {
           "dev.jrnn.onnx",
           "dev.jrnn.onednn",
           "dev.jrnn.cli",
-          "dev.jrnn.bench"
+          "dev.jrnn.bench",
+          "dev.jrnn.data",
+          "dev.jrnn.fit",
+          "dev.jrnn.tasks"
         }) {
       assertTrue(classes.containPackage(pkg), pkg + " was not imported");
     }
   }
 
+  /** The engine's internals: what the data utilities, the fit loop and the tasks must not use. */
+  private static final String[] INTERNALS = {
+    "dev.jrnn.exec..",
+    "dev.jrnn.ir..",
+    "dev.jrnn.spi..",
+    "dev.jrnn.io..",
+    "dev.jrnn.backend..",
+    "dev.jrnn.train..",
+    "dev.jrnn.kernels..",
+    "dev.jrnn.onnx..",
+    "dev.jrnn.onednn.."
+  };
+
+  /**
+   * The layers over the public API: data and fit know only {@code dev.jrnn} (and not each other),
+   * the tasks know those three, the command line sits on top.
+   */
+  static Stream<ArchRule> apiLayers() {
+    return Stream.of(
+        noClasses()
+            .that()
+            .resideInAPackage("dev.jrnn.data..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(
+                concat(INTERNALS, "dev.jrnn.fit..", "dev.jrnn.tasks..", "dev.jrnn.cli.."))
+            .as("dev.jrnn.data uses the public API only"),
+        noClasses()
+            .that()
+            .resideInAPackage("dev.jrnn.fit..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(
+                concat(INTERNALS, "dev.jrnn.data..", "dev.jrnn.tasks..", "dev.jrnn.cli.."))
+            .as("dev.jrnn.fit uses the public API only"),
+        noClasses()
+            .that()
+            .resideInAPackage("dev.jrnn.tasks..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(concat(INTERNALS, "dev.jrnn.cli.."))
+            .as("dev.jrnn.tasks uses the public API, data and fit only"));
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
+  }
+
   static Stream<ArchRule> rules() {
-    return ArchitectureRules.ALL.stream();
+    return Stream.concat(ArchitectureRules.ALL.stream(), apiLayers());
   }
 
   @ParameterizedTest(name = "{0}")
