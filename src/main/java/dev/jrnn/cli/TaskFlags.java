@@ -108,6 +108,13 @@ final class TaskFlags {
   Path outputDir;
 
   @Option(
+      names = "--resume",
+      description =
+          "Continue the run in --output-dir from its last checkpoint up to --epochs, exactly as if"
+              + " it had not stopped (same data, options and seed).")
+  boolean resume;
+
+  @Option(
       names = "--progress",
       paramLabel = "HOW",
       description =
@@ -132,6 +139,10 @@ final class TaskFlags {
     if (backend != null) o.backend(backend);
     if (threads != null) o.threads(threads);
     if (outputDir != null) o.outputDir(outputDir);
+    if (resume && outputDir == null) {
+      throw new UsageException("--resume needs --output-dir, the folder of the run to continue");
+    }
+    o.resume(resume);
     o.out(out);
     o.progress(
         switch (progress) {

@@ -208,7 +208,7 @@ public final class CharsTask {
             .build();
     try (Weights w = Weights.random(g, "pytorch", o.seed())) {
       tokenizer.storeIn(w);
-      try (Fitted f = fit.run(g, w, train)) {
+      try (Fitted f = Runs.fitOrResume(fit, g, w, train, o, dir)) {
         Map<String, Double> metrics =
             Runs.evaluate(
                 f.trainer(),

@@ -218,7 +218,7 @@ public final class ClassifyTask {
       tokenizer.storeIn(w);
       labels.storeIn(w);
       w.putMetadata(MAX_LENGTH_KEY, Integer.toString(maxLength));
-      try (Fitted f = fit.run(g, w, train)) {
+      try (Fitted f = Runs.fitOrResume(fit, g, w, train, o, dir)) {
         Map<String, Double> metrics =
             Runs.evaluate(f.trainer(), test, LOGIT, b -> p -> p, testMetrics());
         Path model = Runs.saveModel(f, "classify", dir);

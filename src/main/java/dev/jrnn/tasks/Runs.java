@@ -24,6 +24,7 @@ final class Runs {
   static final String MODEL = "model.jrnn";
   static final String CURVES = "curves.png";
   static final String METRICS = "metrics.csv";
+  static final String CHECKPOINTS = "checkpoints";
 
   /** Metadata key naming the task that trained a model. */
   static final String TASK_KEY = "jrnn.task";
@@ -49,7 +50,7 @@ final class Runs {
             .options(o.engineOptions())
             .epochs(o.epochs())
             .restoreBest(true)
-            .checkpoints(dir.resolve("checkpoints"))
+            .checkpoints(dir.resolve(CHECKPOINTS))
             .csv(dir.resolve(METRICS))
             .plot(dir.resolve(CURVES))
             .progress(o.progress());
@@ -57,6 +58,20 @@ final class Runs {
       b.earlyStopping(o.patience());
     }
     return b;
+  }
+
+  /**
+   * Runs {@code fit} from {@code initial}, or, when the options say {@link TaskOptions#resume} and
+   * {@code dir} holds a last checkpoint, continues from it.
+   */
+  static Fitted fitOrResume(
+      Fit fit, dev.jrnn.Graph g, dev.jrnn.Weights initial, Batches train, TaskOptions o, Path dir) {
+    Path last = dir.resolve(CHECKPOINTS).resolve(Fit.LAST);
+    if (o.resume() && Files.isRegularFile(last)) {
+      o.out().println("resuming from " + last);
+      return fit.resume(last, train);
+    }
+    return fit.run(g, initial, train);
   }
 
   /** Total training seconds and sequences per second over a fit's epochs. */

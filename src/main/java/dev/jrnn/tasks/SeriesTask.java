@@ -184,7 +184,8 @@ public final class SeriesTask {
       norm.storeIn(init);
       init.putMetadata(WINDOW_KEY, Integer.toString(window));
       init.putMetadata(HORIZON_KEY, Integer.toString(horizon));
-      try (Fitted f = fit.run(g, init, windows(w, train, o.batch(), o.seed(), true))) {
+      try (Fitted f =
+          Runs.fitOrResume(fit, g, init, windows(w, train, o.batch(), o.seed(), true), o, dir)) {
         Map<String, Double> metrics =
             Runs.evaluate(
                 f.trainer(),

@@ -34,6 +34,7 @@ public final class TaskOptions {
   private double clipNorm = 1;
   private int limit;
   private Path outputDir;
+  private boolean resume;
   private PrintStream out = System.out;
   private Progress progress;
 
@@ -158,6 +159,16 @@ public final class TaskOptions {
     return this;
   }
 
+  /**
+   * Continue the run in {@link #outputDir} from its last checkpoint ({@code checkpoints/last.jrnn})
+   * up to {@link #epochs}, exactly as if it had not stopped: the same data, options and seed give
+   * the same model as one uninterrupted run. Without a checkpoint there the run starts afresh.
+   */
+  public TaskOptions resume(boolean on) {
+    this.resume = on;
+    return this;
+  }
+
   /** Where the task reports; progress goes there too unless {@link #progress} says otherwise. */
   public TaskOptions out(PrintStream s) {
     this.out = Objects.requireNonNull(s, "out");
@@ -228,6 +239,10 @@ public final class TaskOptions {
 
   public int limit() {
     return limit;
+  }
+
+  public boolean resume() {
+    return resume;
   }
 
   public PrintStream out() {

@@ -147,6 +147,38 @@ class TasksTest {
   }
 
   @Test
+  void aResumedRunEndsWhereAnUninterruptedOneDoes(@TempDir Path dir) throws Exception {
+    double[] series = new double[160];
+    for (int i = 0; i < series.length; i++) {
+      series[i] = Math.cos(i * 0.2) + 0.05 * (i % 5);
+    }
+    SeriesTask task = SeriesTask.of(series, "a wave").window(8);
+    Report whole =
+        task.run(
+            small(SeriesTask.defaults(), dir.resolve("whole")).epochs(4).hidden(8).dropout(0.2));
+    task.run(small(SeriesTask.defaults(), dir.resolve("split")).epochs(2).hidden(8).dropout(0.2));
+    var said = new ByteArrayOutputStream();
+    Report resumed =
+        task.run(
+            small(SeriesTask.defaults(), dir.resolve("split"))
+                .epochs(4)
+                .hidden(8)
+                .dropout(0.2)
+                .resume(true)
+                .out(new PrintStream(said, true, StandardCharsets.UTF_8)));
+    assertTrue(said.toString(StandardCharsets.UTF_8).contains("resuming from"), said.toString());
+    assertEquals(4, resumed.history().lastEpoch());
+    assertArrayEquals(whole.history().column("loss"), resumed.history().column("loss"));
+    assertEquals(whole.test(), resumed.test());
+    try (Model a = Model.load(whole.model());
+        Model b = Model.load(resumed.model())) {
+      for (String w : a.weights().names()) {
+        assertArrayEquals(a.weights().get(w).toFloatArray(), b.weights().get(w).toFloatArray(), w);
+      }
+    }
+  }
+
+  @Test
   void baselinesOnHandMadeCases() {
     // majority class: training has 3 positives of 4; the test split answers 1 always
     int[] y = {1, 1, 1, 0, 1, 0, 0};
