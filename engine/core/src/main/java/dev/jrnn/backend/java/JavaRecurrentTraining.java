@@ -303,22 +303,36 @@ final class JavaRecurrentTraining implements TrainableNode {
     } finally {
       s.release();
     }
-    return new SavedPass(s, s.generation, steps, batch);
+    SavedPass p = s.spare;
+    if (p == null) {
+      p = new SavedPass(s);
+    }
+    s.spare = null;
+    p.open(s.generation, steps, batch);
+    return p;
   }
 
-  /** What backward needs: the workspace of its forward pass, while no later forward reused it. */
+  /**
+   * What backward needs: the workspace of its forward pass, while no later forward reused it. A
+   * closed one goes back to its workspace for the next forward to hand out again (so a training
+   * step allocates nothing); one still open is never handed out twice.
+   */
   private final class SavedPass implements Saved {
     final Scratch scratch;
-    final long generation;
-    final int steps;
-    final int batch;
-    volatile boolean closed;
+    long generation;
+    int steps;
+    int batch;
+    volatile boolean closed = true;
 
-    SavedPass(Scratch scratch, long generation, int steps, int batch) {
+    SavedPass(Scratch scratch) {
       this.scratch = scratch;
+    }
+
+    void open(long generation, int steps, int batch) {
       this.generation = generation;
       this.steps = steps;
       this.batch = batch;
+      closed = false;
     }
 
     JavaRecurrentTraining owner() {
@@ -327,7 +341,10 @@ final class JavaRecurrentTraining implements TrainableNode {
 
     @Override
     public void close() {
-      closed = true;
+      if (!closed) {
+        closed = true;
+        scratch.spare = this;
+      }
     }
   }
 
@@ -436,6 +453,7 @@ final class JavaRecurrentTraining implements TrainableNode {
    */
   private final class Scratch implements WorkerPool.Task {
     long generation;
+    SavedPass spare; // a closed saved pass, for the next forward to hand out
     Dir[][] w; // the weights the forward ran with
     int steps;
     int batch;

@@ -94,19 +94,23 @@ final class JavaTraining {
   private static final class Linear implements TrainableNode {
     private final Op.Linear op;
     private final String name;
+    private final String weightName;
+    private final String biasName;
     private CompiledNode forward;
     private Sgemm.Panels w; // W [out, in] as B [k = out, n = in], for dX = dY·W
 
     Linear(Op.Linear op, String name, Map<String, Tensor> weights) {
       this.op = op;
       this.name = name;
+      this.weightName = name + ".weight";
+      this.biasName = name + ".bias";
       updateWeights(weights);
     }
 
     @Override
     public void updateWeights(Map<String, Tensor> weights) {
       forward = new JavaOps.Linear(op, weights, name);
-      float[] wt = weights.get(name + ".weight").toFloatArray();
+      float[] wt = weights.get(weightName).toFloatArray();
       w = Sgemm.pack(wt, 0, op.in(), op.out(), op.in());
     }
 
@@ -154,7 +158,7 @@ final class JavaTraining {
           MemorySegment.copy(b.dx, r * ldc, dx, F, (long) r * ni * 4, ni);
         }
       }
-      Tensor dW = gw.get(name + ".weight");
+      Tensor dW = gw.get(weightName);
       if (dW != null) {
         b.x = grow(b.x, (long) rows * ni);
         MemorySegment.copy(in[0].segment(), F, 0, b.x, 0, rows * ni);
@@ -166,7 +170,7 @@ final class JavaTraining {
         SgemmAt.gemm(0, no, b.dy, 0, no, rows, b.xp, 0, panels, b.dw, 0, ldc, false);
         addInto(dW, b.dw, no, ni, ldc);
       }
-      Tensor dB = gw.get(name + ".bias");
+      Tensor dB = gw.get(biasName);
       if (dB != null) {
         MemorySegment s = dB.segment();
         for (int o = 0; o < no; o++) {
@@ -286,12 +290,12 @@ final class JavaTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
-      int[] shape = in[0].shape();
-      int ax = Shapes.axis(op.axis(), shape.length);
-      int len = shape[ax];
+      int rank = in[0].rank(); // (the dimensions one by one: shape() copies)
+      int ax = Shapes.axis(op.axis(), rank);
+      int len = in[0].dim(ax);
       long inner = 1;
-      for (int i = ax + 1; i < shape.length; i++) {
-        inner *= shape[i];
+      for (int i = ax + 1; i < rank; i++) {
+        inner *= in[0].dim(i);
       }
       MemorySegment y = out[0].segment();
       MemorySegment dy = gradOut[0].segment();
@@ -333,11 +337,10 @@ final class JavaTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
-      int[] sh = in[0].shape();
       boolean bf = op.batchFirst();
-      int steps = bf ? sh[1] : sh[0];
-      int batch = bf ? sh[0] : sh[1];
-      int c = sh[2];
+      int steps = in[0].dim(bf ? 1 : 0);
+      int batch = in[0].dim(bf ? 0 : 1);
+      int c = in[0].dim(2);
       Tensor len = in.length > Op.LastStep.LENGTHS ? in[Op.LastStep.LENGTHS] : null;
       gradIn[0].zero();
       MemorySegment dx = gradIn[0].segment();
@@ -362,9 +365,31 @@ final class JavaTraining {
       this.name = name;
     }
 
-    private record Mask(long stream) implements Saved {
+    /**
+     * A forward's mask, as its stream. A closed one goes back to its workspace's spare slot for the
+     * next forward to hand out again, so a training step allocates nothing.
+     */
+    private static final class Mask implements Saved {
+      final Spare spare;
+      long stream;
+      boolean closed = true;
+
+      Mask(Spare spare) {
+        this.spare = spare;
+      }
+
       @Override
-      public void close() {}
+      public void close() {
+        if (!closed) {
+          closed = true;
+          spare.mask = this;
+        }
+      }
+    }
+
+    /** Per workspace: a closed mask, or null. */
+    private static final class Spare {
+      Mask mask;
     }
 
     @Override
@@ -376,7 +401,12 @@ final class JavaTraining {
     public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
       long stream = DropoutStreams.node(ctx, name);
       apply(stream, in[0].segment(), out[0].segment(), in[0].size());
-      return new Mask(stream);
+      Spare spare = ctx.cache(this, k -> new Spare());
+      Mask m = spare.mask != null ? spare.mask : new Mask(spare);
+      spare.mask = null;
+      m.stream = stream;
+      m.closed = false;
+      return m;
     }
 
     /** {@code to = from ⊙ mask}: the mask is a function of the stream, so backward redraws it. */
@@ -397,7 +427,10 @@ final class JavaTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
-      apply(((Mask) saved).stream(), gradOut[0].segment(), gradIn[0].segment(), in[0].size());
+      if (!(saved instanceof Mask m) || m.closed) {
+        throw new IllegalStateException("dropout backward needs its forward's open mask");
+      }
+      apply(m.stream, gradOut[0].segment(), gradIn[0].segment(), in[0].size());
     }
 
     @Override
