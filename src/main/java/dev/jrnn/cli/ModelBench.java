@@ -1,6 +1,7 @@
 package dev.jrnn.cli;
 
 import dev.jrnn.DType;
+import dev.jrnn.Options;
 import dev.jrnn.Result;
 import dev.jrnn.Session;
 import dev.jrnn.Tensor;
@@ -52,7 +53,8 @@ final class ModelBench {
       }
       Map<String, float[]> ref = null;
       if (!bench.noCheck) {
-        try (Session s = Session.open(m.graph(), m.weights(), RunCommand.options("reference", 1));
+        try (Session s =
+                Session.open(m.graph(), m.weights(), Options.backend("reference").threads(1));
             Result r = s.run(feed)) {
           ref = floats(r, m);
         }
@@ -76,7 +78,10 @@ final class ModelBench {
           }
         } else {
           try (Session s =
-              Session.open(m.graph(), m.weights(), RunCommand.options(name, threads))) {
+              Session.open(
+                  m.graph(),
+                  m.weights(),
+                  threads > 0 ? Options.backend(name).threads(threads) : Options.backend(name))) {
             Map<String, Tensor> outs = new LinkedHashMap<>();
             try (Result shapes = s.run(feed)) { // preallocated outputs: time the engine only
               for (String o : m.graph().outputs().keySet()) {

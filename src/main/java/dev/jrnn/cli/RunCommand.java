@@ -1,7 +1,6 @@
 package dev.jrnn.cli;
 
 import dev.jrnn.DType;
-import dev.jrnn.Options;
 import dev.jrnn.Result;
 import dev.jrnn.Session;
 import dev.jrnn.Tensor;
@@ -14,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -53,24 +53,7 @@ final class RunCommand implements Callable<Integer> {
       description = "Where the outputs go.")
   Path dir;
 
-  @Option(
-      names = "--backend",
-      paramLabel = "B",
-      description = "reference, java, onednn or auto (default: ${DEFAULT-VALUE}).")
-  String backend = "auto";
-
-  @Option(
-      names = "--threads",
-      paramLabel = "N",
-      converter = AtLeast.One.class,
-      description = "Threads (default: one per core).")
-  int threads;
-
-  @Option(
-      names = "--description",
-      paramLabel = "MODEL.json",
-      description = "The layers of a PyTorch state_dict (see the README).")
-  Path description;
+  @Mixin EngineFlags engine;
 
   @Spec CommandSpec spec;
 
@@ -78,8 +61,8 @@ final class RunCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     try (Inputs in = Inputs.read(inputs)) {
-      try (LoadedModel m = LoadedModel.open(model, in.values, description);
-          Session s = Session.open(m.graph(), m.weights(), options(backend, threads));
+      try (LoadedModel m = LoadedModel.open(model, in.values, engine.description);
+          Session s = Session.open(m.graph(), m.weights(), engine.options());
           Result r = s.run(in.forGraph(m.graph()))) {
         Files.createDirectories(dir);
         for (String name : m.graph().outputs().keySet()) {
@@ -100,11 +83,6 @@ final class RunCommand implements Callable<Integer> {
       }
     }
     return 0;
-  }
-
-  static Options options(String backend, int threads) {
-    Options o = Options.backend(backend);
-    return threads > 0 ? o.threads(threads) : o;
   }
 
   /**

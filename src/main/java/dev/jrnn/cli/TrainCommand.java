@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -171,24 +172,7 @@ final class TrainCommand implements Callable<Integer> {
       description = "Seeds the shuffle, dropout and --init (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(
-      names = "--backend",
-      paramLabel = "B",
-      description = "reference, java, onednn or auto (default: ${DEFAULT-VALUE}).")
-  String backend = "auto";
-
-  @Option(
-      names = "--threads",
-      paramLabel = "N",
-      converter = AtLeast.One.class,
-      description = "Threads (default: one per core).")
-  int threads;
-
-  @Option(
-      names = "--description",
-      paramLabel = "MODEL.json",
-      description = "The layers of a PyTorch state_dict (see the README).")
-  Path description;
+  @Mixin EngineFlags engine;
 
   @Option(
       names = "--init",
@@ -236,7 +220,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     try (Inputs in = Inputs.read(inputs);
         Tensor target = Npy.read(targetFile);
-        LoadedModel m = LoadedModel.open(model, null, description)) {
+        LoadedModel m = LoadedModel.open(model, null, engine.description)) {
       if (!m.weightInputs().isEmpty()) {
         throw new IllegalArgumentException(
             "the model takes its weights "
@@ -260,12 +244,7 @@ final class TrainCommand implements Callable<Integer> {
       int rows = rows(data, axis, tgt, targetAxis);
       Training how = Training.of(loss, opt).seed(seed);
       try (Weights fresh = init == null ? null : Weights.random(g, init, seed);
-          Trainer t =
-              Trainer.open(
-                  g,
-                  fresh != null ? fresh : m.weights(),
-                  how,
-                  RunCommand.options(backend, threads))) {
+          Trainer t = Trainer.open(g, fresh != null ? fresh : m.weights(), how, engine.options())) {
         out.printf(
             Locale.ROOT,
             "training %s on %d rows, batches of %d, %s, %s on %s%n",

@@ -1,0 +1,37 @@
+package dev.jrnn.cli;
+
+import dev.jrnn.Options;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/**
+ * The options of the commands that open a model on a backend ({@code run}, {@code train}), as a
+ * picocli mixin: the backend, its threads and the description of a PyTorch state_dict.
+ */
+final class EngineFlags {
+
+  @Option(
+      names = "--backend",
+      paramLabel = "B",
+      description = "reference, java, onednn or auto (default: ${DEFAULT-VALUE}).")
+  String backend = "auto";
+
+  @Option(
+      names = "--threads",
+      paramLabel = "N",
+      converter = AtLeast.One.class,
+      description = "Threads (default: one per core).")
+  int threads;
+
+  @Option(
+      names = "--description",
+      paramLabel = "MODEL.json",
+      description = "The layers of a PyTorch state_dict (see the README).")
+  Path description;
+
+  /** The session options these flags ask for. */
+  Options options() {
+    Options o = Options.backend(backend);
+    return threads > 0 ? o.threads(threads) : o;
+  }
+}
