@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "tour",
     description = {
-      "The tour: train, sample, reload, run on every backend, classify spam.",
+      "Train, sample, reload, run on every backend, classify spam.",
       "",
       "Lists the backends; trains the character model on the first names for a few epochs and"
           + " prints samples; reloads the saved model and runs it on every available backend"
