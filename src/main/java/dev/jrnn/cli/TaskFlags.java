@@ -62,6 +62,20 @@ final class TaskFlags {
   Double recurrentDropout;
 
   @Option(
+      names = "--schedule",
+      paramLabel = "S",
+      description =
+          "Learning rate per step: constant or cosine (to 1 %% of --lr; default: constant).")
+  String schedule;
+
+  @Option(
+      names = "--warmup",
+      paramLabel = "STEPS",
+      converter = AtLeast.Zero.class,
+      description = "Steps of linear learning-rate warm-up (default: 0).")
+  Integer warmup;
+
+  @Option(
       names = "--patience",
       paramLabel = "K",
       converter = AtLeast.Zero.class,
@@ -132,6 +146,8 @@ final class TaskFlags {
     if (bidirectional) o.bidirectional(true);
     if (dropout != null) o.dropout(dropout);
     if (recurrentDropout != null) o.recurrentDropout(recurrentDropout);
+    if (schedule != null) o.schedule(schedule);
+    if (warmup != null) o.warmup(warmup);
     if (patience != null) o.patience(patience);
     if (clipNorm != null) o.clipNorm(clipNorm);
     if (limit != null) o.limit(limit);

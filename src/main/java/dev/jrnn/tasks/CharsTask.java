@@ -6,7 +6,6 @@ import dev.jrnn.DType;
 import dev.jrnn.Graph;
 import dev.jrnn.Loss;
 import dev.jrnn.Model;
-import dev.jrnn.Optimizer;
 import dev.jrnn.Tensor;
 import dev.jrnn.Training;
 import dev.jrnn.Value;
@@ -190,15 +189,9 @@ public final class CharsTask {
 
     Graph g = graph(tokenizer.vocabSize(), o);
     Loss loss = Loss.crossEntropy(LOGITS).ignoreIndex(Tokenizer.PAD);
-    Training training =
-        Training.of(
-                loss,
-                o.clipNorm() > 0
-                    ? Optimizer.adam(o.lr()).clipNorm(o.clipNorm())
-                    : Optimizer.adam(o.lr()))
-            .seed(o.seed());
     List<int[]> all = seqs;
     Batches train = SequenceBatches.of(all, split.train(), o.batch(), o.seed(), true);
+    Training training = o.training(loss, train.count());
     Batches validation = SequenceBatches.of(all, split.validation(), 256, o.seed(), false);
     Batches test = SequenceBatches.of(all, split.test(), 256, o.seed(), false);
     var fit =

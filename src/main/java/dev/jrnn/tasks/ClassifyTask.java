@@ -5,7 +5,6 @@ import static dev.jrnn.Dim.dyn;
 import dev.jrnn.DType;
 import dev.jrnn.Graph;
 import dev.jrnn.Loss;
-import dev.jrnn.Optimizer;
 import dev.jrnn.Tensor;
 import dev.jrnn.Training;
 import dev.jrnn.Value;
@@ -199,14 +198,8 @@ public final class ClassifyTask {
             description, o, tokenizer.vocabSize(), maxLength);
 
     Graph g = graph(tokenizer.vocabSize(), o);
-    Training training =
-        Training.of(
-                Loss.binaryCrossEntropy(LOGIT),
-                o.clipNorm() > 0
-                    ? Optimizer.adam(o.lr()).clipNorm(o.clipNorm())
-                    : Optimizer.adam(o.lr()))
-            .seed(o.seed());
     dev.jrnn.fit.Batches train = batches(ids, y, split.train(), o.batch(), o.seed(), true);
+    Training training = o.training(Loss.binaryCrossEntropy(LOGIT), train.count());
     dev.jrnn.fit.Batches validation = batches(ids, y, split.validation(), 256, o.seed(), false);
     dev.jrnn.fit.Batches test = batches(ids, y, split.test(), 256, o.seed(), false);
     var fit =

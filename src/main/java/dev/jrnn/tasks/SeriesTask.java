@@ -5,7 +5,6 @@ import static dev.jrnn.Dim.dyn;
 import dev.jrnn.DType;
 import dev.jrnn.Graph;
 import dev.jrnn.Loss;
-import dev.jrnn.Optimizer;
 import dev.jrnn.Result;
 import dev.jrnn.Tensor;
 import dev.jrnn.Training;
@@ -167,13 +166,8 @@ public final class SeriesTask {
     o.out().printf("series: %s; %s; window %d, horizon %d%n", description, o, window, horizon);
 
     Graph g = graph(o);
-    Training training =
-        Training.of(
-                Loss.mse(OUTPUT),
-                o.clipNorm() > 0
-                    ? Optimizer.adam(o.lr()).clipNorm(o.clipNorm())
-                    : Optimizer.adam(o.lr()))
-            .seed(o.seed());
+    Batches trainBatches = windows(w, train, o.batch(), o.seed(), true);
+    Training training = o.training(Loss.mse(OUTPUT), trainBatches.count());
     var fit =
         Runs.fit(training, o, dir)
             .validation(windows(w, val, 512, o.seed(), false))
@@ -184,8 +178,7 @@ public final class SeriesTask {
       norm.storeIn(init);
       init.putMetadata(WINDOW_KEY, Integer.toString(window));
       init.putMetadata(HORIZON_KEY, Integer.toString(horizon));
-      try (Fitted f =
-          Runs.fitOrResume(fit, g, init, windows(w, train, o.batch(), o.seed(), true), o, dir)) {
+      try (Fitted f = Runs.fitOrResume(fit, g, init, trainBatches, o, dir)) {
         Map<String, Double> metrics =
             Runs.evaluate(
                 f.trainer(),

@@ -1,7 +1,11 @@
 package dev.jrnn.tasks;
 
+import dev.jrnn.Loss;
+import dev.jrnn.Optimizer;
 import dev.jrnn.Options;
 import dev.jrnn.Recurrent;
+import dev.jrnn.Schedule;
+import dev.jrnn.Training;
 import dev.jrnn.fit.Progress;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -35,6 +39,8 @@ public final class TaskOptions {
   private int limit;
   private Path outputDir;
   private boolean resume;
+  private String schedule = "constant";
+  private int warmup;
   private PrintStream out = System.out;
   private Progress progress;
 
@@ -123,6 +129,29 @@ public final class TaskOptions {
   /** Threads of the backend. */
   public TaskOptions threads(int n) {
     this.threads = positive(n, "threads");
+    return this;
+  }
+
+  /**
+   * The learning-rate schedule over the run, applied per step: {@code constant} (the default) or
+   * {@code cosine} (from {@link #lr} down to 1 % of it over all epochs' steps).
+   */
+  public TaskOptions schedule(String name) {
+    String s = Objects.requireNonNull(name, "schedule").toLowerCase(Locale.ROOT);
+    if (!s.equals("constant") && !s.equals("cosine")) {
+      throw new IllegalArgumentException(
+          "unknown schedule '" + name + "'; schedules: constant, cosine");
+    }
+    this.schedule = s;
+    return this;
+  }
+
+  /** Steps of linear warm-up from 0 to the learning rate at the start (0: none). */
+  public TaskOptions warmup(int steps) {
+    if (steps < 0) {
+      throw new IllegalArgumentException("warm-up must be at least 0 steps, got " + steps);
+    }
+    this.warmup = steps;
     return this;
   }
 
@@ -254,6 +283,25 @@ public final class TaskOptions {
     return progress != null ? progress : Progress.auto(out);
   }
 
+  /**
+   * What a trainer optimizes: {@code loss} with Adam at {@link #lr}, the schedule over {@code
+   * stepsPerEpoch}·{@link #epochs} steps with its warm-up, gradient clipping and the seed.
+   */
+  Training training(Loss loss, int stepsPerEpoch) {
+    Schedule s =
+        schedule.equals("cosine")
+            ? Schedule.cosine(Math.max(1, stepsPerEpoch * epochs), 0.01)
+            : Schedule.constant();
+    if (warmup > 0) {
+      s = s.warmup(warmup);
+    }
+    Optimizer opt = Optimizer.adam(lr).schedule(s);
+    if (clipNorm > 0) {
+      opt = opt.clipNorm(clipNorm);
+    }
+    return Training.of(loss, opt).seed(seed);
+  }
+
   /** The engine options: backend and threads. */
   public Options engineOptions() {
     return Options.backend(backend).threads(threads);
@@ -299,7 +347,7 @@ public final class TaskOptions {
   public String toString() {
     return String.format(
         Locale.ROOT,
-        "%s%s hidden %d x %d layers, dropout %s/%s, batch %d, lr %s, %d epochs, seed %d, %s x%d",
+        "%s%s hidden %d x %d layers, dropout %s/%s, batch %d, lr %s %s, %d epochs, seed %d, %s x%d",
         bidirectional ? "bidirectional " : "",
         cell,
         hidden,
@@ -308,6 +356,7 @@ public final class TaskOptions {
         recurrentDropout,
         batch,
         lr,
+        schedule + (warmup > 0 ? " warm-up " + warmup : ""),
         epochs,
         seed,
         backend,

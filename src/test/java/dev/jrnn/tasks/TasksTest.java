@@ -179,6 +179,27 @@ class TasksTest {
   }
 
   @Test
+  void aCosineScheduleLowersTheRateOverTheRun(@TempDir Path dir) {
+    double[] series = new double[160];
+    for (int i = 0; i < series.length; i++) {
+      series[i] = Math.sin(i * 0.25);
+    }
+    Report r =
+        SeriesTask.of(series, "a sine")
+            .window(8)
+            .run(small(SeriesTask.defaults(), dir).epochs(4).hidden(4).lr(0.01).schedule("cosine"));
+    double[] lr = r.history().column("lr");
+    for (int e = 1; e < lr.length; e++) {
+      assertTrue(lr[e] < lr[e - 1], java.util.Arrays.toString(lr));
+    }
+    // 152 windows, 106 for training: 4 steps per epoch, 16 in all; the last step is step 15 of
+    // the cosine from 1 down to 0.01 over 16 steps
+    double last = 0.01 * (0.01 + 0.99 * (1 + Math.cos(Math.PI * 15 / 16)) / 2);
+    assertEquals(last, lr[lr.length - 1], 1e-12, "the last step's rate");
+    assertThrows(IllegalArgumentException.class, () -> SeriesTask.defaults().schedule("linear"));
+  }
+
+  @Test
   void baselinesOnHandMadeCases() {
     // majority class: training has 3 positives of 4; the test split answers 1 always
     int[] y = {1, 1, 1, 0, 1, 0, 0};
