@@ -1,0 +1,445 @@
+package dev.jrnn.opencl;
+
+import dev.jrnn.Activation;
+import dev.jrnn.Recurrent;
+import dev.jrnn.Tensor;
+import dev.jrnn.ir.Op;
+import dev.jrnn.spi.CompiledNode;
+import dev.jrnn.spi.ExecContext;
+import java.util.Arrays;
+import java.util.Map;
+import org.jocl.cl_mem;
+
+/**
+ * A recurrent stack on the device. Per layer and direction: one tiled GEMM for the input projection
+ * of all timesteps ({@code G = X·Wᵀ + bW}), then per step the recurrent GEMM ({@code HR = h·Rᵀ +
+ * bR}) and one fused post-GEMM kernel (activations, state update, output write): 2 launches per
+ * step, 3 with LSTM projection (+ {@code hraw·Wpᵀ} and its output kernel), 4 for GRU with the reset
+ * gate before the product. The stack's weights sit in one buffer uploaded at compile; h and c stay
+ * on the device for the whole call; y, hN and cN are read back when asked for.
+ */
+final class ClRecurrent implements CompiledNode {
+
+  private final OpenClContext owner;
+  private final Op.RecurrentLayer op;
+  private final Recurrent spec;
+  private final cl_mem weights;
+  // Per slot (layer · directions + direction): offsets in floats of W, R, bW, bR, P, Wp.
+  private final int[][] offsets;
+  private final int[][] acts; // per direction slot: kind ordinals of the cell's activations
+  private final float[][] actParams; // per direction slot: alpha, beta of each
+
+  ClRecurrent(OpenClContext owner, Op.RecurrentLayer op, String node, Map<String, Tensor> w) {
+    this.owner = owner;
+    this.op = op;
+    this.spec = op.spec();
+    int slots = spec.layers() * spec.directions();
+    offsets = new int[slots][6];
+    String[] names = {"W", "R", "bW", "bR", "P", "Wp"};
+    float[][] parts = new float[slots * names.length][];
+    long total = 0;
+    for (int l = 0; l < spec.layers(); l++) {
+      for (int d = 0; d < spec.directions(); d++) {
+        int s = l * spec.directions() + d;
+        for (int k = 0; k < names.length; k++) {
+          Tensor t = w.get(op.weightPrefix(node, l, d) + names[k]);
+          offsets[s][k] = (int) total;
+          if (t != null) {
+            parts[s * names.length + k] = t.toFloatArray();
+            total += t.size();
+          }
+        }
+      }
+    }
+    if (total * 4 > owner.dev.globalMemory || total > Integer.MAX_VALUE) {
+      throw new IllegalStateException(
+          "the weights of '"
+              + node
+              + "' ("
+              + total * 4 / (1 << 20)
+              + " MiB) do not fit the opencl device's memory ("
+              + owner.dev.globalMemory / (1 << 20)
+              + " MiB)");
+    }
+    float[] packed = new float[(int) total];
+    int at = 0;
+    for (float[] p : parts) {
+      if (p != null) {
+        System.arraycopy(p, 0, packed, at, p.length);
+        at += p.length;
+      }
+    }
+    weights = owner.weights(packed);
+    int dirs = spec.directions();
+    acts = new int[dirs][3];
+    actParams = new float[dirs][6];
+    int n = spec.cell().activationCount();
+    for (int d = 0; d < dirs; d++) {
+      for (int k = 0; k < 3; k++) {
+        Activation a = spec.activation(d, Math.min(k, n - 1));
+        acts[d][k] = a.kind().ordinal();
+        actParams[d][2 * k] = a.alpha();
+        actParams[d][2 * k + 1] = a.beta();
+      }
+    }
+  }
+
+  @Override
+  public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+    Tensor x = in[Op.RecurrentLayer.X];
+    Tensor lengths = in[Op.RecurrentLayer.LENGTHS];
+    Tensor h0 = in.length > Op.RecurrentLayer.H0 ? in[Op.RecurrentLayer.H0] : null;
+    Tensor c0 = in.length > Op.RecurrentLayer.C0 ? in[Op.RecurrentLayer.C0] : null;
+    Tensor yOut = out[Op.RecurrentLayer.Y];
+    Tensor hOut = out[Op.RecurrentLayer.HN];
+    Tensor cOut = out.length > Op.RecurrentLayer.CN ? out[Op.RecurrentLayer.CN] : null;
+    boolean bf = spec.isBatchFirst();
+    int steps = x.dim(bf ? 1 : 0);
+    int batch = x.dim(bf ? 0 : 1);
+    if (steps == 0 || batch == 0) {
+      // Nothing to run: the final states are the initial ones.
+      initialOrZero(h0, hOut);
+      initialOrZero(c0, cOut);
+      return;
+    }
+    boolean lstm = spec.cell() == Recurrent.Cell.LSTM;
+    int hid = spec.hidden();
+    int hout = spec.outputHidden();
+    int gh = spec.cell().gates() * hid;
+    int width = spec.outputSize();
+    int dirs = spec.directions();
+    int slots = spec.layers() * dirs;
+    long rows = (long) steps * batch;
+    if (rows * Math.max(gh, width) > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "T·N·G·H = " + rows * gh + " elements exceeds the opencl kernels' int indexing");
+    }
+    Lane lane = owner.lane(ctx);
+    try {
+      int[] len = new int[batch];
+      if (lengths != null) {
+        len = lengths.toIntArray();
+      } else {
+        Arrays.fill(len, steps);
+      }
+      cl_mem lenBuf = lane.buffer("len", batch * 4L);
+      lane.upload(len, lenBuf);
+      cl_mem xBuf = lane.buffer("x", x.byteSize());
+      lane.upload(x, xBuf, 0);
+      cl_mem hs = lane.buffer("h", (long) slots * batch * hout * 4);
+      cl_mem cs = lstm ? lane.buffer("c", (long) slots * batch * hid * 4) : null;
+      initState(lane, h0, hs, (long) slots * batch * hout * 4);
+      if (lstm) {
+        initState(lane, c0, cs, (long) slots * batch * hid * 4);
+      }
+      cl_mem g = lane.buffer("gates", rows * gh * 4);
+      cl_mem hr = lane.buffer("recurrent", (long) batch * gh * 4);
+      cl_mem[] ys = {lane.buffer("y0", rows * width * 4), lane.buffer("y1", rows * width * 4)};
+      Step step = new Step(lane, lenBuf, g, hr, hs, cs, steps, batch, bf);
+      for (int l = 0; l < spec.layers(); l++) {
+        cl_mem input = l == 0 ? xBuf : ys[(l - 1) & 1];
+        int inSize = op.layerInputSize(l);
+        cl_mem y = ys[l & 1];
+        for (int d = 0; d < dirs; d++) {
+          int s = l * dirs + d;
+          int[] o = offsets[s];
+          // G [T·N, G·H] = X [T·N, I] · Wᵀ + bW: every timestep's input projection at once.
+          lane.gemm(
+              (int) rows,
+              gh,
+              inSize,
+              input,
+              0,
+              inSize,
+              weights,
+              o[0],
+              inSize,
+              g,
+              0,
+              gh,
+              weights,
+              o[2],
+              false);
+          boolean concat = dirs == 2 && spec.merge() == Recurrent.Merge.CONCAT;
+          step.direction(
+              s,
+              d,
+              op.isReverse(d),
+              y,
+              width,
+              concat ? d * hout : 0,
+              dirs == 2 && !concat && d == 1);
+          for (int k = 0; k < steps; k++) {
+            step.run(k);
+          }
+        }
+      }
+      if (yOut != null) {
+        lane.download(ys[(spec.layers() - 1) & 1], 0, yOut);
+      }
+      if (hOut != null) {
+        lane.download(hs, 0, hOut);
+      }
+      if (cOut != null) {
+        lane.download(cs, 0, cOut);
+      }
+    } finally {
+      lane.finish();
+    }
+  }
+
+  private static void initState(Lane lane, Tensor init, cl_mem state, long bytes) {
+    if (init != null) {
+      lane.upload(init, state, 0);
+    } else {
+      lane.zero(state, 0, bytes);
+    }
+  }
+
+  private static void initialOrZero(Tensor init, Tensor out) {
+    if (out == null) {
+      return;
+    }
+    if (init != null) {
+      out.copyFrom(init);
+    } else {
+      out.zero();
+    }
+  }
+
+  /** One layer and direction's step: its recurrent GEMM(s) and fused cell kernel(s). */
+  private final class Step {
+    final Lane lane;
+    final cl_mem len;
+    final cl_mem g;
+    final cl_mem hr;
+    final cl_mem hs;
+    final cl_mem cs;
+    final int steps;
+    final int batch;
+    final int bf;
+    int slot;
+    int dir;
+    int reverse;
+    cl_mem y;
+    int ldy;
+    int offY;
+    int accumulate;
+
+    Step(
+        Lane lane,
+        cl_mem len,
+        cl_mem g,
+        cl_mem hr,
+        cl_mem hs,
+        cl_mem cs,
+        int steps,
+        int batch,
+        boolean bf) {
+      this.lane = lane;
+      this.len = len;
+      this.g = g;
+      this.hr = hr;
+      this.hs = hs;
+      this.cs = cs;
+      this.steps = steps;
+      this.batch = batch;
+      this.bf = bf ? 1 : 0;
+    }
+
+    void direction(
+        int slot, int dir, boolean reverse, cl_mem y, int ldy, int offY, boolean accumulate) {
+      this.slot = slot;
+      this.dir = dir;
+      this.reverse = reverse ? 1 : 0;
+      this.y = y;
+      this.ldy = ldy;
+      this.offY = offY;
+      this.accumulate = accumulate ? 1 : 0;
+    }
+
+    void run(int k) {
+      int hid = spec.hidden();
+      int hout = spec.outputHidden();
+      int gh = spec.cell().gates() * hid;
+      int[] o = offsets[slot];
+      int offH = slot * batch * hout;
+      float clip = spec.hasClip() ? spec.clip() : 0f;
+      int[] a = acts[dir];
+      float[] p = actParams[dir];
+      long[] cells = {hid, batch};
+      switch (spec.cell()) {
+        case LSTM -> {
+          lane.gemm(
+              batch, gh, hout, hs, offH, hout, weights, o[1], hout, hr, 0, gh, weights, o[3],
+              false);
+          boolean project = spec.projection() > 0;
+          cl_mem hraw = project ? lane.buffer("hraw", (long) batch * hid * 4) : hr;
+          lane.launch(
+              "lstmPostGemmForward",
+              cells,
+              null,
+              batch,
+              hid,
+              steps,
+              k,
+              reverse,
+              bf,
+              len,
+              g,
+              hr,
+              cs,
+              slot * batch * hid,
+              hs,
+              offH,
+              hraw,
+              y,
+              ldy,
+              offY,
+              accumulate,
+              project ? 1 : 0,
+              weights,
+              o[4],
+              spec.hasPeepholes() ? 1 : 0,
+              spec.isCoupledInputForget() ? 1 : 0,
+              clip,
+              a[0],
+              p[0],
+              p[1],
+              a[1],
+              p[2],
+              p[3],
+              a[2],
+              p[4],
+              p[5]);
+          if (project) {
+            cl_mem hp = lane.buffer("hproj", (long) batch * hout * 4);
+            lane.gemm(
+                batch, hout, hid, hraw, 0, hid, weights, o[5], hid, hp, 0, hout, null, 0, false);
+            lane.launch(
+                "projectedStepOutput",
+                new long[] {hout, batch},
+                null,
+                batch,
+                hout,
+                steps,
+                k,
+                reverse,
+                bf,
+                len,
+                hp,
+                hs,
+                offH,
+                y,
+                ldy,
+                offY,
+                accumulate);
+          }
+        }
+        case GRU -> {
+          boolean lbr = spec.isLinearBeforeReset();
+          if (lbr) {
+            lane.gemm(
+                batch, gh, hid, hs, offH, hid, weights, o[1], hid, hr, 0, gh, weights, o[3], false);
+          } else {
+            // z and r first; then Rn·(r ⊙ h) + bRn into HR's n columns.
+            lane.gemm(
+                batch, 2 * hid, hid, hs, offH, hid, weights, o[1], hid, hr, 0, gh, weights, o[3],
+                false);
+            cl_mem rh = lane.buffer("resetHidden", (long) batch * hid * 4);
+            lane.launch(
+                "gruResetHidden",
+                cells,
+                null,
+                batch,
+                hid,
+                steps,
+                k,
+                reverse,
+                bf,
+                len,
+                g,
+                hr,
+                hs,
+                offH,
+                rh,
+                clip,
+                a[0],
+                p[0],
+                p[1]);
+            lane.gemm(
+                batch,
+                hid,
+                hid,
+                rh,
+                0,
+                hid,
+                weights,
+                o[1] + 2 * hid * hid,
+                hid,
+                hr,
+                2 * hid,
+                gh,
+                weights,
+                o[3] + 2 * hid,
+                false);
+          }
+          lane.launch(
+              "gruPostGemmForward",
+              cells,
+              null,
+              batch,
+              hid,
+              steps,
+              k,
+              reverse,
+              bf,
+              len,
+              g,
+              hr,
+              hs,
+              offH,
+              y,
+              ldy,
+              offY,
+              accumulate,
+              lbr ? 1 : 0,
+              clip,
+              a[0],
+              p[0],
+              p[1],
+              a[1],
+              p[2],
+              p[3]);
+        }
+        case RNN -> {
+          lane.gemm(
+              batch, hid, hid, hs, offH, hid, weights, o[1], hid, hr, 0, hid, weights, o[3], false);
+          lane.launch(
+              "rnnPostGemmForward",
+              cells,
+              null,
+              batch,
+              hid,
+              steps,
+              k,
+              reverse,
+              bf,
+              len,
+              g,
+              hr,
+              hs,
+              offH,
+              y,
+              ldy,
+              offY,
+              accumulate,
+              clip,
+              a[0],
+              p[0],
+              p[1]);
+        }
+      }
+    }
+  }
+}

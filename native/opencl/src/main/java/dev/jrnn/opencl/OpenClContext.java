@@ -1,0 +1,129 @@
+package dev.jrnn.opencl;
+
+import static org.jocl.CL.*;
+
+import dev.jrnn.Tensor;
+import dev.jrnn.ir.Node;
+import dev.jrnn.ir.Op;
+import dev.jrnn.spi.Backend;
+import dev.jrnn.spi.CompiledNode;
+import dev.jrnn.spi.ExecContext;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jocl.Pointer;
+import org.jocl.cl_mem;
+
+/**
+ * One session on the device: the weights of its compiled nodes (uploaded once, at compile) and a
+ * {@link Lane} per workspace. {@link #close} releases every buffer, kernel object and queue.
+ */
+final class OpenClContext implements Backend.Context {
+
+  /** Device buffers this module holds, over all sessions: tests check close brings it back. */
+  static final AtomicLong LIVE_BUFFERS = new AtomicLong();
+
+  final ClDevice dev;
+  private final List<cl_mem> weights = new ArrayList<>(); // guarded by this
+  private final List<Lane> lanes = new ArrayList<>(); // guarded by this
+  private boolean closed; // guarded by this
+
+  OpenClContext(ClDevice dev) {
+    this.dev = dev;
+  }
+
+  @Override
+  public CompiledNode compile(Node node, Map<String, Tensor> w) {
+    checkOpen();
+    return switch (node.op()) {
+      case Op.RecurrentLayer r -> new ClRecurrent(this, r, node.name(), w);
+      case Op.Embedding e -> ClOps.embedding(this, e, node, w.get(node.name() + ".weight"));
+      case Op.Linear l ->
+          ClOps.linear(
+              this,
+              l,
+              w.get(node.name() + ".weight"),
+              l.bias() ? w.get(node.name() + ".bias") : null);
+      case Op.Unary u -> ClOps.unary(this, u.fn());
+      case Op.Softmax s -> ClOps.softmax(this, s);
+      case Op.LastStep l -> ClOps.lastStep(this, l);
+      default ->
+          throw new IllegalArgumentException(
+              "opencl cannot run " + node.op().kind() + ": " + OpenClBackend.whyNot(node));
+    };
+  }
+
+  /** Uploads {@code values} into a new read-only buffer kept until close. */
+  cl_mem weights(float[] values) {
+    long bytes = Math.max(4L, (long) values.length * 4);
+    cl_mem m;
+    synchronized (this) {
+      checkOpen();
+      m =
+          clCreateBuffer(
+              dev.context,
+              CL_MEM_READ_ONLY | (values.length > 0 ? CL_MEM_COPY_HOST_PTR : 0),
+              bytes,
+              values.length > 0 ? Pointer.to(values) : null,
+              null);
+      LIVE_BUFFERS.incrementAndGet();
+      weights.add(m);
+    }
+    return m;
+  }
+
+  /** This call's lane (one per workspace, made on first use). */
+  Lane lane(ExecContext ctx) {
+    return ctx.cache(
+        this,
+        k -> {
+          synchronized (this) {
+            checkOpen();
+            Lane l = new Lane(dev, this);
+            lanes.add(l);
+            return l;
+          }
+        });
+  }
+
+  cl_mem allocate(long bytes) {
+    cl_mem m = clCreateBuffer(dev.context, CL_MEM_READ_WRITE, bytes, null, null);
+    LIVE_BUFFERS.incrementAndGet();
+    return m;
+  }
+
+  void release(cl_mem m) {
+    clReleaseMemObject(m);
+    LIVE_BUFFERS.decrementAndGet();
+  }
+
+  synchronized void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("opencl context is used after close");
+    }
+  }
+
+  /** Releases every lane (queue, kernels, scratch) and every weight buffer. */
+  @Override
+  public void close() {
+    List<Lane> ls;
+    List<cl_mem> ws;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      ls = new ArrayList<>(lanes);
+      ws = new ArrayList<>(weights);
+      lanes.clear();
+      weights.clear();
+    }
+    for (Lane l : ls) {
+      l.close();
+    }
+    for (cl_mem m : ws) {
+      release(m);
+    }
+  }
+}

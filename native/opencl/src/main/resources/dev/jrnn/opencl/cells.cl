@@ -1,0 +1,172 @@
+// Fused post-GEMM cell updates, one work-item per (hidden unit j, batch row n) for iteration k of
+// one layer and direction. G holds the input projection of every timestep (X·Wᵀ + bW, rows in the
+// sequence's layout), HR this step's recurrent part (h·Rᵀ + bR, [N, G·H]). Each kernel updates the
+// state slot of its row in place and writes the step's output column into Y at offY (the
+// direction's columns; accumulate: the second direction of a summing merge). A row past its length
+// keeps its state and gets 0 at output step k, so every padded step is written exactly once.
+
+// LSTM, gates i, f, g, o: peepholes P [3H] (i, f, o), coupled input-forget (f = 1 − i), clip on
+// every gate's pre-activation. project: write o ⊙ h(c) to hraw for projectedStepOutput instead.
+__kernel void lstmPostGemmForward(int N, int H, int T, int k, int reverse, int batchFirst,
+                                  __global const int* len,
+                                  __global const float* G, __global const float* HR,
+                                  __global float* c, int offC, __global float* h, int offH,
+                                  __global float* hraw,
+                                  __global float* Y, int ldy, int offY, int accumulate,
+                                  int project,
+                                  __global const float* P, int offP, int hasP, int coupled,
+                                  float clip,
+                                  int fk, float fa, float fb, int gk, float ga, float gb,
+                                  int hk, float ha, float hb) {
+  int j = get_global_id(0);
+  int n = get_global_id(1);
+  if (j >= H || n >= N) {
+    return;
+  }
+  int t = stepOf(k, len[n], reverse);
+  if (t < 0) {
+    if (!project && !accumulate) {
+      Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+    }
+    return;
+  }
+  __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 4 * H;
+  __global const float* r = HR + n * 4 * H;
+  float cp = c[offC + n * H + j];
+  float pi = g[j] + r[j];
+  if (hasP) {
+    pi += P[offP + j] * cp;
+  }
+  float i = activate(fk, fa, fb, clipTo(pi, clip));
+  float f;
+  if (coupled) {
+    f = 1.0f - i;
+  } else {
+    float pf = g[H + j] + r[H + j];
+    if (hasP) {
+      pf += P[offP + H + j] * cp;
+    }
+    f = activate(fk, fa, fb, clipTo(pf, clip));
+  }
+  float gg = activate(gk, ga, gb, clipTo(g[2 * H + j] + r[2 * H + j], clip));
+  float cn = f * cp + i * gg;
+  float po = g[3 * H + j] + r[3 * H + j];
+  if (hasP) {
+    po += P[offP + 2 * H + j] * cn;
+  }
+  float o = activate(fk, fa, fb, clipTo(po, clip));
+  c[offC + n * H + j] = cn;
+  float hn = o * activate(hk, ha, hb, cn);
+  if (project) {
+    hraw[n * H + j] = hn;
+  } else {
+    h[offH + n * H + j] = hn;
+    storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+  }
+}
+
+// After the projection GEMM hp = hraw·Wpᵀ ([N, Pr]): the new state and the step's output.
+__kernel void projectedStepOutput(int N, int Pr, int T, int k, int reverse, int batchFirst,
+                                  __global const int* len, __global const float* hp,
+                                  __global float* h, int offH,
+                                  __global float* Y, int ldy, int offY, int accumulate) {
+  int q = get_global_id(0);
+  int n = get_global_id(1);
+  if (q >= Pr || n >= N) {
+    return;
+  }
+  int t = stepOf(k, len[n], reverse);
+  if (t < 0) {
+    if (!accumulate) {
+      Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + q] = 0.0f;
+    }
+    return;
+  }
+  float v = hp[n * Pr + q];
+  h[offH + n * Pr + q] = v;
+  storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + q, v, accumulate);
+}
+
+// GRU, gates z, r, n. linearBeforeReset: n = g(xn + r ⊙ (Rn·h + bRn)), HR holds all three gates.
+// Otherwise HR's n columns already hold Rn·(r ⊙ h) + bRn (gruResetHidden, then a second GEMM).
+__kernel void gruPostGemmForward(int N, int H, int T, int k, int reverse, int batchFirst,
+                                 __global const int* len,
+                                 __global const float* G, __global const float* HR,
+                                 __global float* h, int offH,
+                                 __global float* Y, int ldy, int offY, int accumulate,
+                                 int linearBeforeReset, float clip,
+                                 int fk, float fa, float fb, int gk, float ga, float gb) {
+  int j = get_global_id(0);
+  int n = get_global_id(1);
+  if (j >= H || n >= N) {
+    return;
+  }
+  int t = stepOf(k, len[n], reverse);
+  if (t < 0) {
+    if (!accumulate) {
+      Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+    }
+    return;
+  }
+  __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 3 * H;
+  __global const float* r = HR + n * 3 * H;
+  float z = activate(fk, fa, fb, clipTo(g[j] + r[j], clip));
+  float nPre;
+  if (linearBeforeReset) {
+    float rg = activate(fk, fa, fb, clipTo(g[H + j] + r[H + j], clip));
+    nPre = g[2 * H + j] + rg * r[2 * H + j];
+  } else {
+    nPre = g[2 * H + j] + r[2 * H + j];
+  }
+  float nv = activate(gk, ga, gb, clipTo(nPre, clip));
+  float hp = h[offH + n * H + j];
+  float hn = (1.0f - z) * nv + z * hp;
+  h[offH + n * H + j] = hn;
+  storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+}
+
+// GRU with the reset gate before the recurrent product: rh = r ⊙ h, r from HR's first 2H columns.
+__kernel void gruResetHidden(int N, int H, int T, int k, int reverse, int batchFirst,
+                             __global const int* len,
+                             __global const float* G, __global const float* HR,
+                             __global const float* h, int offH, __global float* rh,
+                             float clip, int fk, float fa, float fb) {
+  int j = get_global_id(0);
+  int n = get_global_id(1);
+  if (j >= H || n >= N) {
+    return;
+  }
+  int t = stepOf(k, len[n], reverse);
+  if (t < 0) {
+    rh[n * H + j] = 0.0f; // the row has ended: its result is discarded
+    return;
+  }
+  __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 3 * H;
+  float rg = activate(fk, fa, fb, clipTo(g[H + j] + HR[n * 3 * H + H + j], clip));
+  rh[n * H + j] = rg * h[offH + n * H + j];
+}
+
+// Vanilla RNN: h = f(clip(x·Wᵀ + bW + h·Rᵀ + bR)).
+__kernel void rnnPostGemmForward(int N, int H, int T, int k, int reverse, int batchFirst,
+                                 __global const int* len,
+                                 __global const float* G, __global const float* HR,
+                                 __global float* h, int offH,
+                                 __global float* Y, int ldy, int offY, int accumulate,
+                                 float clip, int fk, float fa, float fb) {
+  int j = get_global_id(0);
+  int n = get_global_id(1);
+  if (j >= H || n >= N) {
+    return;
+  }
+  int t = stepOf(k, len[n], reverse);
+  if (t < 0) {
+    if (!accumulate) {
+      Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+    }
+    return;
+  }
+  float v = G[seqRow(t, n, T, N, batchFirst) * H + j] + HR[n * H + j];
+  float hn = activate(fk, fa, fb, clipTo(v, clip));
+  h[offH + n * H + j] = hn;
+  storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+}
