@@ -17,7 +17,7 @@ JVM_FLAGS := --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAM
 # jrnn logs through System.Logger (java.util.logging here): one line per message.
 LOG_FORMAT := -Djava.util.logging.SimpleFormatter.format=%4\$$s: %5\$$s%6\$$s%n
 # Debian packages the native backends and tests need.
-DEB_PACKAGES := libdnnl2 libdnnl-dev
+DEB_PACKAGES := libdnnl2 libdnnl-dev pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev
 BUILD_PACKAGES := maven
 
 .PHONY: help jdk deps data build test fuzz fuzz-explore run bench bindings fmt fixtures clean
