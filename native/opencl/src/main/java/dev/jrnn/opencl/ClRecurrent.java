@@ -28,6 +28,7 @@ final class ClRecurrent implements CompiledNode {
   private final int[][] offsets;
   private final int[][] acts; // per direction slot: kind ordinals of the cell's activations
   private final float[][] actParams; // per direction slot: alpha, beta of each
+  private final boolean persistent = Boolean.getBoolean("jrnn.opencl.persistent");
 
   ClRecurrent(OpenClContext owner, Op.RecurrentLayer op, String node, Map<String, Tensor> w) {
     this.owner = owner;
@@ -169,8 +170,12 @@ final class ClRecurrent implements CompiledNode {
               width,
               concat ? d * hout : 0,
               dirs == 2 && !concat && d == 1);
-          for (int k = 0; k < steps; k++) {
-            step.run(k);
+          if (persistent(batch)) {
+            step.persistent();
+          } else {
+            for (int k = 0; k < steps; k++) {
+              step.run(k);
+            }
           }
         }
       }
@@ -186,6 +191,20 @@ final class ClRecurrent implements CompiledNode {
     } finally {
       lane.finish();
     }
+  }
+
+  /**
+   * Whether a layer and direction runs as one persistent launch: with {@code
+   * -Djrnn.opencl.persistent=true} (read at compile), for LSTM without projection whose h fits
+   * local memory. Off by default: on PoCL one work-group runs on one core and its R reads are
+   * strided across work-items, W1 took 32 ms persistent against 22 ms per-step (N=32: 983 against
+   * 217 ms). To be measured on GPUs.
+   */
+  private boolean persistent(int batch) {
+    return persistent
+        && spec.cell() == Recurrent.Cell.LSTM
+        && spec.projection() == 0
+        && (long) batch * spec.hidden() * 4 <= owner.dev.localMemory / 2;
   }
 
   private static void initState(Lane lane, Tensor init, cl_mem state, long bytes) {
@@ -256,6 +275,51 @@ final class ClRecurrent implements CompiledNode {
       this.ldy = ldy;
       this.offY = offY;
       this.accumulate = accumulate ? 1 : 0;
+    }
+
+    /** The whole sequence in one launch of one work-group (lstmPersistentForward). */
+    void persistent() {
+      int hid = spec.hidden();
+      int[] o = offsets[slot];
+      int[] a = acts[dir];
+      float[] p = actParams[dir];
+      long wg = Math.min(owner.dev.maxWorkGroup, (long) batch * hid);
+      lane.launch(
+          "lstmPersistentForward",
+          new long[] {wg},
+          new long[] {wg},
+          batch,
+          hid,
+          steps,
+          reverse,
+          bf,
+          len,
+          g,
+          weights,
+          o[1],
+          o[3],
+          cs,
+          slot * batch * hid,
+          hs,
+          slot * batch * hid,
+          y,
+          ldy,
+          offY,
+          accumulate,
+          o[4],
+          spec.hasPeepholes() ? 1 : 0,
+          spec.isCoupledInputForget() ? 1 : 0,
+          spec.hasClip() ? spec.clip() : 0f,
+          a[0],
+          p[0],
+          p[1],
+          a[1],
+          p[2],
+          p[3],
+          a[2],
+          p[4],
+          p[5],
+          new Lane.LocalBytes((long) batch * hid * 4));
     }
 
     void run(int k) {

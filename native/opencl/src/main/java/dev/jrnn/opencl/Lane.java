@@ -56,7 +56,7 @@ final class Lane implements AutoCloseable {
 
   /**
    * Enqueues kernel {@code name} over {@code global} work-items (rounded up to {@code local}; null:
-   * the device picks), arguments in order: Integer, Float or cl_mem.
+   * the device picks), arguments in order: Integer, Float, cl_mem or LocalBytes.
    */
   void launch(String name, long[] global, long[] local, Object... args) {
     cl_kernel k = kernel(name);
@@ -65,6 +65,7 @@ final class Lane implements AutoCloseable {
         case Integer v -> clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
         case Float v -> clSetKernelArg(k, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
         case cl_mem m -> clSetKernelArg(k, i, Sizeof.cl_mem, Pointer.to(m));
+        case LocalBytes l -> clSetKernelArg(k, i, l.bytes(), null);
         default -> throw new IllegalArgumentException("kernel argument " + args[i]);
       }
     }
@@ -103,7 +104,27 @@ final class Lane implements AutoCloseable {
     int flags = (bias != null ? 1 : 0) | (accumulate ? 2 : 0);
     cl_mem bs = bias != null ? bias : b;
     int ts = dev.tile;
-    if (m >= ts) {
+    if (dev.blockedGemm) {
+      launch(
+          "sgemmNtBlocked",
+          new long[] {(n + 3) / 4, (m + 3) / 4},
+          null,
+          m,
+          n,
+          k,
+          a,
+          offA,
+          lda,
+          b,
+          offB,
+          ldb,
+          c,
+          offC,
+          ldc,
+          bs,
+          offBias,
+          flags);
+    } else if (m >= ts) {
       launch(
           "sgemmNtTiled",
           new long[] {n, m},
@@ -145,6 +166,9 @@ final class Lane implements AutoCloseable {
           flags);
     }
   }
+
+  /** A kernel argument: this many bytes of local memory. */
+  record LocalBytes(long bytes) {}
 
   /** Copies a host tensor into {@code dst} at byte {@code offset} (non-blocking: see finish). */
   void upload(Tensor t, cl_mem dst, long offset) {

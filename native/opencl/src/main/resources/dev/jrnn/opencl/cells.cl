@@ -170,3 +170,76 @@ __kernel void rnnPostGemmForward(int N, int H, int T, int k, int reverse, int ba
   h[offH + n * H + j] = hn;
   storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
 }
+
+// The persistent LSTM: one work-group runs a whole layer and direction, looping over the timesteps
+// with work-group barriers (no device-wide barrier needed, so no occupancy assumption). h is staged
+// in local memory (hl: N·H floats) each step; R is read from global memory. One launch per layer
+// and direction instead of 2 per step. No projection (the host falls back to per-step launches).
+__kernel void lstmPersistentForward(int N, int H, int T, int reverse, int batchFirst,
+                                    __global const int* len, __global const float* G,
+                                    __global const float* W, int offR, int offBR,
+                                    __global float* c, int offC, __global float* h, int offH,
+                                    __global float* Y, int ldy, int offY, int accumulate,
+                                    int offP, int hasP, int coupled, float clip,
+                                    int fk, float fa, float fb, int gk, float ga, float gb,
+                                    int hk, float ha, float hb, __local float* hl) {
+  int lid = get_local_id(0);
+  int ls = get_local_size(0);
+  int cells = N * H;
+  for (int k = 0; k < T; k++) {
+    for (int at = lid; at < cells; at += ls) {
+      hl[at] = h[offH + at];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    for (int at = lid; at < cells; at += ls) {
+      int n = at / H;
+      int j = at - n * H;
+      int t = stepOf(k, len[n], reverse);
+      if (t < 0) {
+        if (!accumulate) {
+          Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+        }
+        continue;
+      }
+      __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 4 * H;
+      __local const float* hv = hl + n * H;
+      float s[4];
+      for (int q = 0; q < 4; q++) {
+        __global const float* r = W + offR + (q * H + j) * H;
+        float acc = 0.0f;
+        for (int e = 0; e < H; e++) {
+          acc = fma(r[e], hv[e], acc);
+        }
+        s[q] = g[q * H + j] + (acc + W[offBR + q * H + j]);
+      }
+      float cp = c[offC + at];
+      float pi = s[0];
+      if (hasP) {
+        pi += W[offP + j] * cp;
+      }
+      float i = activate(fk, fa, fb, clipTo(pi, clip));
+      float f;
+      if (coupled) {
+        f = 1.0f - i;
+      } else {
+        float pf = s[1];
+        if (hasP) {
+          pf += W[offP + H + j] * cp;
+        }
+        f = activate(fk, fa, fb, clipTo(pf, clip));
+      }
+      float gg = activate(gk, ga, gb, clipTo(s[2], clip));
+      float cn = f * cp + i * gg;
+      float po = s[3];
+      if (hasP) {
+        po += W[offP + 2 * H + j] * cn;
+      }
+      float o = activate(fk, fa, fb, clipTo(po, clip));
+      c[offC + at] = cn;
+      float hn = o * activate(hk, ha, hb, cn);
+      h[offH + at] = hn;
+      storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+  }
+}

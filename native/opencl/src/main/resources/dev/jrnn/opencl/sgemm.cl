@@ -64,3 +64,58 @@ __kernel void sgemmNtFewRows(int M, int N, int K,
     C[at] = (flags & GEMM_ACCUMULATE) ? C[at] + acc : acc;
   }
 }
+
+// Register-blocked, no local memory (CPU devices, where PoCL runs barriers of the tiled kernel as
+// loops over the work-group): each work-item computes a 4×4 block of C from float4 loads along K of
+// 4 rows of A and 4 rows of B, both contiguous, then reduces each accumulator's lanes once.
+__kernel void sgemmNtBlocked(int M, int N, int K,
+                             __global const float* A, int offA, int lda,
+                             __global const float* B, int offB, int ldb,
+                             __global float* C, int offC, int ldc,
+                             __global const float* bias, int offBias, int flags) {
+  int n0 = get_global_id(0) * 4;
+  int m0 = get_global_id(1) * 4;
+  if (n0 >= N || m0 >= M) {
+    return;
+  }
+  __global const float* a[4];
+  __global const float* b[4];
+  for (int i = 0; i < 4; i++) {
+    a[i] = A + offA + min(m0 + i, M - 1) * lda; // rows past the edge repeat the last, unused
+    b[i] = B + offB + min(n0 + i, N - 1) * ldb;
+  }
+  float4 acc[4][4];
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      acc[i][j] = (float4)(0.0f);
+    }
+  }
+  int k = 0;
+  for (; k + 4 <= K; k += 4) {
+    float4 av[4];
+    float4 bv[4];
+    for (int i = 0; i < 4; i++) {
+      av[i] = vload4(0, a[i] + k);
+      bv[i] = vload4(0, b[i] + k);
+    }
+    for (int i = 0; i < 4; i++) {
+      for (int j = 0; j < 4; j++) {
+        acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < 4 && m0 + i < M; i++) {
+    for (int j = 0; j < 4 && n0 + j < N; j++) {
+      float4 v = acc[i][j];
+      float s = (v.x + v.y) + (v.z + v.w);
+      for (int kk = k; kk < K; kk++) {
+        s = fma(a[i][kk], b[j][kk], s);
+      }
+      if (flags & GEMM_BIAS) {
+        s += bias[offBias + n0 + j];
+      }
+      int at = offC + (m0 + i) * ldc + n0 + j;
+      C[at] = (flags & GEMM_ACCUMULATE) ? C[at] + s : s;
+    }
+  }
+}
