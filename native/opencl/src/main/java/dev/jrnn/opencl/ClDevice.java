@@ -49,9 +49,6 @@ final class ClDevice {
   final long globalMemory;
   final Set<String> extensions;
   final int tile; // TS of sgemmNtTiled
-  // The register-blocked GEMM instead of the local-memory tiles: on CPU devices, unless
-  // -Djrnn.opencl.gemm=tiled.
-  final boolean blockedGemm;
   final cl_context context;
   final cl_program program;
 
@@ -67,8 +64,6 @@ final class ClDevice {
     globalMemory = longInfo(device, CL_DEVICE_GLOBAL_MEM_SIZE);
     extensions = Set.of(stringInfo(device, CL_DEVICE_EXTENSIONS).trim().split("\\s+"));
     tile = maxWorkGroup >= 256 ? 16 : maxWorkGroup >= 64 ? 8 : 4;
-    String gemm = System.getProperty("jrnn.opencl.gemm", gpu ? "tiled" : "blocked");
-    blockedGemm = gemm.equals("blocked");
     cl_context_properties props = new cl_context_properties();
     props.addProperty(CL_CONTEXT_PLATFORM, platform);
     context = clCreateContext(props, 1, new cl_device_id[] {device}, null, null, null);

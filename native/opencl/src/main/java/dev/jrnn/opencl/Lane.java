@@ -26,10 +26,15 @@ final class Lane implements AutoCloseable {
   private final Map<String, cl_kernel> kernels = new HashMap<>();
   private final Map<String, cl_mem> buffers = new HashMap<>();
   private final Map<String, Long> capacity = new HashMap<>();
+  // The register-blocked GEMM instead of the local-memory tiles: on CPU devices, unless
+  // -Djrnn.opencl.gemm=tiled (read when the lane is made).
+  private final boolean blockedGemm;
 
   Lane(ClDevice dev, OpenClContext owner) {
     this.dev = dev;
     this.owner = owner;
+    this.blockedGemm =
+        System.getProperty("jrnn.opencl.gemm", dev.gpu ? "tiled" : "blocked").equals("blocked");
     this.queue = clCreateCommandQueue(dev.context, dev.device, 0, null);
   }
 
@@ -104,7 +109,7 @@ final class Lane implements AutoCloseable {
     int flags = (bias != null ? 1 : 0) | (accumulate ? 2 : 0);
     cl_mem bs = bias != null ? bias : b;
     int ts = dev.tile;
-    if (dev.blockedGemm) {
+    if (blockedGemm) {
       launch(
           "sgemmNtBlocked",
           new long[] {(n + 3) / 4, (m + 3) / 4},
