@@ -171,11 +171,9 @@ public final class Folding {
     long[] ia = broadcastIndex(a.shape(), out);
     long[] ib = broadcastIndex(b.shape(), out);
     if (a.dtype() == DType.F32) {
-      float[] v = new float[ia.length];
+      float[] v = new float[ia.length]; // (as binary(...) below, without widened copies)
       for (int i = 0; i < v.length; i++) {
-        float x = a.floats()[(int) ia[i]];
-        float y = b.floats()[(int) ib[i]];
-        v[i] = fn.apply(x, y);
+        v[i] = (float) fn.apply((double) a.floats()[(int) ia[i]], b.floats()[(int) ib[i]]);
       }
       return new Const(DType.F32, out, v, null);
     }
@@ -189,10 +187,42 @@ public final class Folding {
   }
 
   /**
+   * F32 arithmetic in double: {@code a[ia[i]] op b[ib[i]]} for each output element {@code i} (the
+   * indices from {@link #broadcastIndex}). Rounded to float it is the float operation's result; the
+   * reference backend's gradient tests run it unrounded.
+   */
+  public static double[] binary(Arith fn, double[] a, long[] ia, double[] b, long[] ib) {
+    double[] v = new double[ia.length];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = fn.apply(a[(int) ia[i]], b[(int) ib[i]]);
+    }
+    return v;
+  }
+
+  /** A F32 constant's elements, widened to double (exactly). */
+  static double[] doubles(Const c) {
+    float[] f = c.floats();
+    double[] d = new double[f.length];
+    for (int i = 0; i < f.length; i++) {
+      d[i] = f[i];
+    }
+    return d;
+  }
+
+  /** Each element rounded to float once. */
+  static float[] rounded(double[] v) {
+    float[] f = new float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      f[i] = (float) v[i];
+    }
+    return f;
+  }
+
+  /**
    * For each element of {@code out}, the flat index into {@code in} under broadcasting. The caller
    * has {@link #reserve reserved} {@code out}.
    */
-  static long[] broadcastIndex(int[] in, int[] out) {
+  public static long[] broadcastIndex(int[] in, int[] out) {
     int n = (int) count(out);
     long[] st = new long[out.length];
     long stride = 1;
@@ -663,15 +693,31 @@ public final class Folding {
                   + work
                   + " multiply-adds");
     }
-    float[] out = new float[reserve(shape)];
-    if (out.length == 0 || k == 0) { // else the batch is at most the output's size
-      return new Const(DType.F32, shape, out, null);
+    int size = reserve(shape);
+    if (size == 0 || k == 0) { // else the batch is at most the output's size
+      return new Const(DType.F32, shape, new float[size], null);
     }
+    return new Const(
+        DType.F32, shape, rounded(matmul(doubles(a), a.shape(), doubles(b), b.shape())), null);
+  }
+
+  /**
+   * NumPy matmul in double of {@code a} and {@code b} with those shapes (rank-1 operands promoted,
+   * batch dimensions broadcast), the shapes already checked; the reference backend's gradient tests
+   * run it unrounded.
+   */
+  public static double[] matmul(double[] a, int[] aShape, double[] b, int[] bShape) {
+    int[] as = aShape.length == 1 ? new int[] {1, aShape[0]} : aShape;
+    int[] bs = bShape.length == 1 ? new int[] {bShape[0], 1} : bShape;
+    int m = as[as.length - 2];
+    int k = as[as.length - 1];
+    int n = bs[bs.length - 1];
     int[] batch =
         Shapes.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
     long[] ia = broadcastIndex(Arrays.copyOf(as, as.length - 2), batch);
     long[] ib = broadcastIndex(Arrays.copyOf(bs, bs.length - 2), batch);
     int nb = ia.length;
+    double[] out = new double[nb * m * n];
     for (int q = 0; q < nb; q++) {
       int ao = (int) ia[q] * m * k;
       int bo = (int) ib[q] * k * n;
@@ -679,12 +725,12 @@ public final class Folding {
         for (int j = 0; j < n; j++) {
           double s = 0;
           for (int p = 0; p < k; p++) {
-            s += (double) a.floats()[ao + i * k + p] * b.floats()[bo + p * n + j];
+            s += a[ao + i * k + p] * b[bo + p * n + j];
           }
-          out[(q * m + i) * n + j] = (float) s;
+          out[(q * m + i) * n + j] = s;
         }
       }
     }
-    return new Const(DType.F32, shape, out, null);
+    return out;
   }
 }

@@ -4,13 +4,17 @@ import dev.jrnn.DType;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Const;
 import dev.jrnn.ir.DataOp;
+import dev.jrnn.ir.Folding;
 import dev.jrnn.ir.Op;
 import dev.jrnn.ir.Shapes;
 import dev.jrnn.ir.TensorType;
+import dev.jrnn.kernels.Arith;
 import java.util.Arrays;
 
 /**
- * The backward passes of the ops {@link FoldKernel} runs, in double precision.
+ * The backward passes of the ops {@link FoldKernel} runs, in double precision: {@link #gradients}
+ * on double values (the reference backend's gradient tests call it directly), {@link #run} on
+ * tensors.
  *
  * <p>A data-movement op (Concat, Gather, Transpose, Reshape, Squeeze, Unsqueeze, Slice, Expand,
  * Identity, Flatten) sends every output element from exactly one input element. Its backward runs
@@ -25,37 +29,82 @@ public final class FoldBackward {
 
   /**
    * Writes {@code gradIn[i]} (where non-null) for {@code op}'s inputs {@code in}, given the
-   * gradient of its single output.
+   * gradient of its single output: {@link #gradients} on the tensors' values, rounded once.
    */
   public static void run(Op op, Tensor[] in, Tensor gradOut, Tensor[] gradIn) {
-    double[][] acc = new double[in.length][];
+    double[][] x = new double[in.length][];
+    boolean[] wanted = new boolean[in.length];
     for (int i = 0; i < in.length; i++) {
-      if (gradIn[i] != null) {
-        acc[i] = new double[Math.toIntExact(gradIn[i].size())];
+      wanted[i] = gradIn[i] != null;
+      if (in[i] != null && in[i].dtype() == DType.F32 && readsValues(op)) {
+        x[i] = doubles(in[i].toFloatArray());
       }
     }
-    float[] dy = gradOut.toFloatArray();
+    double[][] g = gradients(op, in, x, doubles(gradOut.toFloatArray()), wanted);
+    for (int i = 0; i < in.length; i++) {
+      if (g[i] != null) {
+        float[] f = new float[g[i].length];
+        for (int k = 0; k < f.length; k++) {
+          f[k] = (float) g[i][k];
+        }
+        gradIn[i].copyFrom(f);
+      }
+    }
+  }
+
+  /** Whether the gradient depends on the inputs' values, not only on their shapes. */
+  private static boolean readsValues(Op op) {
+    return op instanceof Op.Binary || op instanceof DataOp.MatMul;
+  }
+
+  private static double[] doubles(float[] f) {
+    double[] d = new double[f.length];
+    for (int i = 0; i < f.length; i++) {
+      d[i] = f[i];
+    }
+    return d;
+  }
+
+  /**
+   * The gradient with respect to each input {@code i} that is {@code wanted} (else null), in double
+   * throughout: {@code in} gives the shapes and the integer inputs (indices, shapes, slice bounds),
+   * {@code x[i]} the values of F32 input {@code i} where the derivative reads them (Binary,
+   * MatMul), {@code dy} the output's gradient.
+   */
+  public static double[][] gradients(
+      Op op, Tensor[] in, double[][] x, double[] dy, boolean[] wanted) {
+    double[][] acc = new double[in.length][];
+    for (int i = 0; i < in.length; i++) {
+      if (wanted[i]) {
+        acc[i] = new double[Math.toIntExact(in[i].size())];
+      }
+    }
     switch (op) {
-      case Op.Binary b -> binary(b, in, dy, gradOut.shape(), acc);
-      case DataOp.MatMul m -> matmul(in, dy, acc);
+      case Op.Binary b -> binary(b.fn(), x[0], in[0].shape(), x[1], in[1].shape(), dy, acc);
+      case DataOp.MatMul m -> matmul(x[0], in[0].shape(), x[1], in[1].shape(), dy, acc);
       case DataOp.Cast c -> {
         if (acc[0] != null && c.to() == DType.F32) {
-          add(acc[0], dy);
+          for (int k = 0; k < acc[0].length; k++) {
+            acc[0][k] += dy[k];
+          }
         }
       }
       case DataOp.Shape s -> {}
       case DataOp.ConstantOfShape c -> {}
-      default -> routed(op, in, dy, acc);
-    }
-    for (int i = 0; i < in.length; i++) {
-      if (acc[i] != null) {
-        float[] g = new float[acc[i].length];
-        for (int k = 0; k < g.length; k++) {
-          g[k] = (float) acc[i][k];
+      default -> {
+        for (int i = 0; i < in.length; i++) {
+          if (acc[i] != null) {
+            long[] from = routing(op, in, i);
+            for (int o = 0; o < dy.length; o++) {
+              if (from[o] >= 0) {
+                acc[i][(int) from[o]] += dy[o];
+              }
+            }
+          }
         }
-        gradIn[i].copyFrom(g);
       }
     }
+    return acc;
   }
 
   /** Whether {@link #run} knows {@code op}. */
@@ -68,85 +117,53 @@ public final class FoldBackward {
     };
   }
 
-  private static void add(double[] acc, float[] g) {
-    for (int k = 0; k < acc.length; k++) {
-      acc[k] += g[k];
-    }
-  }
-
-  /** Scatters {@code dy} back along the op's own element routing, one data input at a time. */
-  private static void routed(Op op, Tensor[] in, float[] dy, double[][] acc) {
-    for (int i = 0; i < in.length; i++) {
-      if (acc[i] == null) {
+  /**
+   * Where each output element of a data-movement op comes from in its F32 input {@code input}: the
+   * flat index, or -1 for an element from another input. The op's own fold, run on the element
+   * indices of that input (-1 for the others' elements).
+   */
+  public static long[] routing(Op op, Tensor[] in, int input) {
+    TensorType[] types = new TensorType[in.length];
+    Const[] values = new Const[in.length];
+    for (int j = 0; j < in.length; j++) {
+      if (in[j] == null) {
         continue;
       }
-      TensorType[] types = new TensorType[in.length];
-      Const[] values = new Const[in.length];
-      for (int j = 0; j < in.length; j++) {
-        if (in[j] == null) {
-          continue;
-        }
-        boolean data = in[j].dtype() == DType.F32;
-        types[j] = TensorType.fixed(data ? DType.I32 : in[j].dtype(), in[j].shape());
-        if (!data) {
-          values[j] = Const.of(in[j]);
+      boolean data = in[j].dtype() == DType.F32;
+      types[j] = TensorType.fixed(data ? DType.I32 : in[j].dtype(), in[j].shape());
+      if (!data) {
+        values[j] = Const.of(in[j]);
+      } else {
+        long[] ids = new long[Math.toIntExact(in[j].size())];
+        if (j == input) {
+          Arrays.setAll(ids, k -> k);
         } else {
-          long[] ids = new long[Math.toIntExact(in[j].size())];
-          if (j == i) {
-            Arrays.setAll(ids, k -> k);
-          } else {
-            Arrays.fill(ids, -1);
-          }
-          values[j] = Const.longs(ids, in[j].shape());
+          Arrays.fill(ids, -1);
         }
-      }
-      Const from = Op.evaluate(op, types, values)[0];
-      for (int o = 0; o < dy.length; o++) {
-        long src = from.longAt(o);
-        if (src >= 0) {
-          acc[i][(int) src] += dy[o];
-        }
+        values[j] = Const.longs(ids, in[j].shape());
       }
     }
-  }
-
-  /** For each element of {@code out}, the flat index of the {@code in} element it broadcasts. */
-  static int[] broadcastMap(int[] in, int[] out) {
-    int n = Math.toIntExact(Tensor.elementCount(out));
-    int[] map = new int[n];
-    int[] idx = new int[out.length];
-    for (int o = 0; o < n; o++) {
-      int src = 0;
-      int stride = 1;
-      for (int a = out.length - 1, b = in.length - 1; b >= 0; a--, b--) {
-        if (in[b] != 1) {
-          src += idx[a] * stride;
-        }
-        stride *= in[b];
-      }
-      map[o] = src;
-      for (int a = out.length - 1; a >= 0; a--) {
-        if (++idx[a] < out[a]) {
-          break;
-        }
-        idx[a] = 0;
-      }
+    Const from = Op.evaluate(op, types, values)[0];
+    long[] r = new long[Math.toIntExact(from.size())];
+    for (int o = 0; o < r.length; o++) {
+      r[o] = from.longAt(o);
     }
-    return map;
+    return r;
   }
 
-  private static void binary(Op.Binary op, Tensor[] in, float[] dy, int[] out, double[][] acc) {
-    float[] a = in[0].toFloatArray();
-    float[] b = in[1].toFloatArray();
-    int[] ia = broadcastMap(in[0].shape(), out);
-    int[] ib = broadcastMap(in[1].shape(), out);
+  /** Binary arithmetic's derivatives, NumPy broadcasting summed back onto each operand. */
+  private static void binary(
+      Arith fn, double[] a, int[] as, double[] b, int[] bs, double[] dy, double[][] acc) {
+    int[] out = Shapes.broadcast(as, bs);
+    long[] ia = Folding.broadcastIndex(as, out);
+    long[] ib = Folding.broadcastIndex(bs, out);
     for (int o = 0; o < dy.length; o++) {
-      double x = a[ia[o]];
-      double y = b[ib[o]];
+      double x = a[(int) ia[o]];
+      double y = b[(int) ib[o]];
       double g = dy[o];
       double da;
       double db;
-      switch (op.fn()) {
+      switch (fn) {
         case ADD -> {
           da = 1;
           db = 1;
@@ -163,34 +180,33 @@ public final class FoldBackward {
           da = 1 / y;
           db = -x / (y * y);
         }
-        default -> throw new AssertionError(op.fn());
+        default -> throw new AssertionError(fn);
       }
       if (acc[0] != null) {
-        acc[0][ia[o]] += g * da;
+        acc[0][(int) ia[o]] += g * da;
       }
       if (acc[1] != null) {
-        acc[1][ib[o]] += g * db;
+        acc[1][(int) ib[o]] += g * db;
       }
     }
   }
 
   /** MatMul with NumPy semantics: rank-1 operands promoted, batch dimensions broadcast. */
-  private static void matmul(Tensor[] in, float[] dy, double[][] acc) {
-    int[] as = in[0].rank() == 1 ? new int[] {1, in[0].dim(0)} : in[0].shape();
-    int[] bs = in[1].rank() == 1 ? new int[] {in[1].dim(0), 1} : in[1].shape();
+  private static void matmul(
+      double[] a, int[] aShape, double[] b, int[] bShape, double[] dy, double[][] acc) {
+    int[] as = aShape.length == 1 ? new int[] {1, aShape[0]} : aShape;
+    int[] bs = bShape.length == 1 ? new int[] {bShape[0], 1} : bShape;
     int m = as[as.length - 2];
     int k = as[as.length - 1];
     int n = bs[bs.length - 1];
     int[] aBatch = Arrays.copyOf(as, as.length - 2);
     int[] bBatch = Arrays.copyOf(bs, bs.length - 2);
     int[] batch = Shapes.broadcast(aBatch, bBatch);
-    int[] ia = broadcastMap(aBatch, batch);
-    int[] ib = broadcastMap(bBatch, batch);
-    float[] a = in[0].toFloatArray();
-    float[] b = in[1].toFloatArray();
+    long[] ia = Folding.broadcastIndex(aBatch, batch);
+    long[] ib = Folding.broadcastIndex(bBatch, batch);
     for (int q = 0; q < ia.length; q++) {
-      int ao = ia[q] * m * k;
-      int bo = ib[q] * k * n;
+      int ao = (int) ia[q] * m * k;
+      int bo = (int) ib[q] * k * n;
       for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
           double g = dy[(q * m + i) * n + j];

@@ -5,7 +5,6 @@ import dev.jrnn.Tensor;
 import dev.jrnn.ir.DataOp;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
-import dev.jrnn.ir.Shapes;
 import dev.jrnn.kernels.DropoutMask;
 import dev.jrnn.spi.DropoutStreams;
 import dev.jrnn.spi.ExecContext;
@@ -16,8 +15,8 @@ import java.util.Map;
 /**
  * The reference backward passes, in double precision and plain loops: the gradients every other
  * backend is checked against. The recurrent stack records its forward on a {@link Tape} and walks
- * it back; the other ops have their derivative written out; the data-movement ops and arithmetic go
- * through {@link FoldKernel}.
+ * it back; the other ops run their forward and backward from {@link OpMath}; arithmetic, concat and
+ * the data-movement ops go through {@link FoldKernel} and {@code FoldBackward}, in double inside.
  */
 final class ReferenceTraining {
 
@@ -66,21 +65,23 @@ final class ReferenceTraining {
   }
 
   static void write(Tensor into, double[] g) {
-    if (into == null) {
-      return;
-    }
-    float[] v = new float[g.length];
-    for (int i = 0; i < v.length; i++) {
-      v[i] = (float) g[i];
-    }
-    into.copyFrom(v);
+    ReferenceBackend.write(into, g);
+  }
+
+  private static double[] doubles(Tensor t) {
+    return ReferenceBackend.doubles(t);
+  }
+
+  /** A gradient buffer for {@code t}'s gradient, or null when it is not wanted. */
+  private static double[] zerosFor(Tensor t) {
+    return t == null ? null : new double[Math.toIntExact(t.size())];
   }
 
   private static final class Embedding extends Stateless {
     private final Op.Embedding op;
     private final Node node;
     private final String weight;
-    private float[] table;
+    private double[] table;
 
     Embedding(Op.Embedding op, Node node, Map<String, Tensor> weights) {
       this.op = op;
@@ -91,7 +92,7 @@ final class ReferenceTraining {
 
     @Override
     public void updateWeights(Map<String, Tensor> weights) {
-      table = weights.get(weight).toFloatArray();
+      table = doubles(weights.get(weight));
     }
 
     @Override
@@ -108,14 +109,8 @@ final class ReferenceTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
-      int[] ids = in[0].toIntArray();
-      float[] dy = gradOut[0].toFloatArray();
       double[] dt = new double[table.length];
-      for (int i = 0; i < ids.length; i++) {
-        for (int k = 0; k < op.dim(); k++) {
-          dt[ids[i] * op.dim() + k] += dy[i * op.dim() + k];
-        }
-      }
+      OpMath.embeddingBackward(in[0].toIntArray(), doubles(gradOut[0]), op.dim(), dt);
       addInto(gw.get(weight), dt);
     }
   }
@@ -123,8 +118,8 @@ final class ReferenceTraining {
   private static final class Linear extends Stateless {
     private final Op.Linear op;
     private final String name;
-    private float[] w; // [out, in]
-    private float[] b; // [out] or null
+    private double[] w; // [out, in]
+    private double[] b; // [out] or null
 
     Linear(Op.Linear op, String name, Map<String, Tensor> weights) {
       this.op = op;
@@ -134,8 +129,8 @@ final class ReferenceTraining {
 
     @Override
     public void updateWeights(Map<String, Tensor> weights) {
-      w = weights.get(name + ".weight").toFloatArray();
-      b = op.bias() ? weights.get(name + ".bias").toFloatArray() : null;
+      w = doubles(weights.get(name + ".weight"));
+      b = op.bias() ? doubles(weights.get(name + ".bias")) : null;
     }
 
     @Override
@@ -152,24 +147,10 @@ final class ReferenceTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
-      float[] x = in[0].toFloatArray();
-      float[] dy = gradOut[0].toFloatArray();
-      int ni = op.in();
-      int no = op.out();
-      int rows = ni == 0 ? 0 : x.length / ni;
-      double[] dx = new double[x.length];
+      double[] dx = zerosFor(gradIn[0]);
       double[] dw = new double[w.length];
-      double[] db = new double[no];
-      for (int r = 0; r < rows; r++) {
-        for (int o = 0; o < no; o++) {
-          double g = dy[r * no + o];
-          db[o] += g;
-          for (int i = 0; i < ni; i++) {
-            dx[r * ni + i] += g * w[o * ni + i];
-            dw[o * ni + i] += g * x[r * ni + i];
-          }
-        }
-      }
+      double[] db = new double[op.out()];
+      OpMath.linearBackward(doubles(in[0]), w, doubles(gradOut[0]), op.in(), op.out(), dx, dw, db);
       write(gradIn[0], dx);
       addInto(gw.get(name + ".weight"), dw);
       if (b != null) {
@@ -199,12 +180,11 @@ final class ReferenceTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
-      float[] x = in[0].toFloatArray();
-      float[] dy = gradOut[0].toFloatArray();
-      double[] dx = new double[x.length];
-      for (int i = 0; i < x.length; i++) {
-        dx[i] = dy[i] * fn.derivative(x[i]);
+      if (gradIn[0] == null) {
+        return; // the input is a constant
       }
+      double[] dx = zerosFor(gradIn[0]);
+      OpMath.unaryBackward(fn, doubles(in[0]), doubles(gradOut[0]), dx);
       write(gradIn[0], dx);
     }
   }
@@ -221,7 +201,7 @@ final class ReferenceTraining {
       ReferenceBackend.softmax(op, in[0], out[0]);
     }
 
-    /** Softmax: dx = y ⊙ (dy − Σ dy ⊙ y); log-softmax: dx = dy − softmax(x) · Σ dy. */
+    /** From the forward's output computed again in double, not from its rounded f32 copy. */
     @Override
     public void backward(
         Saved s,
@@ -231,31 +211,13 @@ final class ReferenceTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
+      if (gradIn[0] == null) {
+        return; // the input is a constant
+      }
       int[] shape = in[0].shape();
-      int ax = Shapes.axis(op.axis(), shape.length);
-      int len = shape[ax];
-      int inner = 1;
-      for (int i = ax + 1; i < shape.length; i++) {
-        inner *= shape[i];
-      }
-      float[] y = out[0].toFloatArray();
-      float[] dy = gradOut[0].toFloatArray();
-      double[] dx = new double[y.length];
-      int outer = len * inner == 0 ? 0 : y.length / (len * inner);
-      for (int o = 0; o < outer; o++) {
-        for (int q = 0; q < inner; q++) {
-          int base = o * len * inner + q;
-          double dot = 0;
-          for (int k = 0; k < len; k++) {
-            int at = base + k * inner;
-            dot += op.log() ? dy[at] : (double) dy[at] * y[at];
-          }
-          for (int k = 0; k < len; k++) {
-            int at = base + k * inner;
-            dx[at] = op.log() ? dy[at] - Math.exp(y[at]) * dot : y[at] * (dy[at] - dot);
-          }
-        }
-      }
+      double[] y = OpMath.softmax(shape, op.axis(), op.log(), doubles(in[0]));
+      double[] dx = zerosFor(gradIn[0]);
+      OpMath.softmaxBackward(shape, op.axis(), op.log(), y, doubles(gradOut[0]), dx);
       write(gradIn[0], dx);
     }
   }
@@ -281,24 +243,12 @@ final class ReferenceTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
-      int[] sh = in[0].shape();
-      boolean bf = op.batchFirst();
-      int steps = bf ? sh[1] : sh[0];
-      int batch = bf ? sh[0] : sh[1];
-      int c = sh[2];
-      int[] len = in.length > 1 && in[1] != null ? in[1].toIntArray() : null;
-      float[] dy = gradOut[0].toFloatArray();
-      double[] dx = new double[Math.toIntExact(in[0].size())];
-      for (int n = 0; n < batch; n++) {
-        int t = (len == null ? steps : len[n]) - 1;
-        if (t < 0) {
-          continue;
-        }
-        int base = (bf ? n * steps + t : t * batch + n) * c;
-        for (int k = 0; k < c; k++) {
-          dx[base + k] += dy[n * c + k];
-        }
+      if (gradIn[0] == null) {
+        return; // the input is a constant
       }
+      int[] len = in.length > 1 && in[1] != null ? in[1].toIntArray() : null;
+      double[] dx = zerosFor(gradIn[0]);
+      OpMath.lastStepBackward(op.batchFirst(), in[0].shape(), len, doubles(gradOut[0]), dx);
       write(gradIn[0], dx);
     }
   }
@@ -325,13 +275,9 @@ final class ReferenceTraining {
 
     @Override
     public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      float[] x = in[0].toFloatArray();
-      float[] m = new float[x.length];
+      float[] m = new float[Math.toIntExact(in[0].size())];
       DropoutMask.fill(DropoutStreams.node(ctx, name), op.p(), 0, m, 0, m.length);
-      for (int i = 0; i < x.length; i++) {
-        x[i] *= m[i];
-      }
-      out[0].copyFrom(x);
+      write(out[0], OpMath.dropout(doubles(in[0]), m));
       return new Mask(m);
     }
 
@@ -344,12 +290,11 @@ final class ReferenceTraining {
         Tensor[] gradIn,
         Map<String, Tensor> gw,
         ExecContext ctx) {
-      float[] m = ((Mask) saved).values();
-      float[] dy = gradOut[0].toFloatArray();
-      double[] dx = new double[dy.length];
-      for (int i = 0; i < dx.length; i++) {
-        dx[i] = (double) dy[i] * m[i];
+      if (gradIn[0] == null) {
+        return; // the input is a constant
       }
+      double[] dx = zerosFor(gradIn[0]);
+      OpMath.dropoutBackward(((Mask) saved).values(), doubles(gradOut[0]), dx);
       write(gradIn[0], dx);
     }
 
