@@ -22,6 +22,7 @@ public final class LossFunction {
 
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
+  private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
 
   private final Loss spec;
   private final Loss.Kind kind;
@@ -72,6 +73,39 @@ public final class LossFunction {
               + " needs the output, the target and dy, got "
               + (y == null ? "no output" : target == null ? "no target" : "no dy"));
     }
+    Layout l = layout(y, target, lengths, out);
+    if (dy.dtype() != DType.F32 || !Arrays.equals(dy.shape(), l.shape)) {
+      throw new IllegalArgumentException(
+          "dy of the loss on "
+              + out
+              + " must be F32 "
+              + Tensor.shapeString(l.shape)
+              + ", got "
+              + dy.describe());
+    }
+    return evaluate(l, y.segment(), target.segment(), dy.segment(), false);
+  }
+
+  /**
+   * {@link #compute} in double throughout, for gradient checks: the loss at {@code yValues} (y's
+   * shape; y gives the shape and is checked as there, its values are not read) and its gradient
+   * into {@code dy}, neither rounded to float. The same code as {@link #compute}, reading and
+   * writing doubles.
+   */
+  double computeInDouble(Tensor y, Tensor target, Tensor lengths, double[] yValues, double[] dy) {
+    Layout l = layout(y, target, lengths, "output '" + spec.output() + "'");
+    if (yValues.length != y.size() || dy.length != y.size()) {
+      throw new IllegalArgumentException("values and dy must have y's " + y.size() + " elements");
+    }
+    return evaluate(
+        l, MemorySegment.ofArray(yValues), target.segment(), MemorySegment.ofArray(dy), true);
+  }
+
+  /** How the output splits into rows and blocks (see the class comment), checked. */
+  private record Layout(
+      int[] shape, int[] targetShape, int width, long blocks, long inner, int[] len) {}
+
+  private Layout layout(Tensor y, Tensor target, Tensor lengths, String out) {
     if (y.dtype() != DType.F32) {
       throw new IllegalArgumentException(out + " must be F32 for a loss, got " + y.describe());
     }
@@ -99,15 +133,6 @@ public final class LossFunction {
               + ", got "
               + target.describe());
     }
-    if (dy.dtype() != DType.F32 || !Arrays.equals(dy.shape(), shape)) {
-      throw new IllegalArgumentException(
-          "dy of the loss on "
-              + out
-              + " must be F32 "
-              + Tensor.shapeString(shape)
-              + ", got "
-              + dy.describe());
-    }
     int width = ce ? shape[shape.length - 1] : 1;
     if (ce && classWeights != null && classWeights.length != width) {
       throw new IllegalArgumentException(
@@ -134,12 +159,28 @@ public final class LossFunction {
       throw new IllegalArgumentException(
           "lengths were given for the loss on " + out + ", whose spec has no lengths input");
     }
-    MemorySegment ys = y.segment();
-    MemorySegment ts = target.segment();
-    MemorySegment ds = dy.segment();
-    return ce
-        ? crossEntropy(ys, ts, ds, width, blocks, inner, len, shape, targetShape)
-        : elementwise(ys, ts, ds, blocks, inner, len, shape);
+    return new Layout(shape, targetShape, width, blocks, inner, len);
+  }
+
+  private double evaluate(
+      Layout l, MemorySegment y, MemorySegment target, MemorySegment dy, boolean wide) {
+    return kind == Loss.Kind.CROSS_ENTROPY
+        ? crossEntropy(
+            y, target, dy, wide, l.width, l.blocks, l.inner, l.len, l.shape, l.targetShape)
+        : elementwise(y, target, dy, wide, l.blocks, l.inner, l.len, l.shape);
+  }
+
+  /** Element {@code i} of an output or gradient: float, or double when {@code wide}. */
+  private static double get(MemorySegment s, boolean wide, long i) {
+    return wide ? s.getAtIndex(D, i) : s.getAtIndex(F, i);
+  }
+
+  private static void set(MemorySegment s, boolean wide, long i, double v) {
+    if (wide) {
+      s.setAtIndex(D, i, v);
+    } else {
+      s.setAtIndex(F, i, (float) v);
+    }
   }
 
   private String kindName() {
@@ -224,6 +265,7 @@ public final class LossFunction {
       MemorySegment y,
       MemorySegment target,
       MemorySegment dy,
+      boolean wide,
       int c,
       long blocks,
       long inner,
@@ -267,37 +309,37 @@ public final class LossFunction {
         long base = r * c;
         int k = in ? target.getAtIndex(I, r) : 0;
         if (!in || (hasIgnore && k == ignore) || divisor == 0) {
-          dy.asSlice(base * 4, c * 4L).fill((byte) 0);
+          for (int j = 0; j < c; j++) {
+            set(dy, wide, base + j, 0);
+          }
           continue;
         }
         double w = classWeights == null ? 1 : classWeights[k];
-        float max = Float.NEGATIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < c; j++) {
-          max = Math.max(max, y.getAtIndex(F, base + j));
+          max = Math.max(max, get(y, wide, base + j));
         }
         // -log p_k = log(1 + others / e_k) with e = exp(x - max): no cancellation when p_k ≈ 1
         double ek = 0;
         double others = 0;
         for (int j = 0; j < c; j++) {
-          double e = Math.exp((double) y.getAtIndex(F, base + j) - max);
+          double e = Math.exp(get(y, wide, base + j) - max);
           if (j == k) {
             ek = e;
           } else {
             others += e;
           }
-          dy.setAtIndex(F, base + j, (float) e);
+          set(dy, wide, base + j, e); // (rounded to float here in f32, as it was)
         }
         double sum = ek + others;
         double nll =
-            others < ek
-                ? Math.log1p(others / ek)
-                : max - (double) y.getAtIndex(F, base + k) + Math.log(sum);
+            others < ek ? Math.log1p(others / ek) : max - get(y, wide, base + k) + Math.log(sum);
         loss += w * nll;
         double scale = w / divisor / sum;
         for (int j = 0; j < c; j++) {
-          dy.setAtIndex(F, base + j, (float) (dy.getAtIndex(F, base + j) * scale));
+          set(dy, wide, base + j, get(dy, wide, base + j) * scale);
         }
-        dy.setAtIndex(F, base + k, (float) (-others * scale)); // p_k - 1, without cancellation
+        set(dy, wide, base + k, -others * scale); // p_k - 1, without cancellation
       }
     }
     return loss / divisor;
@@ -307,6 +349,7 @@ public final class LossFunction {
       MemorySegment y,
       MemorySegment target,
       MemorySegment dy,
+      boolean wide,
       long blocks,
       long inner,
       int[] len,
@@ -325,10 +368,10 @@ public final class LossFunction {
       boolean in = counted(b, d1, len) && count > 0;
       for (long i = b * inner; i < (b + 1) * inner; i++) {
         if (!in) {
-          dy.setAtIndex(F, i, 0);
+          set(dy, wide, i, 0);
           continue;
         }
-        double x = y.getAtIndex(F, i);
+        double x = get(y, wide, i);
         double t = target.getAtIndex(F, i);
         double l;
         double g;
@@ -358,7 +401,7 @@ public final class LossFunction {
           default -> throw new IllegalStateException(kind.toString());
         }
         loss += l;
-        dy.setAtIndex(F, i, (float) (g * scale));
+        set(dy, wide, i, g * scale);
       }
     }
     return mean ? loss / count : loss;
