@@ -33,7 +33,8 @@ final class ClDevice {
   static final String PROPERTY = "jrnn.opencl.device";
 
   /** The kernel sources, concatenated in this order (helpers first). */
-  static final List<String> SOURCES = List.of("activations.cl", "sgemm.cl", "cells.cl", "ops.cl");
+  static final List<String> SOURCES =
+      List.of("activations.cl", "sgemm.cl", "cells.cl", "ops.cl", "train.cl");
 
   private static final System.Logger LOG = System.getLogger("dev.jrnn");
   private static volatile Object chosen; // a ClDevice, or the IllegalStateException saying why not

@@ -4,8 +4,8 @@ import dev.jrnn.Activation;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Op;
-import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.ExecContext;
+import dev.jrnn.spi.TrainableNode;
 import java.util.Arrays;
 import java.util.Map;
 import org.jocl.cl_mem;
@@ -17,36 +17,53 @@ import org.jocl.cl_mem;
  * step, 3 with LSTM projection (+ {@code hraw·Wpᵀ} and its output kernel), 4 for GRU with the reset
  * gate before the product. The stack's weights sit in one buffer uploaded at compile; h and c stay
  * on the device for the whole call; y, hN and cN are read back when asked for.
+ *
+ * <p>Training ({@link #forward}): the same launches, per-step (never persistent), keeping per layer
+ * and direction G, each step's HR, the states before each step and each layer's output in lane
+ * buffers named for this node; {@link ClRecurrentBackward} runs backward from them.
  */
-final class ClRecurrent implements CompiledNode {
+final class ClRecurrent implements TrainableNode {
 
-  private final OpenClContext owner;
-  private final Op.RecurrentLayer op;
-  private final Recurrent spec;
-  private final cl_mem weights;
+  final OpenClContext owner;
+  final Op.RecurrentLayer op;
+  final Recurrent spec;
+  final String node;
+  final cl_mem weights;
+  // The backward's operands, same offsets: Wᵀ [I, G·H], Rᵀ [Hout, G·H], Wpᵀ [H, Pr]; null
+  // when compiled for inference only.
+  final cl_mem transposed;
   // Per slot (layer · directions + direction): offsets in floats of W, R, bW, bR, P, Wp.
-  private final int[][] offsets;
-  private final int[][] acts; // per direction slot: kind ordinals of the cell's activations
-  private final float[][] actParams; // per direction slot: alpha, beta of each
+  final int[][] offsets;
+  private final int total; // floats in the weight buffer
+  static final String[] NAMES = {"W", "R", "bW", "bR", "P", "Wp"};
+  final int[][] acts; // per direction slot: kind ordinals of the cell's activations
+  final float[][] actParams; // per direction slot: alpha, beta of each
   private final boolean persistent = Boolean.getBoolean("jrnn.opencl.persistent");
 
   ClRecurrent(OpenClContext owner, Op.RecurrentLayer op, String node, Map<String, Tensor> w) {
+    this(owner, op, node, w, false);
+  }
+
+  ClRecurrent(
+      OpenClContext owner,
+      Op.RecurrentLayer op,
+      String node,
+      Map<String, Tensor> w,
+      boolean training) {
     this.owner = owner;
     this.op = op;
     this.spec = op.spec();
+    this.node = node;
     int slots = spec.layers() * spec.directions();
     offsets = new int[slots][6];
-    String[] names = {"W", "R", "bW", "bR", "P", "Wp"};
-    float[][] parts = new float[slots * names.length][];
     long total = 0;
     for (int l = 0; l < spec.layers(); l++) {
       for (int d = 0; d < spec.directions(); d++) {
         int s = l * spec.directions() + d;
-        for (int k = 0; k < names.length; k++) {
-          Tensor t = w.get(op.weightPrefix(node, l, d) + names[k]);
+        for (int k = 0; k < NAMES.length; k++) {
+          Tensor t = w.get(op.weightPrefix(node, l, d) + NAMES[k]);
           offsets[s][k] = (int) total;
           if (t != null) {
-            parts[s * names.length + k] = t.toFloatArray();
             total += t.size();
           }
         }
@@ -62,15 +79,9 @@ final class ClRecurrent implements CompiledNode {
               + owner.dev.globalMemory / (1 << 20)
               + " MiB)");
     }
-    float[] packed = new float[(int) total];
-    int at = 0;
-    for (float[] p : parts) {
-      if (p != null) {
-        System.arraycopy(p, 0, packed, at, p.length);
-        at += p.length;
-      }
-    }
-    weights = owner.weights(packed);
+    this.total = (int) total;
+    weights = owner.weights(pack(w, false));
+    transposed = training ? owner.weights(pack(w, true)) : null;
     int dirs = spec.directions();
     acts = new int[dirs][3];
     actParams = new float[dirs][6];
@@ -85,8 +96,81 @@ final class ClRecurrent implements CompiledNode {
     }
   }
 
+  /**
+   * The stack's weights in one array at {@link #offsets}; {@code transpose}: W, R and Wp transposed
+   * (the backward GEMMs' B operands).
+   */
+  private float[] pack(Map<String, Tensor> w, boolean transpose) {
+    float[] packed = new float[total];
+    for (int l = 0; l < spec.layers(); l++) {
+      for (int d = 0; d < spec.directions(); d++) {
+        int s = l * spec.directions() + d;
+        for (int k = 0; k < NAMES.length; k++) {
+          Tensor t = w.get(op.weightPrefix(node, l, d) + NAMES[k]);
+          if (t == null) {
+            continue;
+          }
+          float[] v = t.toFloatArray();
+          boolean matrix = k == 0 || k == 1 || k == 5;
+          if (transpose && matrix) {
+            int rows = t.dim(0);
+            int cols = t.dim(1);
+            for (int i = 0; i < rows; i++) {
+              for (int j = 0; j < cols; j++) {
+                packed[offsets[s][k] + j * rows + i] = v[i * cols + j];
+              }
+            }
+          } else {
+            System.arraycopy(v, 0, packed, offsets[s][k], v.length);
+          }
+        }
+      }
+    }
+    return packed;
+  }
+
+  @Override
+  public void updateWeights(Map<String, Tensor> w) {
+    owner.write(weights, pack(w, false));
+    if (transposed != null) {
+      owner.write(transposed, pack(w, true));
+    }
+  }
+
+  @Override
+  public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+    Lane lane = owner.lane(ctx);
+    long generation = lane.bump(node);
+    pass(in, out, lane, true);
+    Tensor x = in[Op.RecurrentLayer.X];
+    boolean bf = spec.isBatchFirst();
+    return new ClRecurrentBackward.Pass(
+        this, lane, generation, x.dim(bf ? 1 : 0), x.dim(bf ? 0 : 1));
+  }
+
+  @Override
+  public void backward(
+      Saved saved,
+      Tensor[] in,
+      Tensor[] out,
+      Tensor[] gradOut,
+      Tensor[] gradIn,
+      Map<String, Tensor> gradWeights,
+      ExecContext ctx) {
+    ClRecurrentBackward.run(this, saved, in, gradOut, gradIn, gradWeights);
+  }
+
+  /** A lane buffer the training forward keeps for backward: named for this node. */
+  cl_mem kept(Lane lane, String what, int slot, long bytes) {
+    return lane.buffer(node + "#" + what + slot, bytes);
+  }
+
   @Override
   public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+    pass(in, out, owner.lane(ctx), false);
+  }
+
+  private void pass(Tensor[] in, Tensor[] out, Lane lane, boolean training) {
     Tensor x = in[Op.RecurrentLayer.X];
     Tensor lengths = in[Op.RecurrentLayer.LENGTHS];
     Tensor h0 = in.length > Op.RecurrentLayer.H0 ? in[Op.RecurrentLayer.H0] : null;
@@ -115,7 +199,6 @@ final class ClRecurrent implements CompiledNode {
       throw new IllegalArgumentException(
           "T·N·G·H = " + rows * gh + " elements exceeds the opencl kernels' int indexing");
     }
-    Lane lane = owner.lane(ctx);
     try {
       int[] len = new int[batch];
       if (lengths != null) {
@@ -137,13 +220,19 @@ final class ClRecurrent implements CompiledNode {
       cl_mem hr = lane.buffer("recurrent", (long) batch * gh * 4);
       cl_mem[] ys = {lane.buffer("y0", rows * width * 4), lane.buffer("y1", rows * width * 4)};
       Step step = new Step(lane, lenBuf, g, hr, hs, cs, steps, batch, bf);
+      cl_mem[] layerOut = new cl_mem[spec.layers()];
       for (int l = 0; l < spec.layers(); l++) {
-        cl_mem input = l == 0 ? xBuf : ys[(l - 1) & 1];
+        cl_mem input = l == 0 ? xBuf : layerOut[l - 1];
         int inSize = op.layerInputSize(l);
-        cl_mem y = ys[l & 1];
+        cl_mem y = training ? kept(lane, "Y", l, rows * width * 4) : ys[l & 1];
+        layerOut[l] = y;
         for (int d = 0; d < dirs; d++) {
           int s = l * dirs + d;
           int[] o = offsets[s];
+          if (training) {
+            g = kept(lane, "G", s, rows * gh * 4);
+            step.g = g;
+          }
           // G [T·N, G·H] = X [T·N, I] · Wᵀ + bW: every timestep's input projection at once.
           lane.gemm(
               (int) rows,
@@ -170,7 +259,26 @@ final class ClRecurrent implements CompiledNode {
               width,
               concat ? d * hout : 0,
               dirs == 2 && !concat && d == 1);
-          if (persistent(batch)) {
+          if (training) {
+            // What backward reads: h and c before each step, each step's HR, c after the last.
+            long hBytes = (long) batch * hout * 4;
+            long cBytes = (long) batch * hid * 4;
+            long rBytes = (long) batch * gh * 4;
+            cl_mem hKept = kept(lane, "Hs", s, steps * hBytes);
+            cl_mem cKept = lstm ? kept(lane, "Cs", s, (steps + 1) * cBytes) : null;
+            cl_mem rKept = kept(lane, "HR", s, steps * rBytes);
+            for (int k = 0; k < steps; k++) {
+              lane.copy(hs, s * hBytes, hKept, k * hBytes, hBytes);
+              if (lstm) {
+                lane.copy(cs, s * cBytes, cKept, k * cBytes, cBytes);
+              }
+              step.run(k);
+              lane.copy(hr, 0, rKept, k * rBytes, rBytes);
+            }
+            if (lstm) {
+              lane.copy(cs, s * cBytes, cKept, steps * cBytes, cBytes);
+            }
+          } else if (persistent(batch)) {
             step.persistent();
           } else {
             for (int k = 0; k < steps; k++) {
@@ -180,7 +288,7 @@ final class ClRecurrent implements CompiledNode {
         }
       }
       if (yOut != null) {
-        lane.download(ys[(spec.layers() - 1) & 1], 0, yOut);
+        lane.download(layerOut[spec.layers() - 1], 0, yOut);
       }
       if (hOut != null) {
         lane.download(hs, 0, hOut);
@@ -230,7 +338,7 @@ final class ClRecurrent implements CompiledNode {
   private final class Step {
     final Lane lane;
     final cl_mem len;
-    final cl_mem g;
+    cl_mem g;
     final cl_mem hr;
     final cl_mem hs;
     final cl_mem cs;

@@ -26,6 +26,7 @@ final class Lane implements AutoCloseable {
   private final Map<String, cl_kernel> kernels = new HashMap<>();
   private final Map<String, cl_mem> buffers = new HashMap<>();
   private final Map<String, Long> capacity = new HashMap<>();
+  private final Map<String, Long> generations = new HashMap<>();
   // The register-blocked GEMM instead of the local-memory tiles: on CPU devices, unless
   // -Djrnn.opencl.gemm=tiled (read when the lane is made).
   private final boolean blockedGemm;
@@ -52,6 +53,19 @@ final class Lane implements AutoCloseable {
     buffers.put(name, m);
     capacity.put(name, size);
     return m;
+  }
+
+  /**
+   * Counts a training forward of node {@code key} on this lane and returns its number: its kept
+   * buffers hold that pass until the next.
+   */
+  long bump(String key) {
+    return generations.merge(key, 1L, Long::sum);
+  }
+
+  /** The number of the last training forward of {@code key} on this lane (0: none). */
+  long generation(String key) {
+    return generations.getOrDefault(key, 0L);
   }
 
   /** A kernel of the device's program, made for this lane on first use. */

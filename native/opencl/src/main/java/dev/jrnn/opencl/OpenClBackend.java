@@ -15,7 +15,7 @@ import dev.jrnn.spi.Backend;
  *
  * <p>Device: see {@link ClDevice} ({@code -Djrnn.opencl.device}). Weights are uploaded once when a
  * node is compiled; h and c stay on the device for a whole sequence and only the outputs asked for
- * are read back. Inference only for now: training places recurrent layers on {@code java}.
+ * are read back. Recurrent layers also train on the device (see {@link ClRecurrentBackward}).
  */
 public final class OpenClBackend implements Backend {
 
@@ -38,6 +38,18 @@ public final class OpenClBackend implements Backend {
   @Override
   public String unsupported(Node node) {
     return whyNot(node);
+  }
+
+  /**
+   * Recurrent layers train on the device; dropout inside the stack (between layers or recurrent)
+   * has no opencl kernel, so such a layer trains on java, as do the ops around the layers.
+   */
+  @Override
+  public String untrainable(Node node) {
+    if (node.op() instanceof Op.RecurrentLayer r) {
+      return r.spec().hasDropout() ? "opencl has no dropout inside a recurrent stack" : null;
+    }
+    return name() + " has no backward pass for " + node.op().kind() + " (it trains on java)";
   }
 
   static String whyNot(Node node) {

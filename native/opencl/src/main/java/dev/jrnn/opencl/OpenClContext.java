@@ -8,11 +8,13 @@ import dev.jrnn.ir.Op;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.ExecContext;
+import dev.jrnn.spi.TrainableNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jocl.Pointer;
+import org.jocl.cl_command_queue;
 import org.jocl.cl_mem;
 
 /**
@@ -28,6 +30,7 @@ final class OpenClContext implements Backend.Context {
   private final List<cl_mem> weights = new ArrayList<>(); // guarded by this
   private final List<Lane> lanes = new ArrayList<>(); // guarded by this
   private boolean closed; // guarded by this
+  private cl_command_queue writes; // guarded by this: weight updates, made on first use
 
   OpenClContext(ClDevice dev) {
     this.dev = dev;
@@ -52,6 +55,32 @@ final class OpenClContext implements Backend.Context {
           throw new IllegalArgumentException(
               "opencl cannot run " + node.op().kind() + ": " + OpenClBackend.whyNot(node));
     };
+  }
+
+  /**
+   * Recurrent layers without dropout train on the device ({@link ClRecurrentBackward}); the rest on
+   * java.
+   */
+  @Override
+  public TrainableNode compileForTraining(Node node, Map<String, Tensor> w) {
+    checkOpen();
+    if (node.op() instanceof Op.RecurrentLayer r && !r.spec().hasDropout()) {
+      return new ClRecurrent(this, r, node.name(), w, true);
+    }
+    return null;
+  }
+
+  /** Overwrites a weight buffer with {@code values} (same size), blocking. */
+  synchronized void write(cl_mem buffer, float[] values) {
+    checkOpen();
+    if (values.length == 0) {
+      return;
+    }
+    if (writes == null) {
+      writes = clCreateCommandQueue(dev.context, dev.device, 0, null);
+    }
+    clEnqueueWriteBuffer(
+        writes, buffer, true, 0, (long) values.length * 4, Pointer.to(values), 0, null, null);
   }
 
   /** Uploads {@code values} into a new read-only buffer kept until close. */
@@ -116,6 +145,10 @@ final class OpenClContext implements Backend.Context {
       closed = true;
       ls = new ArrayList<>(lanes);
       ws = new ArrayList<>(weights);
+      if (writes != null) {
+        clReleaseCommandQueue(writes);
+        writes = null;
+      }
       lanes.clear();
       weights.clear();
     }
