@@ -38,8 +38,8 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 /**
  * One training step of a recurrent layer through the training executor: forward in training mode,
  * then backward of the sum of the outputs ({@code dy = 1}) to every weight gradient and to x. LSTM
- * or GRU, N=32, T=64, I=H=256 by default, on the {@code java} and {@code onednn} backends with 1
- * and 2 threads. A step counts 3× the forward FLOPs, {@code 2·T·N·G·H·(I+H)}.
+ * or GRU, N=32, T=64, I=H=256 by default, on the {@code java}, {@code onednn} and {@code opencl}
+ * backends with 1 and 2 threads. A step counts 3× the forward FLOPs, {@code 2·T·N·G·H·(I+H)}.
  *
  * <p>{@link #main} runs it with the FMA peak and prints a table (median, GFLOP/s, % of peak, time
  * relative to onednn and to PyTorch): {@code --torch} also runs {@code bench/train_peer.py} with
@@ -58,7 +58,7 @@ public class TrainingBench {
   @Param({"LSTM", "GRU"})
   public String cell;
 
-  @Param({"java", "onednn"})
+  @Param({"java", "onednn", "opencl"})
   public String engine;
 
   @Param({"1", "2"})
