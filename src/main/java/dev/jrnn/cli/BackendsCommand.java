@@ -1,14 +1,19 @@
 package dev.jrnn.cli;
 
+import dev.jrnn.opencl.OpenClBackend;
 import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
 import java.io.PrintWriter;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** {@code jrnn backends}: every registered backend, whether it is available and why not. */
+/**
+ * {@code jrnn backends}: every registered backend, whether it is available and why not, and the
+ * OpenCL platforms and devices with their key limits.
+ */
 @Command(
     name = "backends",
     description = {
@@ -32,6 +37,11 @@ final class BackendsCommand implements Runnable {
       Availability a = b.availability();
       out.printf(
           "  %-10s %-13s %s%n", b.name(), a.available() ? "available" : "unavailable", a.reason());
+    }
+    List<String> devices = OpenClBackend.devices();
+    if (!devices.isEmpty()) {
+      out.println("opencl devices:");
+      devices.forEach(d -> out.println("  " + d));
     }
   }
 }

@@ -8,6 +8,7 @@ import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.IrValue;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
+import dev.jrnn.opencl.OpenClBackend;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.Backends;
 import java.io.PrintWriter;
@@ -111,6 +112,10 @@ final class InfoCommand implements Callable<Integer> {
           total,
           total * 4 / 1048576.0,
           constants > 0 ? "; " + constants + " constant node(s) folded in" : "");
+      if (placed.containsValue("opencl")) {
+        out.println("opencl devices:");
+        OpenClBackend.devices().forEach(d -> out.println("  " + d));
+      }
     }
     return 0;
   }

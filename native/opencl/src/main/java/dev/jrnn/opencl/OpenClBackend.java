@@ -5,6 +5,7 @@ import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
 import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
+import java.util.List;
 
 /**
  * OpenCL C kernels through JOCL on any OpenCL 1.2 device (PoCL on CPUs, GPU drivers): vanilla RNN
@@ -67,6 +68,19 @@ public final class OpenClBackend implements Backend {
       case Op.Input i -> "inputs are not compiled";
       default -> node.op().kind() + " is a shape or data-movement op, folded on the host";
     };
+  }
+
+  /**
+   * Every OpenCL platform and device, one line each: platform, device, compute units, local memory,
+   * maximum work-group size and global memory. Empty when no OpenCL platform can be loaded (see
+   * {@link #availability} for why).
+   */
+  public static List<String> devices() {
+    try {
+      return ClDevice.describeAll();
+    } catch (RuntimeException | LinkageError e) {
+      return List.of();
+    }
   }
 
   @Override
