@@ -439,7 +439,7 @@ final class ClRecurrentBackward {
 
     /** out [C, R] = in [R, C]ᵀ (row stride ld). */
     private void transpose(cl_mem src, int off, int ld, int r, int c, cl_mem out) {
-      lane.launch("transpose", new long[] {c, r}, null, r, c, src, off, ld, out);
+      lane.launch("transpose", new long[] {r, c}, null, r, c, src, off, ld, out);
     }
 
     private void weightGradients(
@@ -464,30 +464,37 @@ final class ClRecurrentBackward {
       Tensor tbR = grads.get(pre + "bR");
       Tensor tP = spec.hasPeepholes() ? grads.get(pre + "P") : null;
       Tensor tWp = spec.projection() > 0 ? grads.get(pre + "Wp") : null;
-      if (tW != null) {
-        cl_mem dGT = lane.buffer("b.dGT", (long) rows * gh * 4);
+      // dG and dGk transposed: the A of dW and dR, and bias sums that read contiguously.
+      cl_mem dGT = null;
+      if (tW != null || tbW != null) {
+        dGT = lane.buffer("b.dGT", (long) rows * gh * 4);
         transpose(dG, 0, gh, rows, gh, dGT);
+      }
+      cl_mem dGkT = null;
+      if (tR != null || tbR != null) {
+        dGkT = lane.buffer("b.dGkT", (long) rows * gh * 4);
+        transpose(dGk, 0, gh, rows, gh, dGkT);
+      }
+      if (tW != null) {
         cl_mem out = lane.buffer("b.dW", (long) gh * inSize * 4);
         lane.gemm(gh, inSize, rows, dGT, 0, rows, xT, 0, rows, out, 0, inSize, null, 0, false);
         add(out, tW);
       }
       if (tR != null) {
-        cl_mem dGT = lane.buffer("b.dGkT", (long) rows * gh * 4);
-        transpose(dGk, 0, gh, rows, gh, dGT);
         cl_mem hT = lane.buffer("b.hT", (long) rows * hout * 4);
         transpose(hs, 0, hout, rows, hout, hT);
         cl_mem out = lane.buffer("b.dR", (long) gh * hout * 4);
         if (rh == null) {
-          lane.gemm(gh, hout, rows, dGT, 0, rows, hT, 0, rows, out, 0, hout, null, 0, false);
+          lane.gemm(gh, hout, rows, dGkT, 0, rows, hT, 0, rows, out, 0, hout, null, 0, false);
         } else { // z, r rows see h_{t−1}; n rows see r ⊙ h_{t−1}
-          lane.gemm(2 * hid, hid, rows, dGT, 0, rows, hT, 0, rows, out, 0, hid, null, 0, false);
+          lane.gemm(2 * hid, hid, rows, dGkT, 0, rows, hT, 0, rows, out, 0, hid, null, 0, false);
           cl_mem rhT = lane.buffer("b.rhT", (long) rows * hid * 4);
           transpose(rh, 0, hid, rows, hid, rhT);
           lane.gemm(
               hid,
               hid,
               rows,
-              dGT,
+              dGkT,
               2 * hid * rows,
               rows,
               rhT,
@@ -503,10 +510,10 @@ final class ClRecurrentBackward {
         add(out, tR);
       }
       if (tbW != null) {
-        add(columnSums(dG, rows, gh, "b.dbW"), tbW);
+        add(rowSums(dGT, rows, gh, "b.dbW"), tbW);
       }
       if (tbR != null) {
-        add(columnSums(dGk, rows, gh, "b.dbR"), tbR);
+        add(rowSums(dGkT, rows, gh, "b.dbR"), tbR);
       }
       if (tP != null) {
         add(columnSums(dP, batch, 3 * hid, "b.dP"), tP);
@@ -538,6 +545,13 @@ final class ClRecurrentBackward {
             0,
             d > 0);
       }
+    }
+
+    /** Each row of a transposed {@code [c, r]} buffer summed: {@code out[j] = Σ src[j·r + i]}. */
+    private cl_mem rowSums(cl_mem src, int r, int c, String name) {
+      cl_mem out = lane.buffer(name, (long) c * 4);
+      lane.launch("rowSums", new long[] {c}, null, r, c, src, r, out);
+      return out;
     }
 
     private cl_mem columnSums(cl_mem src, int r, int c, String name) {
