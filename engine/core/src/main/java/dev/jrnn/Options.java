@@ -1,9 +1,12 @@
 package dev.jrnn;
 
+import java.util.Optional;
+
 /**
- * How a {@link Session} runs: which backend and how many threads. Immutable.
+ * How a {@link Session} runs: which backend, how many threads and, for a backend with devices,
+ * which device. Immutable.
  *
- * <pre>{@code Options.backend("java").threads(2)}</pre>
+ * <pre>{@code Options.backend("opencl").device("gpu").threads(2)}</pre>
  *
  * <p>The system property {@code -Djrnn.backend=NAME} overrides the backend of every session.
  */
@@ -11,10 +14,12 @@ public final class Options {
 
   private final String backend;
   private final int threads;
+  private final String device; // null: the backend's default
 
-  private Options(String backend, int threads) {
+  private Options(String backend, int threads, String device) {
     this.backend = backend;
     this.threads = threads;
+    this.device = device;
   }
 
   /**
@@ -22,12 +27,13 @@ public final class Options {
    * module registers a preferred one) and one thread per available core.
    */
   public static Options defaults() {
-    return new Options("auto", 0);
+    return new Options("auto", 0, null);
   }
 
   /**
    * Runs on the named backend: {@code auto} (see {@link #defaults()}), {@code java}, {@code
-   * reference}, or one a module on the class path adds ({@code onednn} with jrnn-onednn).
+   * reference}, or one a module on the class path adds ({@code onednn} with jrnn-onednn, {@code
+   * opencl} with jrnn-opencl).
    */
   public static Options backend(String name) {
     return defaults().withBackend(name);
@@ -38,7 +44,7 @@ public final class Options {
     if (name == null || name.isBlank()) {
       throw new IllegalArgumentException("backend name must not be blank");
     }
-    return new Options(name, threads);
+    return new Options(name, threads, device);
   }
 
   /** A copy using {@code n ≥ 1} threads ({@code 0}: one per available core). */
@@ -46,7 +52,19 @@ public final class Options {
     if (n < 0) {
       throw new IllegalArgumentException("threads must be >= 0, got " + n);
     }
-    return new Options(backend, n);
+    return new Options(backend, n, device);
+  }
+
+  /**
+   * A copy that asks a backend with devices for one: for {@code opencl}, {@code gpu}, {@code cpu},
+   * or part of a platform or device name (case-insensitive). Backends without devices ignore it; a
+   * backend that finds no such device fails the session's open, listing the devices there are.
+   */
+  public Options device(String selector) {
+    if (selector == null || selector.isBlank()) {
+      throw new IllegalArgumentException("device selector must not be blank");
+    }
+    return new Options(backend, threads, selector.strip());
   }
 
   /** The requested backend name. */
@@ -59,8 +77,18 @@ public final class Options {
     return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
   }
 
+  /** The requested device selector, if any. */
+  public Optional<String> deviceSelector() {
+    return Optional.ofNullable(device);
+  }
+
   @Override
   public String toString() {
-    return "Options(backend=" + backend + ", threads=" + threadCount() + ")";
+    return "Options(backend="
+        + backend
+        + ", threads="
+        + threadCount()
+        + (device != null ? ", device=" + device : "")
+        + ")";
   }
 }
