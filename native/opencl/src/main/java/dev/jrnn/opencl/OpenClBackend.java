@@ -16,7 +16,8 @@ import java.util.List;
  *
  * <p>Device: see {@link ClDevice} ({@code -Djrnn.opencl.device}). Weights are uploaded once when a
  * node is compiled; h and c stay on the device for a whole sequence and only the outputs asked for
- * are read back. Recurrent layers also train on the device (see {@link ClRecurrentBackward}).
+ * are read back. Recurrent layers, linear layers and activations also train on the device (see
+ * {@link ClRecurrentBackward}, {@link ClOpsTraining}).
  */
 public final class OpenClBackend implements Backend {
 
@@ -42,15 +43,19 @@ public final class OpenClBackend implements Backend {
   }
 
   /**
-   * Recurrent layers train on the device; dropout inside the stack (between layers or recurrent)
-   * has no opencl kernel, so such a layer trains on java, as do the ops around the layers.
+   * Recurrent layers, linear layers and activations train on the device; dropout inside a stack
+   * (between layers or recurrent) has no opencl kernel, so such a layer trains on java, as do
+   * embedding, softmax and last-step.
    */
   @Override
   public String untrainable(Node node) {
-    if (node.op() instanceof Op.RecurrentLayer r) {
-      return r.spec().hasDropout() ? "opencl has no dropout inside a recurrent stack" : null;
-    }
-    return name() + " has no backward pass for " + node.op().kind() + " (it trains on java)";
+    return switch (node.op()) {
+      case Op.RecurrentLayer r ->
+          r.spec().hasDropout() ? "opencl has no dropout inside a recurrent stack" : null;
+      case Op.Linear l -> null;
+      case Op.Unary u -> null;
+      default -> name() + " has no backward pass for " + node.op().kind() + " (it trains on java)";
+    };
   }
 
   static String whyNot(Node node) {

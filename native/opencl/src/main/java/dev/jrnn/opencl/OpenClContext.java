@@ -58,16 +58,19 @@ final class OpenClContext implements Backend.Context {
   }
 
   /**
-   * Recurrent layers without dropout train on the device ({@link ClRecurrentBackward}); the rest on
-   * java.
+   * Recurrent layers without dropout ({@link ClRecurrentBackward}), linear layers and activations
+   * ({@link ClOpsTraining}) train on the device; the rest on java.
    */
   @Override
   public TrainableNode compileForTraining(Node node, Map<String, Tensor> w) {
     checkOpen();
-    if (node.op() instanceof Op.RecurrentLayer r && !r.spec().hasDropout()) {
-      return new ClRecurrent(this, r, node.name(), w, true);
-    }
-    return null;
+    return switch (node.op()) {
+      case Op.RecurrentLayer r when !r.spec().hasDropout() ->
+          new ClRecurrent(this, r, node.name(), w, true);
+      case Op.Linear l -> new ClOpsTraining.Linear(this, l, node.name(), w);
+      case Op.Unary u -> new ClOpsTraining.Unary(this, u.fn());
+      default -> null;
+    };
   }
 
   /** Overwrites a weight buffer with {@code values} (same size), blocking. */

@@ -346,3 +346,12 @@ __kernel void columnSums(int R, int C, __global const float* A, int ld, __global
   }
   out[j] = s;
 }
+
+// Backward of an element-wise activation: dx = dy ⊙ f'(x).
+__kernel void unaryBackward(int n, int kind, float a, float b, __global const float* x,
+                            __global const float* dy, __global float* dx) {
+  int i = get_global_id(0);
+  if (i < n) {
+    dx[i] = dy[i] * dactivate(kind, a, b, x[i]);
+  }
+}

@@ -1,0 +1,226 @@
+package dev.jrnn.opencl;
+
+import dev.jrnn.Activation;
+import dev.jrnn.Tensor;
+import dev.jrnn.ir.Op;
+import dev.jrnn.spi.ExecContext;
+import dev.jrnn.spi.TrainableNode;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Map;
+import org.jocl.cl_mem;
+
+/**
+ * Training of the ops around the recurrent layers that have a device backward: linear ({@code dx =
+ * dy·W}, {@code dW = dyᵀ·x}, {@code db = Σ dy}: 2 GEMMs over transposed operands and a row sum) and
+ * the activations ({@code dx = dy ⊙ f'(x)}, one launch). Their forward keeps nothing: backward
+ * reads the inputs again.
+ */
+final class ClOpsTraining {
+
+  private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+
+  private ClOpsTraining() {}
+
+  /** Nothing kept: the executor's input and output tensors suffice. */
+  private static final TrainableNode.Saved NOTHING = () -> {};
+
+  /** A linear layer with its weight, the weight transposed (dx's B) and bias on the device. */
+  static final class Linear implements TrainableNode {
+    private final OpenClContext owner;
+    private final Op.Linear op;
+    private final String name;
+    private final cl_mem w; // [out, in]
+    private final cl_mem wt; // [in, out]
+    private final cl_mem b; // [out] or null
+
+    Linear(OpenClContext owner, Op.Linear op, String name, Map<String, Tensor> weights) {
+      this.owner = owner;
+      this.op = op;
+      this.name = name;
+      float[] v = weights.get(name + ".weight").toFloatArray();
+      w = owner.weights(v);
+      wt = owner.weights(transpose(v, op.out(), op.in()));
+      b = op.bias() ? owner.weights(weights.get(name + ".bias").toFloatArray()) : null;
+    }
+
+    private static float[] transpose(float[] m, int rows, int cols) {
+      float[] t = new float[m.length];
+      for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < cols; j++) {
+          t[j * rows + i] = m[i * cols + j];
+        }
+      }
+      return t;
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      if (out[0].size() == 0) {
+        return;
+      }
+      int rows = (int) (out[0].size() / op.out());
+      Lane lane = owner.lane(ctx);
+      try {
+        cl_mem x = lane.buffer("in", in[0].byteSize());
+        lane.upload(in[0], x, 0);
+        cl_mem y = lane.buffer("out", out[0].byteSize());
+        lane.gemm(
+            rows, op.out(), op.in(), x, 0, op.in(), w, 0, op.in(), y, 0, op.out(), b, 0, false);
+        lane.download(y, 0, out[0]);
+      } finally {
+        lane.finish();
+      }
+    }
+
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      run(in, out, ctx);
+      return NOTHING;
+    }
+
+    @Override
+    public void backward(
+        Saved saved,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gradWeights,
+        ExecContext ctx) {
+      Tensor dy = gradOut[0];
+      Tensor dx = gradIn != null && gradIn.length > 0 ? gradIn[0] : null;
+      if (dy == null || dy.size() == 0) {
+        if (dx != null) {
+          dx.zero();
+        }
+        return;
+      }
+      int rows = (int) (dy.size() / op.out());
+      int k = op.in();
+      int m = op.out();
+      Tensor tW = gradWeights.get(name + ".weight");
+      Tensor tb = op.bias() ? gradWeights.get(name + ".bias") : null;
+      Lane lane = owner.lane(ctx);
+      try {
+        cl_mem dyb = lane.buffer("l.dy", dy.byteSize());
+        lane.upload(dy, dyb, 0);
+        if (dx != null) { // dx [rows, in] = dy · W: Wᵀ is the NT GEMM's B
+          cl_mem dxb = lane.buffer("l.dx", dx.byteSize());
+          lane.gemm(rows, k, m, dyb, 0, m, wt, 0, m, dxb, 0, k, null, 0, false);
+          lane.download(dxb, 0, dx);
+        }
+        if (tW != null || tb != null) {
+          cl_mem dyT = lane.buffer("l.dyT", dy.byteSize());
+          lane.launch("transpose", new long[] {rows, m}, null, rows, m, dyb, 0, m, dyT);
+          if (tW != null) { // dW [out, in] = dyᵀ · x
+            cl_mem x = lane.buffer("l.x", in[0].byteSize());
+            lane.upload(in[0], x, 0);
+            cl_mem xT = lane.buffer("l.xT", in[0].byteSize());
+            lane.launch("transpose", new long[] {rows, k}, null, rows, k, x, 0, k, xT);
+            cl_mem g = lane.buffer("l.dW", (long) m * k * 4);
+            lane.gemm(m, k, rows, dyT, 0, rows, xT, 0, rows, g, 0, k, null, 0, false);
+            add(lane, g, tW);
+          }
+          if (tb != null) {
+            cl_mem g = lane.buffer("l.db", (long) m * 4);
+            lane.launch("rowSums", new long[] {m}, null, rows, m, dyT, rows, g);
+            add(lane, g, tb);
+          }
+        }
+      } finally {
+        lane.finish();
+      }
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {
+      float[] v = weights.get(name + ".weight").toFloatArray();
+      owner.write(w, v);
+      owner.write(wt, transpose(v, op.out(), op.in()));
+      if (b != null) {
+        owner.write(b, weights.get(name + ".bias").toFloatArray());
+      }
+    }
+  }
+
+  /** An element-wise activation: backward from its input, kept by the executor. */
+  static final class Unary implements TrainableNode {
+    private final OpenClContext owner;
+    private final Activation fn;
+
+    Unary(OpenClContext owner, Activation fn) {
+      this.owner = owner;
+      this.fn = fn;
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      ClOps.unary(owner, fn).run(in, out, ctx);
+    }
+
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      run(in, out, ctx);
+      return NOTHING;
+    }
+
+    @Override
+    public void backward(
+        Saved saved,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gradWeights,
+        ExecContext ctx) {
+      Tensor dx = gradIn != null && gradIn.length > 0 ? gradIn[0] : null;
+      if (dx == null) {
+        return;
+      }
+      Tensor dy = gradOut[0];
+      long n = dx.size();
+      if (dy == null || n == 0) {
+        dx.zero();
+        return;
+      }
+      Lane lane = owner.lane(ctx);
+      try {
+        cl_mem x = lane.buffer("in", in[0].byteSize());
+        lane.upload(in[0], x, 0);
+        cl_mem dyb = lane.buffer("u.dy", dy.byteSize());
+        lane.upload(dy, dyb, 0);
+        cl_mem dxb = lane.buffer("u.dx", dx.byteSize());
+        lane.launch(
+            "unaryBackward",
+            new long[] {n},
+            null,
+            (int) n,
+            fn.kind().ordinal(),
+            fn.alpha(),
+            fn.beta(),
+            x,
+            dyb,
+            dxb);
+        lane.download(dxb, 0, dx);
+      } finally {
+        lane.finish();
+      }
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {}
+  }
+
+  /** {@code t += } the first {@code t.size()} floats of {@code src} (blocking read). */
+  static void add(Lane lane, cl_mem src, Tensor t) {
+    try (Tensor tmp = Tensor.allocate(t.dtype(), t.shape())) {
+      lane.download(src, 0, tmp);
+      MemorySegment a = t.segment();
+      MemorySegment b = tmp.segment();
+      for (long i = 0; i < t.size(); i++) {
+        a.setAtIndex(F, i, a.getAtIndex(F, i) + b.getAtIndex(F, i));
+      }
+    }
+  }
+}
