@@ -145,9 +145,7 @@ final class TrainTaskCommands {
     public Integer call() {
       PrintStream out = Main.stream(spec);
       CharsTask task =
-          text != null
-              ? CharsTask.text(text).sequenceLength(Math.max(2, seqLength))
-              : CharsTask.firstNames();
+          text != null ? CharsTask.text(text).sequenceLength(seqLength) : CharsTask.firstNames();
       return report(task.samples(samples).run(flags.apply(CharsTask.defaults(), out)), out);
     }
   }

@@ -138,26 +138,38 @@ public final class CharsTask {
   }
 
   /**
-   * The training sequences: each a start mark, then characters, and (for whole documents) an end
-   * mark. A sequence's input is all but its last id, its target all but its first.
+   * The texts the model learns, one per sequence: each document, or the text cut into pieces of
+   * {@link #sequenceLength} characters (code points; the last piece may be shorter).
    */
-  List<int[]> sequences(Tokenizer t) {
-    List<int[]> out = new ArrayList<>();
+  List<String> pieces() {
     if (wholeDocuments) {
-      for (String d : documents) {
-        out.add(t.encode(d, true));
-      }
-      return out;
+      return documents;
     }
-    int[] all = t.encode(String.join("\n", documents));
-    for (int s = 0; s < all.length - 1; s += sequenceLength) {
-      int n = Math.min(sequenceLength, all.length - s);
-      int[] seq = new int[n + 1];
-      seq[0] = Tokenizer.START;
-      System.arraycopy(all, s, seq, 1, n);
-      out.add(seq);
+    String text = String.join("\n", documents);
+    List<String> out = new ArrayList<>();
+    for (int s = 0; s < text.length(); ) {
+      int e =
+          text.offsetByCodePoints(
+              s, Math.min(sequenceLength, text.codePointCount(s, text.length())));
+      out.add(text.substring(s, e));
+      s = e;
     }
     return out;
+  }
+
+  /**
+   * A piece as a training sequence: the start mark, its characters and, for whole documents, the
+   * end mark. Its input is all but the last id, its target all but the first.
+   */
+  int[] sequence(Tokenizer t, String piece) {
+    if (wholeDocuments) {
+      return t.encode(piece, true);
+    }
+    int[] ids = t.encode(piece);
+    int[] seq = new int[ids.length + 1];
+    seq[0] = Tokenizer.START;
+    System.arraycopy(ids, 0, seq, 1, ids.length);
+    return seq;
   }
 
   /** Trains, evaluates on the test split, samples and writes the files; see the class comment. */
@@ -166,20 +178,29 @@ public final class CharsTask {
       throw new IllegalArgumentException(
           "a character model reads forward so that it can generate: --bidirectional does not apply");
     }
-    Tokenizer tokenizer =
-        Tokenizer.fit(documents, Tokenizer.Options.chars().maxVocab(1024).lowerCase(false));
-    List<int[]> seqs = sequences(tokenizer);
-    if (o.limit() > 0 && o.limit() < seqs.size()) {
-      seqs =
-          Splits.select(seqs, Arrays.copyOf(Splits.permutation(seqs.size(), o.seed()), o.limit()));
+    List<String> texts = pieces();
+    if (o.limit() > 0 && o.limit() < texts.size()) {
+      texts =
+          Splits.select(
+              texts, Arrays.copyOf(Splits.permutation(texts.size(), o.seed()), o.limit()));
     }
-    Splits.Split split = Splits.random(seqs.size(), 0.8, 0.1, 0.1, o.seed());
+    Splits.Split split = Splits.random(texts.size(), 0.8, 0.1, 0.1, o.seed());
     if (split.train().length == 0 || split.validation().length == 0 || split.test().length == 0) {
       throw new IllegalArgumentException(
           description
               + ": too few sequences ("
-              + seqs.size()
+              + texts.size()
               + ") for training, validation and test");
+    }
+    // The characters of the training split only: a character first seen in validation or test
+    // reads as unknown there, as it would in new text.
+    Tokenizer tokenizer =
+        Tokenizer.fit(
+            Splits.select(texts, split.train()),
+            Tokenizer.Options.chars().maxVocab(1024).lowerCase(false));
+    List<int[]> seqs = new ArrayList<>(texts.size());
+    for (String piece : texts) {
+      seqs.add(sequence(tokenizer, piece));
     }
     Path dir = Runs.create(o.outputDir("chars"));
     o.out()

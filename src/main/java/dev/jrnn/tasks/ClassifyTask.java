@@ -154,7 +154,7 @@ public final class ClassifyTask {
               x = b.dropout(x, o.dropout());
             }
           }
-          Value last = b.lastStep(x, lengths, false);
+          Value last = Runs.summary(b, x, lengths, o);
           if (o.dropout() > 0) {
             last = b.dropout(last, o.dropout());
           }

@@ -111,31 +111,45 @@ public final class Generator implements AutoCloseable {
   }
 
   /**
-   * One id from softmax(logits / temperature) over the drawable ids, the top k of them if k > 0.
+   * One id from softmax(logits / temperature) over the drawable ids: the {@code topK} with the
+   * highest logits (ties to the lower id) when {@code topK} &gt; 0, else all of them.
    */
   static int draw(float[] logits, double temperature, int topK, double[] p, SplittableRandom rnd) {
     int v = logits.length;
-    double cut = Double.NEGATIVE_INFINITY;
-    if (topK > 0 && topK < v) {
-      float[] sorted = new float[v];
-      int n = 0;
+    boolean[] allowed = new boolean[v];
+    int drawable = 0;
+    for (int i = 0; i < v; i++) {
+      allowed[i] = drawable(i);
+      drawable += allowed[i] ? 1 : 0;
+    }
+    if (topK > 0 && topK < drawable) {
+      Integer[] order = new Integer[v];
       for (int i = 0; i < v; i++) {
-        if (drawable(i)) {
-          sorted[n++] = logits[i];
+        order[i] = i;
+      }
+      java.util.Arrays.sort(
+          order,
+          (a, b) -> {
+            int c = Float.compare(logits[b], logits[a]);
+            return c != 0 ? c : Integer.compare(a, b);
+          });
+      java.util.Arrays.fill(allowed, false);
+      for (int i = 0, taken = 0; i < v && taken < topK; i++) {
+        if (drawable(order[i])) {
+          allowed[order[i]] = true;
+          taken++;
         }
       }
-      java.util.Arrays.sort(sorted, 0, n);
-      cut = sorted[Math.max(0, n - topK)];
     }
     double max = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < v; i++) {
-      if (drawable(i) && logits[i] >= cut) {
+      if (allowed[i]) {
         max = Math.max(max, logits[i]);
       }
     }
     double sum = 0;
     for (int i = 0; i < v; i++) {
-      p[i] = drawable(i) && logits[i] >= cut ? Math.exp((logits[i] - max) / temperature) : 0;
+      p[i] = allowed[i] ? Math.exp((logits[i] - max) / temperature) : 0;
       sum += p[i];
     }
     double u = rnd.nextDouble() * sum;

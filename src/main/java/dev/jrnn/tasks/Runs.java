@@ -31,6 +31,23 @@ final class Runs {
 
   private Runs() {}
 
+  /**
+   * What a sequence-to-one model reads of the last recurrent layer's output {@code seq}: each row's
+   * last valid step; for a bidirectional layer also the backward direction's final state (its
+   * output at the first step, which has read the whole row), since the backward half of the last
+   * step has read only the last token. Bidirectional gives {@code [N, 3H]}: forward last, backward
+   * at the last step, backward final.
+   */
+  static dev.jrnn.Value summary(
+      dev.jrnn.Graph.Builder b, dev.jrnn.Value seq, dev.jrnn.Value lengths, TaskOptions o) {
+    dev.jrnn.Value last = b.lastStep(seq, lengths, false);
+    if (!o.bidirectional()) {
+      return last;
+    }
+    // finalH: [2, N, H], forward then backward; its last entry is the backward final state
+    return b.concat(1, last, b.lastStep(seq.finalH(), null, false));
+  }
+
   /** Creates {@code dir} (and parents); an error names it when that fails. */
   static Path create(Path dir) {
     try {

@@ -123,7 +123,7 @@ public final class SeriesTask {
               x = b.dropout(x, o.dropout());
             }
           }
-          Value last = b.lastStep(x);
+          Value last = Runs.summary(b, x, null, o);
           if (o.dropout() > 0) {
             last = b.dropout(last, o.dropout());
           }
@@ -218,9 +218,11 @@ public final class SeriesTask {
 
   /**
    * The naive forecasts' errors on the windows {@code which}: the window's last value, and the
-   * value 7 steps before the target (where the series reaches back that far).
+   * latest value on the same day of the week that the window has seen (7 steps before the target,
+   * or 14, 21, ... when the horizon reaches past a week), where the series reaches back that far.
    */
   Map<String, Double> naiveBaselines(Windows raw, int[] which) {
+    int lag = 7 * ((horizon + 6) / 7);
     double lastSq = 0;
     double lastAbs = 0;
     double weekSq = 0;
@@ -231,8 +233,8 @@ public final class SeriesTask {
       double e = series[t] - series[raw.start(k) + window - 1];
       lastSq += e * e;
       lastAbs += Math.abs(e);
-      if (t >= 7) {
-        double e7 = series[t] - series[t - 7];
+      if (t >= lag) {
+        double e7 = series[t] - series[t - lag];
         weekSq += e7 * e7;
         weekAbs += Math.abs(e7);
         weeks++;

@@ -88,6 +88,12 @@ class TasksTest {
         r.metric("perplexity"), r.baselines().get("unigram/perplexity"), r.samples());
     assertTrue(r.metric("perplexity") < r.baselines().get("unigram/perplexity"));
     assertEquals(r.metric("bits_per_char"), Math.log(r.metric("perplexity")) / Math.log(2), 1e-9);
+    // the validation loss pools characters, not names: it is the log of the perplexity
+    double[] valLoss = r.history().column("val_loss");
+    double[] valPerplexity = r.history().column("val_perplexity");
+    for (int e = 0; e < valLoss.length; e++) {
+      assertEquals(Math.log(valPerplexity[e]), valLoss[e], 1e-5, "epoch " + (e + 1));
+    }
     assertEquals(2, r.samples().size());
     try (Generator g = Generator.open(r.model(), Options.backend("java"))) {
       String a = g.sample("Ma", 30, 0.8, 0, 5);
@@ -227,6 +233,66 @@ class TasksTest {
     double e9 = 81 - 64;
     assertEquals((e8 * e8 + e9 * e9) / 2, b.get("last_value/mse"), 1e-9);
     assertEquals(((64 - 1) + (81 - 4)) / 2.0, b.get("same_day_last_week/mae"), 1e-9);
+    // a horizon of 9: the same weekday the window has seen lies 14 steps back
+    double[] longer = new double[40];
+    for (int i = 0; i < 40; i++) {
+      longer[i] = i * i;
+    }
+    var w9 = dev.jrnn.data.Windows.of(longer, 3, 9, 1); // window k: values k..k+2, target k+11
+    Map<String, Double> b9 =
+        SeriesTask.of(longer, "squares").window(3).horizon(9).naiveBaselines(w9, new int[] {10});
+    assertEquals(21 * 21 - 7 * 7, b9.get("same_day_last_week/mae"), 1e-9); // target 21, seen 7
+    assertEquals(Math.pow(21 * 21 - 12 * 12, 2), b9.get("last_value/mse"), 1e-9);
+  }
+
+  @Test
+  void aBidirectionalClassifierReadsTheBackwardFinalState(@TempDir Path dir) throws Exception {
+    Report r =
+        ClassifyTask.spamAssassin()
+            .maxLength(30)
+            .run(
+                small(ClassifyTask.defaults(), dir)
+                    .limit(200)
+                    .epochs(1)
+                    .hidden(8)
+                    .layers(1)
+                    .bidirectional(true));
+    try (Model m = Model.load(r.model())) {
+      // the dense layer reads [forward last, backward at the last step, backward final]: 3 x 8
+      int[] dense =
+          m.graph().weightShapes().values().stream()
+              .filter(w -> w.length == 2 && w[0] == 1)
+              .findFirst()
+              .orElseThrow();
+      assertArrayEquals(new int[] {1, 24}, dense);
+      // the backward final state has read the whole text: changing the first token changes the
+      // output even through a model that saw only one epoch
+      Tokenizer t = Tokenizer.from(m.weights());
+      int[] a = t.encode("Subject: hello there friend");
+      int[] b = a.clone();
+      b[0] = Tokenizer.OOV;
+      try (Session s = m.open(Options.backend("java"))) {
+        assertNotEquals(logit(s, a), logit(s, b));
+      }
+    }
+  }
+
+  private static float logit(Session s, int[] ids) {
+    try (Tensor tokens = Tensor.of(ids, ids.length, 1);
+        Tensor lengths = Tensor.of(new int[] {ids.length}, 1);
+        Result out = s.run(Map.of(ClassifyTask.TOKENS, tokens, ClassifyTask.LENGTHS, lengths))) {
+      return out.get(ClassifyTask.LOGIT).toFloatArray()[0];
+    }
+  }
+
+  @Test
+  void aTextIsCutIntoPiecesWithoutLosingItsTail() {
+    assertEquals(
+        List.of("abc", "def", "g"),
+        CharsTask.of(List.of("abcdefg"), false, "t").sequenceLength(3).pieces());
+    assertEquals(
+        List.of("ab", "c😀"),
+        CharsTask.of(List.of("abc😀"), false, "t").sequenceLength(2).pieces());
   }
 
   @Test
@@ -238,6 +304,11 @@ class TasksTest {
       assertEquals(5, Generator.draw(logits, 1.0, 1, p, rnd));
       int any = Generator.draw(logits, 1.0, 0, p, rnd);
       assertTrue(any >= 3, "drew a mark: " + any);
+    }
+    float[] ties = {0, 0, 0, 2, 2, 2, 2}; // top-2 of four equal logits: ids 3 and 4 only
+    for (int i = 0; i < 200; i++) {
+      int id = Generator.draw(ties, 1.0, 2, p, rnd);
+      assertTrue(id == 3 || id == 4, "drew " + id);
     }
   }
 

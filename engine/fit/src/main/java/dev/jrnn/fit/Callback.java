@@ -20,7 +20,7 @@ public interface Callback {
    * @param loss the step's loss, before its update
    * @param size the batch's sequences
    * @param learningRate the learning rate the step used
-   * @param meanLoss the size-weighted mean loss of the epoch so far
+   * @param meanLoss the mean loss of the epoch so far, batches pooled as the loss pools positions
    * @param sequences the epoch's training sequences so far
    * @param seconds training time of the epoch so far
    */

@@ -305,6 +305,13 @@ public final class Fit {
     return maximize ? value > history.best() + minDelta : value < history.best() - minDelta;
   }
 
+  /** A batch's weight in an epoch's loss: see {@link Positions#lossWeight}. */
+  private double lossWeight(Batch b) {
+    Loss loss = training.loss();
+    return Positions.lossWeight(
+        loss, b.target(), loss.lengthsInput().map(b::input).orElse(null), b.size());
+  }
+
   /** Trains one epoch and validates; returns its row. */
   private History.Epoch epoch(Trainer trainer, Batches train, int e, List<Callback> all) {
     int batches = train.count();
@@ -313,6 +320,7 @@ public final class Fit {
     }
     long start = System.nanoTime();
     double sum = 0;
+    double weights = 0;
     long sequences = 0;
     int batch = 0;
     double lr = trainer.learningRate();
@@ -321,7 +329,9 @@ public final class Fit {
       try (Batch b = it.next()) {
         lr = trainer.learningRate();
         double loss = trainer.step(b.inputs(), b.target());
-        sum += loss * b.size();
+        double w = lossWeight(b);
+        sum += loss * w;
+        weights += w;
         sequences += b.size();
         batch++;
         Callback.Step s =
@@ -333,7 +343,7 @@ public final class Fit {
                 loss,
                 b.size(),
                 lr,
-                sum / sequences,
+                sum / weights,
                 sequences,
                 (System.nanoTime() - start) / 1e9);
         for (Callback c : all) {
@@ -347,7 +357,7 @@ public final class Fit {
     double seconds = (System.nanoTime() - start) / 1e9;
     return new History.Epoch(
         e,
-        sequences == 0 ? Double.NaN : sum / sequences,
+        weights == 0 ? Double.NaN : sum / weights,
         valLoss,
         values,
         lr,
@@ -355,7 +365,10 @@ public final class Fit {
         trainSeconds > 0 ? sequences / trainSeconds : 0);
   }
 
-  /** The size-weighted validation loss; puts each metric's {@code val_} value into {@code out}. */
+  /**
+   * The validation loss, pooled over the batches like the loss pools positions ({@link
+   * #lossWeight}); puts each metric's {@code val_} value into {@code out}.
+   */
   private double validate(Trainer trainer, int e, Map<String, Double> out) {
     if (validation == null) {
       return Double.NaN;
@@ -363,12 +376,13 @@ public final class Fit {
     metrics.forEach(Metric::reset);
     Loss loss = training.loss();
     double sum = 0;
-    long sequences = 0;
+    double weights = 0;
     Iterator<Batch> it = validation.epoch(e);
     while (it.hasNext()) {
       try (Batch b = it.next()) {
-        sum += trainer.evaluate(b.inputs(), b.target()) * b.size();
-        sequences += b.size();
+        double w = lossWeight(b);
+        sum += trainer.evaluate(b.inputs(), b.target()) * w;
+        weights += w;
         if (!metrics.isEmpty()) {
           try (Result r = trainer.run(b.inputs())) {
             Predictions p =
@@ -388,7 +402,7 @@ public final class Fit {
     for (Metric m : metrics) {
       out.put("val_" + m.name(), m.value());
     }
-    return sequences == 0 ? Double.NaN : sum / sequences;
+    return weights == 0 ? Double.NaN : sum / weights;
   }
 
   /** Saves into a sibling temporary file and moves it into place, so a crash leaves the old one. */

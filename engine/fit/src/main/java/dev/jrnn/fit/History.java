@@ -20,10 +20,11 @@ public final class History {
    * One epoch's row.
    *
    * @param epoch the epoch, 1 for the first
-   * @param loss the training loss: the size-weighted mean of the epoch's step losses (each taken
-   *     before its update, dropout on)
-   * @param valLoss the validation loss: the size-weighted mean of {@code Trainer.evaluate} over the
-   *     validation batches; NaN without validation
+   * @param loss the training loss: the epoch's step losses (each taken before its update, dropout
+   *     on) pooled over the batches as the loss pools positions (weighted by the positions each
+   *     batch's mean counts), so it is the mean over the epoch's positions
+   * @param valLoss the validation loss: {@code Trainer.evaluate} over the validation batches,
+   *     pooled the same way; NaN without validation
    * @param metrics {@code val_<name>} to value, in the fit's metric order
    * @param learningRate the learning rate of the epoch's last step
    * @param seconds wall-clock time of the epoch, validation included

@@ -1,6 +1,7 @@
 package dev.jrnn.fit;
 
 import dev.jrnn.DType;
+import dev.jrnn.Loss;
 import dev.jrnn.Tensor;
 
 /**
@@ -84,6 +85,30 @@ final class Positions {
       skip[i] = t >= len[row];
     }
     return skip;
+  }
+
+  /**
+   * What {@code loss}'s mean over one batch divides by, so that batch means pool into the mean over
+   * all positions: the positions it counts (within the lengths, not the ignored id), each weighted
+   * by its class weight when there are class weights. With {@link Loss.Reduction#SUM}, the batch's
+   * sequences.
+   */
+  static double lossWeight(Loss loss, Tensor target, Tensor lengths, int sequences) {
+    if (loss.reduction() == Loss.Reduction.SUM) {
+      return sequences;
+    }
+    boolean[] skip = lengths != null ? paddingMask(target, lengths, loss.isBatchFirst()) : null;
+    int[] ids = target.dtype() == DType.I32 ? target.toIntArray() : null;
+    float[] w = loss.classWeights().orElse(null);
+    int ignored = loss.ignoreIndex().orElse(Integer.MIN_VALUE);
+    double total = 0;
+    for (int i = 0; i < target.size(); i++) {
+      if ((skip != null && skip[i]) || (ids != null && ids[i] == ignored)) {
+        continue;
+      }
+      total += w != null && ids != null && ids[i] >= 0 && ids[i] < w.length ? w[ids[i]] : 1;
+    }
+    return total;
   }
 
   boolean counts(int i) {
