@@ -2,6 +2,7 @@ package dev.jrnn.opencl;
 
 import dev.jrnn.Activation;
 import dev.jrnn.Tensor;
+import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.TrainableNode;
@@ -11,10 +12,10 @@ import java.util.Map;
 import org.jocl.cl_mem;
 
 /**
- * Training of the ops around the recurrent layers that have a device backward: linear ({@code dx =
- * dy·W}, {@code dW = dyᵀ·x}, {@code db = Σ dy}: 2 GEMMs over transposed operands and a row sum) and
- * the activations ({@code dx = dy ⊙ f'(x)}, one launch). Their forward keeps nothing: backward
- * reads the inputs again.
+ * Training of the ops around the recurrent layers that have a device backward: embedding (grouped
+ * column sums of dy per id, no atomics), linear ({@code dx = dy·W}, {@code dW = dyᵀ·x}, {@code db =
+ * Σ dy}: 2 GEMMs over transposed operands and a row sum) and the activations ({@code dx = dy ⊙
+ * f'(x)}, one launch). Their forward keeps nothing: backward reads the inputs again.
  */
 final class ClOpsTraining {
 
@@ -210,6 +211,121 @@ final class ClOpsTraining {
 
     @Override
     public void updateWeights(Map<String, Tensor> weights) {}
+  }
+
+  /** An embedding table on the device: the gather forward, a grouped column sum backward. */
+  static final class Embedding implements TrainableNode {
+    private final OpenClContext owner;
+    private final Op.Embedding op;
+    private final Node node;
+    private final cl_mem table; // [vocab, dim]
+
+    Embedding(OpenClContext owner, Op.Embedding op, Node node, Map<String, Tensor> weights) {
+      this.owner = owner;
+      this.op = op;
+      this.node = node;
+      this.table = owner.weights(weights.get(node.name() + ".weight").toFloatArray());
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      int[] ids = in[0].toIntArray();
+      for (int i = 0; i < ids.length; i++) {
+        op.checkId(ids[i], i, node); // on the host: the message names the position
+      }
+      if (out[0].size() == 0) {
+        return;
+      }
+      Lane lane = owner.lane(ctx);
+      try {
+        cl_mem idBuf = lane.buffer("ids", ids.length * 4L);
+        lane.upload(ids, idBuf);
+        cl_mem y = lane.buffer("out", out[0].byteSize());
+        lane.launch(
+            "embeddingGather",
+            new long[] {op.dim(), ids.length},
+            null,
+            ids.length,
+            op.dim(),
+            idBuf,
+            table,
+            y);
+        lane.download(y, 0, out[0]);
+      } finally {
+        lane.finish();
+      }
+    }
+
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      run(in, out, ctx);
+      return NOTHING;
+    }
+
+    @Override
+    public void backward(
+        Saved saved,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gradWeights,
+        ExecContext ctx) {
+      Tensor tW = gradWeights.get(node.name() + ".weight");
+      Tensor dy = gradOut[0];
+      if (tW == null || dy == null || dy.size() == 0) {
+        return;
+      }
+      int[] ids = in[0].toIntArray();
+      int dim = op.dim();
+      // Positions grouped by id (a stable sort), the distinct ids and where each group starts.
+      Integer[] order = new Integer[ids.length];
+      for (int i = 0; i < order.length; i++) {
+        order[i] = i;
+      }
+      java.util.Arrays.sort(order, (p, q) -> Integer.compare(ids[p], ids[q]));
+      int[] pos = new int[ids.length];
+      int[] rows = new int[ids.length];
+      int[] start = new int[ids.length + 1];
+      int u = 0;
+      for (int k = 0; k < order.length; k++) {
+        pos[k] = order[k];
+        if (k == 0 || ids[order[k]] != ids[order[k - 1]]) {
+          rows[u] = ids[order[k]];
+          start[u++] = k;
+        }
+      }
+      start[u] = ids.length;
+      Lane lane = owner.lane(ctx);
+      float[] sums = new float[u * dim];
+      try (Tensor tmp = Tensor.allocate(dev.jrnn.DType.F32, u, dim)) {
+        cl_mem startBuf = lane.buffer("e.start", (u + 1) * 4L);
+        lane.upload(java.util.Arrays.copyOf(start, u + 1), startBuf);
+        cl_mem posBuf = lane.buffer("e.pos", ids.length * 4L);
+        lane.upload(pos, posBuf);
+        cl_mem dyb = lane.buffer("e.dy", dy.byteSize());
+        lane.upload(dy, dyb, 0);
+        cl_mem g = lane.buffer("e.out", (long) u * dim * 4);
+        lane.launch(
+            "embeddingBackward", new long[] {dim, u}, null, u, dim, startBuf, posBuf, dyb, g);
+        lane.download(g, 0, tmp);
+        MemorySegment.copy(tmp.segment(), F, 0, sums, 0, sums.length);
+      } finally {
+        lane.finish();
+      }
+      MemorySegment w = tW.segment();
+      for (int r = 0; r < u; r++) {
+        long at = (long) rows[r] * dim;
+        for (int d = 0; d < dim; d++) {
+          w.setAtIndex(F, at + d, w.getAtIndex(F, at + d) + sums[r * dim + d]);
+        }
+      }
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {
+      owner.write(table, weights.get(node.name() + ".weight").toFloatArray());
+    }
   }
 
   /** {@code t += } the first {@code t.size()} floats of {@code src} (blocking read). */

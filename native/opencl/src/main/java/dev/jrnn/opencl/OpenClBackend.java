@@ -16,8 +16,8 @@ import java.util.List;
  *
  * <p>Device: see {@link ClDevice} ({@code -Djrnn.opencl.device}). Weights are uploaded once when a
  * node is compiled; h and c stay on the device for a whole sequence and only the outputs asked for
- * are read back. Recurrent layers, linear layers and activations also train on the device (see
- * {@link ClRecurrentBackward}, {@link ClOpsTraining}).
+ * are read back. Recurrent layers, embedding, linear layers and activations also train on the
+ * device (see {@link ClRecurrentBackward}, {@link ClOpsTraining}).
  */
 public final class OpenClBackend implements Backend {
 
@@ -43,9 +43,9 @@ public final class OpenClBackend implements Backend {
   }
 
   /**
-   * Recurrent layers, linear layers and activations train on the device; dropout inside a stack
-   * (between layers or recurrent) has no opencl kernel, so such a layer trains on java, as do
-   * embedding, softmax and last-step.
+   * Recurrent layers, embedding, linear layers and activations train on the device; dropout inside
+   * a stack (between layers or recurrent) has no opencl kernel, so such a layer trains on java, as
+   * do softmax and last-step.
    */
   @Override
   public String untrainable(Node node) {
@@ -54,6 +54,7 @@ public final class OpenClBackend implements Backend {
           r.spec().hasDropout() ? "opencl has no dropout inside a recurrent stack" : null;
       case Op.Linear l -> null;
       case Op.Unary u -> null;
+      case Op.Embedding e -> null;
       default -> name() + " has no backward pass for " + node.op().kind() + " (it trains on java)";
     };
   }

@@ -58,8 +58,8 @@ final class OpenClContext implements Backend.Context {
   }
 
   /**
-   * Recurrent layers without dropout ({@link ClRecurrentBackward}), linear layers and activations
-   * ({@link ClOpsTraining}) train on the device; the rest on java.
+   * Recurrent layers without dropout ({@link ClRecurrentBackward}), embedding, linear layers and
+   * activations ({@link ClOpsTraining}) train on the device; the rest on java.
    */
   @Override
   public TrainableNode compileForTraining(Node node, Map<String, Tensor> w) {
@@ -68,6 +68,7 @@ final class OpenClContext implements Backend.Context {
       case Op.RecurrentLayer r when !r.spec().hasDropout() ->
           new ClRecurrent(this, r, node.name(), w, true);
       case Op.Linear l -> new ClOpsTraining.Linear(this, l, node.name(), w);
+      case Op.Embedding e -> new ClOpsTraining.Embedding(this, e, node, w);
       case Op.Unary u -> new ClOpsTraining.Unary(this, u.fn());
       default -> null;
     };

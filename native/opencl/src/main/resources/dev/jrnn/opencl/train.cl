@@ -355,3 +355,21 @@ __kernel void unaryBackward(int n, int kind, float a, float b, __global const fl
     dx[i] = dy[i] * dactivate(kind, a, b, x[i]);
   }
 }
+
+// Backward of an embedding gather without atomics: the host groups the positions by id (row u of
+// the U distinct ids owns positions pos[start[u] .. start[u + 1])); each work-item sums one column
+// of one id's rows of dy in position order, so the result does not depend on scheduling.
+__kernel void embeddingBackward(int U, int dim, __global const int* start,
+                                __global const int* pos, __global const float* dy,
+                                __global float* out) {
+  int d = get_global_id(0);
+  int u = get_global_id(1);
+  if (d >= dim || u >= U) {
+    return;
+  }
+  float s = 0.0f;
+  for (int p = start[u]; p < start[u + 1]; p++) {
+    s += dy[pos[p] * dim + d];
+  }
+  out[u * dim + d] = s;
+}

@@ -22,9 +22,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Linear layers (with and without bias, rows and widths off the GEMM's 4×4 blocks) and every
- * activation train on opencl: input and weight gradients of a random upstream gradient against
- * reference, within 1e-4 of max(1, max|expected|) as the backward differential suite.
+ * Embedding, linear layers (with and without bias, rows and widths off the GEMM's 4×4 blocks) and
+ * every activation train on opencl: input and weight gradients of a random upstream gradient
+ * against reference, within 1e-4 of max(1, max|expected|) as the backward differential suite.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OpenClOpTrainingTest {
@@ -85,6 +85,36 @@ class OpenClOpTrainingTest {
           fn, out, worst, at);
       assertTrue(out <= 1e-5, fn + ": output differs by " + out);
       assertTrue(worst <= 1e-4, fn + ": gradient of " + at + " differs by " + worst);
+    }
+  }
+
+  /** Repeated ids, an unused id and widths off the blocks: the table's gradient, grouped by id. */
+  @org.junit.jupiter.api.Test
+  void embeddingMatchesReference() {
+    Graph g =
+        Graph.build(
+            b -> {
+              Value ids = b.input("ids", DType.I32, Dim.dyn("T"), Dim.dyn("N"));
+              b.output("y", b.linear(b.embedding(ids, 7, 5), 3));
+            });
+    Random r = new Random(4);
+    try (Weights w = Weights.random(g, 3);
+        Tensor ids = Tensor.of(new int[] {3, 0, 3, 6, 1, 3, 0, 6, 2}, 3, 3);
+        Tensor dy = random(r, 9, 3);
+        TrainingProgram ref = TrainingProgram.open(g, w, Options.backend("reference"));
+        TrainingProgram cl = TrainingProgram.open(g, w, Options.backend("opencl"))) {
+      cl.placement().forEach((node, on) -> assertEquals("opencl", on, node + " trains on " + on));
+      Map<String, Tensor> in = Map.of("ids", ids);
+      ref.forward(in);
+      cl.forward(in);
+      Map<String, Tensor> up = Map.of("y", dy.reshape(3, 3, 3));
+      try (TrainingProgram.Gradients want = ref.backward(up);
+          TrainingProgram.Gradients got = cl.backward(up)) {
+        for (String name : want.weights().keySet()) {
+          double d = Fixture.maxAbsDiff(want.weights().get(name), got.weights().get(name));
+          assertTrue(d <= 1e-5, name + " differs by " + d);
+        }
+      }
     }
   }
 
