@@ -1,10 +1,16 @@
 package dev.jrnn.cli;
 
 import dev.jrnn.DType;
+import dev.jrnn.Model;
 import dev.jrnn.Result;
 import dev.jrnn.Session;
 import dev.jrnn.Tensor;
+import dev.jrnn.data.Labels;
+import dev.jrnn.data.SeriesCsv;
+import dev.jrnn.data.TextFile;
 import dev.jrnn.io.Npy;
+import dev.jrnn.tasks.ClassifyTask;
+import dev.jrnn.tasks.SeriesTask;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +32,13 @@ import picocli.CommandLine.Spec;
       "Run a model on .npy inputs and write its outputs as .npy files.",
       "",
       "Runs MODEL once. Each graph output is written to DIR/<output name>.npy as float32 and"
-          + " printed as: name, shape, sum and sum of |x|."
+          + " printed as: name, shape, sum and sum of |x|.",
+      "",
+      "A model from 'jrnn train classify' also reads texts (--text, --text-file: the saved"
+          + " tokenizer and labels; prints label, probability and the text's start), one from"
+          + " 'jrnn train series' a series (--series FILE --column C: the saved window and"
+          + " normaliser; prints the forecast after its last value). Character models generate"
+          + " with 'jrnn generate'."
     })
 final class RunCommand implements Callable<Integer> {
 
@@ -49,9 +61,29 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = "--output-dir",
       paramLabel = "DIR",
-      required = true,
-      description = "Where the outputs go.")
+      description = "Where the outputs go (required with .npy inputs).")
   Path dir;
+
+  @Option(
+      names = "--text",
+      paramLabel = "TEXT",
+      description = "A text for a classify model; repeat for each.")
+  List<String> texts = new ArrayList<>();
+
+  @Option(
+      names = "--text-file",
+      paramLabel = "FILE",
+      description = "A file holding one text (e.g. a raw e-mail) for a classify model; repeat.")
+  List<Path> textFiles = new ArrayList<>();
+
+  @Option(
+      names = "--series",
+      paramLabel = "FILE",
+      description = "A CSV file with a header line whose --column a series model forecasts.")
+  Path series;
+
+  @Option(names = "--column", paramLabel = "C", description = "The --series file's column.")
+  String column;
 
   @Mixin EngineFlags engine;
 
@@ -60,6 +92,12 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (!texts.isEmpty() || !textFiles.isEmpty() || series != null) {
+      return predict(out);
+    }
+    if (dir == null) {
+      throw new UsageException("--output-dir is required: where the outputs go");
+    }
     try (Inputs in = Inputs.read(inputs)) {
       try (LoadedModel m = LoadedModel.open(model, in.values, engine.description);
           Session s = Session.open(m.graph(), m.weights(), engine.options());
@@ -83,6 +121,39 @@ final class RunCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /** A task model on texts or a series: prints each prediction. */
+  private int predict(PrintWriter out) {
+    if (!inputs.isEmpty()) {
+      throw new UsageException("--input does not go with --text, --text-file or --series");
+    }
+    try (Model m = Model.load(model)) {
+      if (series != null) {
+        if (column == null) {
+          throw new UsageException("--series needs --column, the column to forecast");
+        }
+        double f = SeriesTask.forecast(m, SeriesCsv.column(series, column), engine.options());
+        out.printf(Locale.ROOT, "forecast after the last value of %s: %.6g%n", column, f);
+        return 0;
+      }
+      List<String> all = new ArrayList<>(texts);
+      for (Path f : textFiles) {
+        all.add(TextFile.read(f));
+      }
+      double[] p = ClassifyTask.probabilities(m, all, engine.options());
+      Labels labels = Labels.from(m.weights());
+      for (int i = 0; i < p.length; i++) {
+        String start = all.get(i).replaceAll("\\s+", " ").strip();
+        out.printf(
+            Locale.ROOT,
+            "%-8s %.4f  %s%n",
+            labels.label(p[i] > 0.5 ? 1 : 0),
+            p[i],
+            start.length() > 60 ? start.substring(0, 60) + "..." : start);
+      }
+      return 0;
+    }
   }
 
   /**

@@ -48,6 +48,19 @@ final class Runs {
     return b.concat(1, last, b.lastStep(seq.finalH(), null, false));
   }
 
+  /** Throws unless {@code model} was written by the task {@code task}, naming what it is. */
+  static void requireTask(dev.jrnn.Model model, String task) {
+    String t = model.weights().metadata().get(TASK_KEY);
+    if (!task.equals(t)) {
+      throw new IllegalArgumentException(
+          "the model was "
+              + (t == null ? "not written by a jrnn task" : "written by 'jrnn train " + t + "'")
+              + "; this needs one from 'jrnn train "
+              + task
+              + "'");
+    }
+  }
+
   /** Creates {@code dir} (and parents); an error names it when that fails. */
   static Path create(Path dir) {
     try {

@@ -5,7 +5,10 @@ import static dev.jrnn.Dim.dyn;
 import dev.jrnn.DType;
 import dev.jrnn.Graph;
 import dev.jrnn.Loss;
+import dev.jrnn.Model;
+import dev.jrnn.Options;
 import dev.jrnn.Result;
+import dev.jrnn.Session;
 import dev.jrnn.Tensor;
 import dev.jrnn.Training;
 import dev.jrnn.Value;
@@ -110,6 +113,39 @@ public final class SeriesTask {
     }
     this.horizon = n;
     return this;
+  }
+
+  /**
+   * The forecast {@code horizon} steps after the end of {@code series} under a model this task
+   * wrote: its last window of values, normalised with the saved training statistics, in the series'
+   * own units.
+   */
+  public static double forecast(Model model, double[] series, Options options) {
+    Runs.requireTask(model, "series");
+    int window = Integer.parseInt(model.weights().metadata().getOrDefault(WINDOW_KEY, "0"));
+    if (window < 1) {
+      throw new IllegalArgumentException(
+          "the model does not record its window (" + WINDOW_KEY + ")");
+    }
+    if (series.length < window) {
+      throw new IllegalArgumentException(
+          "the model reads windows of " + window + " values; the series has " + series.length);
+    }
+    Normalizer norm = Normalizer.from(model.weights());
+    float[] x = new float[window];
+    for (int i = 0; i < window; i++) {
+      double v = series[series.length - window + i];
+      if (!Double.isFinite(v)) {
+        throw new IllegalArgumentException(
+            "value " + (series.length - window + i + 1) + " is " + v);
+      }
+      x[i] = (float) norm.apply(v);
+    }
+    try (Session s = model.open(options);
+        Tensor in = Tensor.of(x, window, 1, 1);
+        Result r = s.run(Map.of(INPUT, in))) {
+      return norm.invert(r.get(OUTPUT).toFloatArray()[0]);
+    }
   }
 
   /** The network. */

@@ -267,7 +267,7 @@ class CommandsTest {
     assertTrue(syntax.err().contains("--input takes NAME=FILE.npy"), syntax.err());
     Run noOut = jrnn("run", junk);
     assertEquals(2, noOut.status());
-    assertTrue(noOut.err().contains("Missing required option: '--output-dir"), noOut.err());
+    assertTrue(noOut.err().contains("--output-dir is required"), noOut.err());
     Run stateDict = jrnn("info", TORCH.resolve("classifier.safetensors"));
     assertEquals(1, stateDict.status());
     assertTrue(stateDict.err().contains("needs a model description"), stateDict.err());

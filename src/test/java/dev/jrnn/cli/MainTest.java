@@ -196,7 +196,7 @@ class MainTest {
         value.err().contains("Missing required parameter for option '--output-dir'"), value.err());
     CommandsTest.Run option = run("run", "m.onnx");
     assertEquals(2, option.status());
-    assertTrue(option.err().contains("Missing required option: '--output-dir"), option.err());
+    assertTrue(option.err().contains("--output-dir is required"), option.err());
     CommandsTest.Run model = run("info");
     assertEquals(2, model.status());
     assertTrue(model.err().contains("Missing required parameter: 'MODEL'"), model.err());

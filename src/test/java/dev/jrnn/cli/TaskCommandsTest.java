@@ -103,6 +103,92 @@ class TaskCommandsTest {
   }
 
   @Test
+  void runReadsTextsAndSeriesThroughTheSavedPreprocessing(@TempDir Path dir) throws Exception {
+    Path csv = dir.resolve("t.csv");
+    StringBuilder rows = new StringBuilder("text,label\n");
+    for (int i = 0; i < 60; i++) {
+      rows.append(i % 2 == 0 ? "cheap pills buy now,spam\n" : "meeting notes attached,ham\n");
+    }
+    Files.writeString(csv, rows);
+    Path cls = dir.resolve("cls");
+    Run t =
+        jrnn(
+            "train",
+            "classify",
+            "--csv",
+            csv.toString(),
+            "--epochs",
+            "8",
+            "--hidden",
+            "8",
+            "--layers",
+            "1",
+            "--dropout",
+            "0",
+            "--lr",
+            "0.02",
+            "--batch",
+            "8",
+            "--progress",
+            "quiet",
+            "--output-dir",
+            cls.toString());
+    assertEquals(0, t.status(), t.err());
+    Run p =
+        jrnn(
+            "run",
+            cls.resolve("model.jrnn").toString(),
+            "--text",
+            "buy cheap pills now",
+            "--text",
+            "notes from the meeting");
+    assertEquals(0, p.status(), p.err());
+    List<String> lines = p.out().lines().toList();
+    assertTrue(lines.get(0).startsWith("spam "), p.out());
+    assertTrue(lines.get(1).startsWith("ham "), p.out());
+
+    StringBuilder series = new StringBuilder("day,value\n");
+    for (int i = 0; i < 200; i++) {
+      series.append(i).append(',').append(i % 7).append('\n');
+    }
+    Path s = dir.resolve("s.csv");
+    Files.writeString(s, series);
+    Path ser = dir.resolve("ser");
+    Run ts =
+        jrnn(
+            "train",
+            "series",
+            "--csv",
+            s.toString(),
+            "--column",
+            "value",
+            "--window",
+            "14",
+            "--epochs",
+            "2",
+            "--hidden",
+            "8",
+            "--progress",
+            "quiet",
+            "--output-dir",
+            ser.toString());
+    assertEquals(0, ts.status(), ts.err());
+    Run f =
+        jrnn(
+            "run",
+            ser.resolve("model.jrnn").toString(),
+            "--series",
+            s.toString(),
+            "--column",
+            "value");
+    assertEquals(0, f.status(), f.err());
+    assertTrue(f.out().startsWith("forecast after the last value of value: "), f.out());
+    Run wrong = jrnn("run", ser.resolve("model.jrnn").toString(), "--text", "hello");
+    assertEquals(1, wrong.status());
+    assertTrue(wrong.err().contains("jrnn train series"), wrong.err());
+  }
+
+  @Test
   void badTaskInputsExitWithTheProblem(@TempDir Path dir) throws Exception {
     Run noColumn = jrnn("train", "series", "--csv", dir.resolve("x.csv").toString());
     assertEquals(2, noColumn.status());
