@@ -13,7 +13,7 @@ final class EngineFlags {
   @Option(
       names = "--backend",
       paramLabel = "B",
-      description = "reference, java, onednn or auto (default: ${DEFAULT-VALUE}).")
+      description = "reference, java, onednn, opencl or auto (default: ${DEFAULT-VALUE}).")
   String backend = "auto";
 
   @Option(

@@ -45,7 +45,7 @@ final class InfoCommand implements Callable<Integer> {
       names = "--backend",
       paramLabel = "B",
       description =
-          "The backend asked for: reference, java, onednn or auto (default: ${DEFAULT-VALUE}).")
+          "The backend asked for: reference, java, onednn, opencl or auto (default: ${DEFAULT-VALUE}).")
   String backend = "auto";
 
   @Option(

@@ -104,7 +104,7 @@ final class TaskFlags {
   @Option(
       names = "--backend",
       paramLabel = "B",
-      description = "java, reference or onednn (default: java).")
+      description = "java, reference, onednn or opencl (default: java).")
   String backend;
 
   @Option(
@@ -125,7 +125,8 @@ final class TaskFlags {
       names = "--resume",
       description =
           "Continue the run in --output-dir from its last checkpoint up to --epochs, exactly as if"
-              + " it had not stopped (same data, options and seed).")
+              + " it had not stopped (same data, options and seed; with --schedule cosine, the"
+              + " same --epochs).")
   boolean resume;
 
   @Option(

@@ -120,7 +120,7 @@ public final class TaskOptions {
     return this;
   }
 
-  /** The backend to train on ({@code java}, {@code reference}, {@code onednn}). */
+  /** The backend to train on ({@code java}, {@code reference}, {@code onednn}, {@code opencl}). */
   public TaskOptions backend(String name) {
     this.backend = Objects.requireNonNull(name, "backend");
     return this;
@@ -191,7 +191,9 @@ public final class TaskOptions {
   /**
    * Continue the run in {@link #outputDir} from its last checkpoint ({@code checkpoints/last.jrnn})
    * up to {@link #epochs}, exactly as if it had not stopped: the same data, options and seed give
-   * the same model as one uninterrupted run. Without a checkpoint there the run starts afresh.
+   * the same model as one uninterrupted run. Without a checkpoint there the run starts afresh. A
+   * cosine schedule spans the epochs given, so resume it with the same {@link #epochs} to get the
+   * uninterrupted run's rates.
    */
   public TaskOptions resume(boolean on) {
     this.resume = on;
