@@ -6,7 +6,6 @@ import dev.jrnn.DType;
 import dev.jrnn.Graph;
 import dev.jrnn.Loss;
 import dev.jrnn.Model;
-import dev.jrnn.Tensor;
 import dev.jrnn.Training;
 import dev.jrnn.Value;
 import dev.jrnn.Weights;
@@ -211,10 +210,10 @@ public final class CharsTask {
     Graph g = graph(tokenizer.vocabSize(), o);
     Loss loss = Loss.crossEntropy(LOGITS).ignoreIndex(Tokenizer.PAD);
     List<int[]> all = seqs;
-    Batches train = SequenceBatches.of(all, split.train(), o.batch(), o.seed(), true);
+    Batches train = batches(all, split.train(), o.batch(), o.seed(), true);
     Training training = o.training(loss, train.count());
-    Batches validation = SequenceBatches.of(all, split.validation(), 256, o.seed(), false);
-    Batches test = SequenceBatches.of(all, split.test(), 256, o.seed(), false);
+    Batches validation = batches(all, split.validation(), 256, o.seed(), false);
+    Batches test = batches(all, split.test(), 256, o.seed(), false);
     var fit =
         Runs.fit(training, o, dir)
             .validation(validation)
@@ -288,37 +287,34 @@ public final class CharsTask {
     return m;
   }
 
-  /** Batches of token sequences for a language model: inputs and next-token targets, padded. */
-  static final class SequenceBatches {
-    private SequenceBatches() {}
-
-    /**
-     * The sequences {@code which} in batches of {@code size} bucketed by length; a new batch order
-     * each epoch when {@code shuffle}.
-     */
-    static Batches of(List<int[]> seqs, int[] which, int size, long seed, boolean shuffle) {
-      int[] lengths = new int[which.length];
-      for (int k = 0; k < which.length; k++) {
-        lengths[k] = seqs.get(which[k]).length - 1;
-      }
-      List<int[]> groups = dev.jrnn.data.Batching.bucketed(lengths, size, seed);
-      java.util.function.IntFunction<Batch> make =
-          i -> {
-            int[] members = groups.get(i);
-            List<int[]> inputs = new ArrayList<>(members.length);
-            List<int[]> targets = new ArrayList<>(members.length);
-            for (int m : members) {
-              int[] s = seqs.get(which[m]);
-              inputs.add(Arrays.copyOfRange(s, 0, s.length - 1));
-              targets.add(Arrays.copyOfRange(s, 1, s.length));
-            }
-            Tensor x = Padding.pad(inputs).tokens();
-            Tensor y = Padding.pad(targets).tokens();
-            return new Batch(Map.of(TOKENS, x), y, members.length);
-          };
-      return shuffle
-          ? Batches.shuffled(groups.size(), seed, make)
-          : Batches.ordered(groups.size(), make);
+  /**
+   * Batches of the sequences {@code which} for a language model, bucketed by length ({@link
+   * Runs#bucketed}): each sequence's input (all but its last id) and target (all but its first),
+   * padded.
+   */
+  static Batches batches(List<int[]> seqs, int[] which, int size, long seed, boolean shuffle) {
+    int[] lengths = new int[which.length];
+    for (int k = 0; k < which.length; k++) {
+      lengths[k] = seqs.get(which[k]).length - 1;
     }
+    return Runs.bucketed(
+        which,
+        lengths,
+        size,
+        seed,
+        shuffle,
+        rows -> {
+          List<int[]> inputs = new ArrayList<>(rows.length);
+          List<int[]> targets = new ArrayList<>(rows.length);
+          for (int r : rows) {
+            int[] s = seqs.get(r);
+            inputs.add(Arrays.copyOfRange(s, 0, s.length - 1));
+            targets.add(Arrays.copyOfRange(s, 1, s.length));
+          }
+          return new Batch(
+              Map.of(TOKENS, Padding.pad(inputs).tokens()),
+              Padding.pad(targets).tokens(),
+              rows.length);
+        });
   }
 }

@@ -13,7 +13,6 @@ import dev.jrnn.Tensor;
 import dev.jrnn.Training;
 import dev.jrnn.Value;
 import dev.jrnn.Weights;
-import dev.jrnn.data.Batching;
 import dev.jrnn.data.Datasets;
 import dev.jrnn.data.Email;
 import dev.jrnn.data.Labeled;
@@ -314,8 +313,8 @@ public final class ClassifyTask {
   }
 
   /**
-   * Batches of the examples {@code which}: bucketed by length, in a new order each epoch when
-   * {@code shuffle}, else in a fixed order.
+   * Batches of the examples {@code which}, bucketed by length ({@link Runs#bucketed}): tokens,
+   * lengths and the 0/1 targets.
    */
   private static dev.jrnn.fit.Batches batches(
       List<int[]> ids, int[] y, int[] which, int size, long seed, boolean shuffle) {
@@ -323,24 +322,18 @@ public final class ClassifyTask {
     for (int k = 0; k < which.length; k++) {
       lengths[k] = ids.get(which[k]).length;
     }
-    List<int[]> groups = Batching.bucketed(lengths, size, seed);
-    java.util.function.IntFunction<Batch> make =
-        i -> {
-          int[] members = groups.get(i);
-          int[] rows = new int[members.length];
-          List<int[]> seqs = new ArrayList<>(members.length);
-          for (int k = 0; k < members.length; k++) {
-            rows[k] = which[members[k]];
-            seqs.add(ids.get(rows[k]));
-          }
-          Padded p = Padding.pad(seqs);
-          Tensor tokens = p.tokens();
-          Tensor lens = p.lengthsTensor();
-          Tensor target = Labels.binaryTargets(y, rows);
-          return new Batch(Map.of(TOKENS, tokens, LENGTHS, lens), target, rows.length);
-        };
-    return shuffle
-        ? dev.jrnn.fit.Batches.shuffled(groups.size(), seed, make)
-        : dev.jrnn.fit.Batches.ordered(groups.size(), make);
+    return Runs.bucketed(
+        which,
+        lengths,
+        size,
+        seed,
+        shuffle,
+        rows -> {
+          Padded p = Padding.pad(Splits.select(ids, rows));
+          return new Batch(
+              Map.of(TOKENS, p.tokens(), LENGTHS, p.lengthsTensor()),
+              Labels.binaryTargets(y, rows),
+              rows.length);
+        });
   }
 }

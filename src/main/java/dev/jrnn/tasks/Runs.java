@@ -2,6 +2,7 @@ package dev.jrnn.tasks;
 
 import dev.jrnn.Result;
 import dev.jrnn.Trainer;
+import dev.jrnn.data.Batching;
 import dev.jrnn.fit.Batch;
 import dev.jrnn.fit.Batches;
 import dev.jrnn.fit.Fit;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -59,6 +61,57 @@ final class Runs {
               + task
               + "'");
     }
+  }
+
+  /**
+   * The batches of one split, the one batching rule of the three tasks: the items {@code which} (of
+   * lengths {@code lengths}, in the order of {@code which}) bucketed by length ({@link
+   * Batching#bucketed}); with {@code shuffle}, drawn afresh each epoch from the seed and the epoch
+   * (members and order), else the same every epoch. {@code make} turns the data indices of a batch
+   * (entries of {@code which}) into its tensors.
+   */
+  static Batches bucketed(
+      int[] which,
+      int[] lengths,
+      int size,
+      long seed,
+      boolean shuffle,
+      Function<int[], Batch> make) {
+    List<int[]> fixed = Batching.bucketed(lengths, size, seed);
+    int count = fixed.size();
+    return new Batches() {
+      @Override
+      public int count() {
+        return count;
+      }
+
+      @Override
+      public Iterator<Batch> epoch(int epoch) {
+        List<int[]> groups =
+            shuffle ? Batching.bucketed(lengths, size, seed * 1_000_003L + epoch) : fixed;
+        return new Iterator<>() {
+          int next;
+
+          @Override
+          public boolean hasNext() {
+            return next < groups.size();
+          }
+
+          @Override
+          public Batch next() {
+            if (!hasNext()) {
+              throw new java.util.NoSuchElementException();
+            }
+            int[] members = groups.get(next++);
+            int[] rows = new int[members.length];
+            for (int k = 0; k < members.length; k++) {
+              rows[k] = which[members[k]];
+            }
+            return make.apply(rows);
+          }
+        };
+      }
+    };
   }
 
   /** Creates {@code dir} (and parents); an error names it when that fails. */

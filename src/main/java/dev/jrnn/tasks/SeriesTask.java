@@ -16,7 +16,6 @@ import dev.jrnn.Weights;
 import dev.jrnn.data.Datasets;
 import dev.jrnn.data.Normalizer;
 import dev.jrnn.data.SeriesCsv;
-import dev.jrnn.data.Splits;
 import dev.jrnn.data.Windows;
 import dev.jrnn.fit.Batch;
 import dev.jrnn.fit.Batches;
@@ -25,11 +24,9 @@ import dev.jrnn.fit.Metrics;
 import dev.jrnn.fit.Plots;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 
 /**
@@ -287,42 +284,18 @@ public final class SeriesTask {
   }
 
   /**
-   * Window batches: the windows {@code which} reshuffled each epoch (a permutation of the seed and
-   * the epoch) when {@code shuffle}, else in order.
+   * Window batches ({@link Runs#bucketed}, all windows of one length): the windows {@code which}
+   * drawn into new batches each epoch when {@code shuffle}, else in fixed batches.
    */
   static Batches windows(Windows w, int[] which, int size, long seed, boolean shuffle) {
-    int count = (which.length + size - 1) / size;
-    return new Batches() {
-      @Override
-      public int count() {
-        return count;
-      }
-
-      @Override
-      public Iterator<Batch> epoch(int epoch) {
-        int[] order = which.clone();
-        if (shuffle) {
-          Splits.shuffle(order, seed * 1_000_003L + epoch);
-        }
-        return new Iterator<>() {
-          int next;
-
-          @Override
-          public boolean hasNext() {
-            return next < count;
-          }
-
-          @Override
-          public Batch next() {
-            if (!hasNext()) {
-              throw new NoSuchElementException();
-            }
-            int from = next++ * size;
-            int[] rows = Arrays.copyOfRange(order, from, Math.min(order.length, from + size));
-            return new Batch(Map.of(INPUT, w.inputs(rows)), w.targets(rows), rows.length);
-          }
-        };
-      }
-    };
+    int[] lengths = new int[which.length];
+    Arrays.fill(lengths, w.inputLength());
+    return Runs.bucketed(
+        which,
+        lengths,
+        size,
+        seed,
+        shuffle,
+        rows -> new Batch(Map.of(INPUT, w.inputs(rows)), w.targets(rows), rows.length));
   }
 }
