@@ -22,10 +22,11 @@ import org.jocl.cl_platform_id;
 import org.jocl.cl_program;
 
 /**
- * The OpenCL device jrnn uses, chosen once per process: by default the first GPU, else the first
- * CPU device, else any; {@code -Djrnn.opencl.device=gpu|cpu|<part of the platform or device name>}
- * forces one. Its context and program (every kernel of this module, built once) live as long as the
- * process: sessions share them and own only their buffers, queues and kernel objects.
+ * An OpenCL device jrnn uses, chosen once per selector and process: by default the first GPU, else
+ * the first CPU device, else any; a session's {@code Options.device(...)}, else {@code
+ * -Djrnn.opencl.device=gpu|cpu|<part of the platform or device name>}, asks for one. Its context
+ * and program (every kernel of this module, built once) live as long as the process: sessions share
+ * them and own only their buffers, queues and kernel objects.
  */
 final class ClDevice {
 
@@ -37,7 +38,9 @@ final class ClDevice {
       List.of("activations.cl", "sgemm.cl", "cells.cl", "ops.cl", "train.cl");
 
   private static final System.Logger LOG = System.getLogger("dev.jrnn");
-  private static volatile Object chosen; // a ClDevice, or the IllegalStateException saying why not
+  // selector -> a ClDevice, or the IllegalStateException saying why there is none
+  private static final java.util.concurrent.ConcurrentHashMap<String, Object> CHOSEN =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   final cl_platform_id platform;
   final cl_device_id device;
@@ -76,27 +79,36 @@ final class ClDevice {
     }
   }
 
-  /** The device, chosen and its program built on first use; throws saying why there is none. */
+  /**
+   * The default device ({@code -Djrnn.opencl.device} or the first GPU, else CPU): see {@link
+   * #get(String)}.
+   */
   static ClDevice get() {
-    Object c = chosen;
-    if (c == null) {
-      synchronized (ClDevice.class) {
-        c = chosen;
-        if (c == null) {
-          try {
-            c = new ClDevice(choose(System.getProperty(PROPERTY, "")));
-            LOG.log(System.Logger.Level.DEBUG, "jrnn: opencl uses " + c);
-          } catch (IllegalStateException e) {
-            c = e;
-          } catch (LinkageError e) {
-            c = new IllegalStateException("the JOCL native library did not load: " + e, e);
-          } catch (CLException e) {
-            c = new IllegalStateException("OpenCL failed while opening the device: " + e, e);
-          }
-          chosen = c;
-        }
-      }
-    }
+    return get(System.getProperty(PROPERTY, ""));
+  }
+
+  /**
+   * The device {@code selector} names ({@code gpu}, {@code cpu}, part of a platform or device name;
+   * blank for the default), chosen and its program built on first use; throws saying why there is
+   * none (listing the devices there are when none matches).
+   */
+  static ClDevice get(String selector) {
+    Object c =
+        CHOSEN.computeIfAbsent(
+            selector.strip(),
+            want -> {
+              try {
+                ClDevice d = new ClDevice(choose(want));
+                LOG.log(System.Logger.Level.DEBUG, "jrnn: opencl uses " + d);
+                return d;
+              } catch (IllegalStateException e) {
+                return e;
+              } catch (LinkageError e) {
+                return new IllegalStateException("the JOCL native library did not load: " + e, e);
+              } catch (CLException e) {
+                return new IllegalStateException("OpenCL failed while opening the device: " + e, e);
+              }
+            });
     if (c instanceof IllegalStateException e) {
       throw new IllegalStateException(e.getMessage(), e);
     }
@@ -204,11 +216,11 @@ final class ClDevice {
       }
     }
     throw new IllegalStateException(
-        "no OpenCL device matches -D"
-            + PROPERTY
-            + "="
+        "no OpenCL device matches '"
             + want
-            + " (gpu, cpu, or part of a platform or device name); devices: "
+            + "' (Options.device or -D"
+            + PROPERTY
+            + ": gpu, cpu, or part of a platform or device name); devices: "
             + String.join(", ", all.stream().map(Candidate::describe).toList()));
   }
 

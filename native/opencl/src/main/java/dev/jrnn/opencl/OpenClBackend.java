@@ -91,6 +91,7 @@ public final class OpenClBackend implements Backend {
 
   @Override
   public Context open(Options options) {
-    return new OpenClContext(ClDevice.get());
+    return new OpenClContext(
+        ClDevice.get(options.deviceSelector().orElse(System.getProperty(ClDevice.PROPERTY, ""))));
   }
 }

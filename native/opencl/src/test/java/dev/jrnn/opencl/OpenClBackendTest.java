@@ -58,12 +58,39 @@ class OpenClBackendTest {
     assertEquals(first.deviceName().substring(0, 3), byName.deviceName().substring(0, 3));
     IllegalStateException e =
         assertThrows(IllegalStateException.class, () -> ClDevice.choose(all, "no-such-device"));
-    assertTrue(e.getMessage().contains("-Djrnn.opencl.device=no-such-device"), e.getMessage());
+    assertTrue(e.getMessage().contains("matches 'no-such-device'"), e.getMessage());
     assertTrue(e.getMessage().contains(first.deviceName()), e.getMessage());
     if (!anyGpu) {
       IllegalStateException g =
           assertThrows(IllegalStateException.class, () -> ClDevice.choose(all, "gpu"));
       assertTrue(g.getMessage().contains("devices: "), g.getMessage());
+    }
+  }
+
+  @Test
+  void aSessionAsksForItsDeviceThroughOptions() {
+    Graph g =
+        Graph.build(
+            b ->
+                b.output(
+                    "y",
+                    b.recurrent(
+                        b.input("x", DType.F32, Dim.dyn("T"), Dim.dyn("N"), Dim.of(3)),
+                        Recurrent.lstm(4))));
+    String name = ClDevice.choose(ClDevice.candidates(), "").deviceName();
+    try (Weights w = Weights.random(g, 1);
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 1, 3)) {
+      try (Session s = Session.open(g, w, Options.backend("opencl").device(name.substring(0, 3)));
+          Result r = s.run(Map.of("x", x))) {
+        assertEquals(8, r.get("y").size());
+      }
+      IllegalStateException e =
+          assertThrows(
+              IllegalStateException.class,
+              () -> Session.open(g, w, Options.backend("opencl").device("no-such-device")));
+      assertTrue(
+          e.getMessage().contains("no-such-device") && e.getMessage().contains(name),
+          e.getMessage());
     }
   }
 
