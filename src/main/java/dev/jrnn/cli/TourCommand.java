@@ -105,7 +105,7 @@ final class TourCommand implements Callable<Integer> {
 
     out.println();
     out.println(
-        "== 4. the spam classifier for one epoch (jrnn train classify; 8 epochs by default)");
+        "== 4. the spam classifier for one epoch (jrnn train classify; 10 epochs by default)");
     Report spam =
         ClassifyTask.spamAssassin()
             .run(
