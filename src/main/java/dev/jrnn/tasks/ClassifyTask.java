@@ -46,7 +46,8 @@ import java.util.Objects;
  *
  * <p>The examples are split 80/10/10 (stratified, seeded) into training, validation and test; the
  * tokenizer is fitted on the training texts and saved in the model with the labels; each text keeps
- * its first {@link #maxLength} tokens; training batches are bucketed by length. With {@code
+ * its first {@link #maxLength} tokens; training batches are bucketed by length. The kept weights
+ * are those of the epoch with the best validation accuracy (early stopping watches it too). With {@code
  * --layers L} the recurrent layers have {@code hidden}, {@code hidden/2}, ... units.
  */
 public final class ClassifyTask {
@@ -259,6 +260,7 @@ public final class ClassifyTask {
         Runs.fit(training, o, dir)
             .validation(validation)
             .metrics(Metrics.accuracy(), Metrics.precision(), Metrics.recall(), Metrics.f1())
+            .monitor("val_accuracy")
             .build();
     try (Weights w = Weights.random(g, "keras", o.seed())) {
       tokenizer.storeIn(w);
