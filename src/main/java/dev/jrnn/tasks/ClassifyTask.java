@@ -47,8 +47,8 @@ import java.util.Objects;
  * <p>The examples are split 80/10/10 (stratified, seeded) into training, validation and test; the
  * tokenizer is fitted on the training texts and saved in the model with the labels; each text keeps
  * its first {@link #maxLength} tokens; training batches are bucketed by length. The kept weights
- * are those of the epoch with the best validation accuracy (early stopping watches it too). With {@code
- * --layers L} the recurrent layers have {@code hidden}, {@code hidden/2}, ... units.
+ * are those of the epoch with the best validation accuracy (early stopping watches it too). With
+ * {@code --layers L} the recurrent layers have {@code hidden}, {@code hidden/2}, ... units.
  */
 public final class ClassifyTask {
 
