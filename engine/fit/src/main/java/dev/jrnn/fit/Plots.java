@@ -56,14 +56,21 @@ public final class Plots {
 
     List<String> drawn = metricColumns(history);
     String first = drawn.getFirst();
-    XYChart monitored = chart(drawn.size() == 1 ? first : "validation metrics", "epoch", first);
+    XYChart monitored =
+        chart(
+            (drawn.size() == 1 ? first : "validation metrics")
+                + " (best by "
+                + history.monitor()
+                + ")",
+            "epoch",
+            drawn.size() == 1 ? first : "value");
     for (String c : drawn) {
       line(monitored, c, epochs, history.column(c));
     }
     if (history.bestEpoch() > 0) {
       XYSeries best =
           monitored.addSeries(
-              "best (epoch " + history.bestEpoch() + " by " + history.monitor() + ")",
+              "best (epoch " + history.bestEpoch() + ")",
               new double[] {history.bestEpoch()},
               new double[] {
                 history.epochs().stream()
@@ -142,7 +149,8 @@ public final class Plots {
             .xAxisTitle(x)
             .yAxisTitle(y)
             .build();
-    c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+    c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS); // never over the lines
+    c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
     c.getStyler().setMarkerSize(5);
     return c;
   }
