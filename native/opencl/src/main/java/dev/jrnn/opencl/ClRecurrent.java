@@ -15,8 +15,10 @@ import org.jocl.cl_mem;
  * of all timesteps ({@code G = X·Wᵀ + bW}), then per step the recurrent GEMM ({@code HR = h·Rᵀ +
  * bR}) and one fused post-GEMM kernel (activations, state update, output write): 2 launches per
  * step, 3 with LSTM projection (+ {@code hraw·Wpᵀ} and its output kernel), 4 for GRU with the reset
- * gate before the product. The stack's weights sit in one buffer uploaded at compile; h and c stay
- * on the device for the whole call; y, hN and cN are read back when asked for.
+ * gate before the product. At small batch, inference of LSTM without projection, GRU with
+ * linearBeforeReset and RNN runs 1 launch per step instead, the product and the cell update fused
+ * ({@link #fusedStep}). The stack's weights sit in one buffer uploaded at compile; h and c stay on
+ * the device for the whole call; y, hN and cN are read back when asked for.
  *
  * <p>Training ({@link #forward}): the same launches, per-step (never persistent), keeping per layer
  * and direction G, each step's HR, the states before each step and each layer's output in lane
@@ -39,6 +41,18 @@ final class ClRecurrent implements TrainableNode {
   final int[][] acts; // per direction slot: kind ordinals of the cell's activations
   final float[][] actParams; // per direction slot: alpha, beta of each
   private final boolean persistent = Boolean.getBoolean("jrnn.opencl.persistent");
+  // -Djrnn.opencl.fused=auto|true|false (read at compile): the one-launch step of fusedStep.
+  private final String fused = System.getProperty("jrnn.opencl.fused", "auto");
+
+  /**
+   * The largest batch that runs the fused step by default (see {@link #fusedStep}): on PoCL (2
+   * cores, LSTM H=I=256, T=128) it beat the GEMM + post-GEMM pair at every N measured, 1 to 32
+   * (N=32: 335 against 444 ms), so 32 on CPU devices; 8 on GPUs, where the tiled GEMM should win
+   * sooner (not yet measured there).
+   */
+  private int fusedMaxBatch() {
+    return owner.dev.gpu ? 8 : 32;
+  }
 
   ClRecurrent(OpenClContext owner, Op.RecurrentLayer op, String node, Map<String, Tensor> w) {
     this(owner, op, node, w, false);
@@ -218,8 +232,10 @@ final class ClRecurrent implements TrainableNode {
       }
       cl_mem g = lane.buffer("gates", rows * gh * 4);
       cl_mem hr = lane.buffer("recurrent", (long) batch * gh * 4);
+      boolean fuse = !training && fusedStep(batch);
+      cl_mem hAlt = fuse ? lane.buffer("hAlt", (long) slots * batch * hout * 4) : null;
       cl_mem[] ys = {lane.buffer("y0", rows * width * 4), lane.buffer("y1", rows * width * 4)};
-      Step step = new Step(lane, lenBuf, g, hr, hs, cs, steps, batch, bf);
+      Step step = new Step(lane, lenBuf, g, hr, hs, hAlt, cs, steps, batch, bf);
       cl_mem[] layerOut = new cl_mem[spec.layers()];
       for (int l = 0; l < spec.layers(); l++) {
         cl_mem input = l == 0 ? xBuf : layerOut[l - 1];
@@ -280,6 +296,15 @@ final class ClRecurrent implements TrainableNode {
             }
           } else if (persistent(batch)) {
             step.persistent();
+          } else if (fuse) {
+            for (int k = 0; k < steps; k++) {
+              step.fused(k);
+            }
+            if ((steps & 1) == 1) {
+              // The last step wrote hAlt: bring the slot's state back to hs.
+              long hBytes = (long) batch * hout * 4;
+              lane.copy(hAlt, s * hBytes, hs, s * hBytes, hBytes);
+            }
           } else {
             for (int k = 0; k < steps; k++) {
               step.run(k);
@@ -315,6 +340,28 @@ final class ClRecurrent implements TrainableNode {
         && (long) batch * spec.hidden() * 4 <= owner.dev.localMemory / 2;
   }
 
+  /**
+   * Whether inference runs one fused launch per step (lstmStepFused, gruLbrStepFused, rnnStepFused)
+   * instead of the recurrent GEMM and the post-GEMM kernel: for LSTM without projection, GRU with
+   * linearBeforeReset and RNN (the others need all of a step's h·Rᵀ or r ⊙ h before their cell
+   * update), at batch ≤ {@link #fusedMaxBatch} unless {@code -Djrnn.opencl.fused=true|false} says
+   * always or never.
+   */
+  private boolean fusedStep(int batch) {
+    boolean covered =
+        switch (spec.cell()) {
+          case LSTM -> spec.projection() == 0;
+          case GRU -> spec.isLinearBeforeReset();
+          case RNN -> true;
+        };
+    return covered
+        && switch (fused) {
+          case "true" -> true;
+          case "false" -> false;
+          default -> batch <= fusedMaxBatch();
+        };
+  }
+
   private static void initState(Lane lane, Tensor init, cl_mem state, long bytes) {
     if (init != null) {
       lane.upload(init, state, 0);
@@ -341,6 +388,7 @@ final class ClRecurrent implements TrainableNode {
     cl_mem g;
     final cl_mem hr;
     final cl_mem hs;
+    final cl_mem hAlt; // the fused step's second h buffer (null on the other paths)
     final cl_mem cs;
     final int steps;
     final int batch;
@@ -359,6 +407,7 @@ final class ClRecurrent implements TrainableNode {
         cl_mem g,
         cl_mem hr,
         cl_mem hs,
+        cl_mem hAlt,
         cl_mem cs,
         int steps,
         int batch,
@@ -368,6 +417,7 @@ final class ClRecurrent implements TrainableNode {
       this.g = g;
       this.hr = hr;
       this.hs = hs;
+      this.hAlt = hAlt;
       this.cs = cs;
       this.steps = steps;
       this.batch = batch;
@@ -428,6 +478,116 @@ final class ClRecurrent implements TrainableNode {
           p[4],
           p[5],
           new Lane.LocalBytes((long) batch * hid * 4));
+    }
+
+    /** Step k in one launch: h(t-1) from hs (k even) or hAlt, h(t) into the other. */
+    void fused(int k) {
+      int hid = spec.hidden();
+      int[] o = offsets[slot];
+      int offH = slot * batch * hid;
+      float clip = spec.hasClip() ? spec.clip() : 0f;
+      int[] a = acts[dir];
+      float[] p = actParams[dir];
+      cl_mem in = (k & 1) == 0 ? hs : hAlt;
+      cl_mem out = (k & 1) == 0 ? hAlt : hs;
+      long[] units = {hid, (batch + 3) / 4};
+      switch (spec.cell()) {
+        case LSTM ->
+            lane.launch(
+                "lstmStepFused",
+                units,
+                null,
+                batch,
+                hid,
+                steps,
+                k,
+                reverse,
+                bf,
+                len,
+                g,
+                weights,
+                o[1],
+                o[3],
+                cs,
+                slot * batch * hid,
+                in,
+                out,
+                offH,
+                y,
+                ldy,
+                offY,
+                accumulate,
+                o[4],
+                spec.hasPeepholes() ? 1 : 0,
+                spec.isCoupledInputForget() ? 1 : 0,
+                clip,
+                a[0],
+                p[0],
+                p[1],
+                a[1],
+                p[2],
+                p[3],
+                a[2],
+                p[4],
+                p[5]);
+        case GRU ->
+            lane.launch(
+                "gruLbrStepFused",
+                units,
+                null,
+                batch,
+                hid,
+                steps,
+                k,
+                reverse,
+                bf,
+                len,
+                g,
+                weights,
+                o[1],
+                o[3],
+                in,
+                out,
+                offH,
+                y,
+                ldy,
+                offY,
+                accumulate,
+                clip,
+                a[0],
+                p[0],
+                p[1],
+                a[1],
+                p[2],
+                p[3]);
+        case RNN ->
+            lane.launch(
+                "rnnStepFused",
+                units,
+                null,
+                batch,
+                hid,
+                steps,
+                k,
+                reverse,
+                bf,
+                len,
+                g,
+                weights,
+                o[1],
+                o[3],
+                in,
+                out,
+                offH,
+                y,
+                ldy,
+                offY,
+                accumulate,
+                clip,
+                a[0],
+                p[0],
+                p[1]);
+      }
     }
 
     void run(int k) {

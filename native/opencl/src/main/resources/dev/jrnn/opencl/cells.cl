@@ -243,3 +243,193 @@ __kernel void lstmPersistentForward(int N, int H, int T, int reverse, int batchF
     barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
   }
 }
+
+// Small-batch fused steps: one launch per timestep computes the recurrent product of its hidden
+// unit j and applies the cell update, instead of a GEMM launch and a post-GEMM launch. Work-item
+// (j, b) owns unit j, every gate of it, and batch rows 4b..4b+3, so each row of R is read once per
+// 4 rows. h(t-1) of the whole batch is read from hIn and h(t) written to hOut (the host swaps the
+// two each step: another work-item may still be reading the unit this one writes); c is per unit,
+// updated in place. A row past its length copies its state across and gets 0 at output step k.
+#define FUSED_ROWS 4
+
+// One row: R_row · h over K, float4 loads with one lane reduction after the loop, scalar tail.
+inline float fusedDot(__global const float* r, __global const float* h, int K) {
+  float4 acc = (float4)(0.0f);
+  int e = 0;
+  for (; e + 4 <= K; e += 4) {
+    acc = fma(vload4(0, r + e), vload4(0, h + e), acc);
+  }
+  float s = (acc.x + acc.y) + (acc.z + acc.w);
+  for (; e < K; e++) {
+    s = fma(r[e], h[e], s);
+  }
+  return s;
+}
+
+// out[i] = R_row · h[n0 + i] + bias for the rows i < min(4, N - n0): a full block of 4 reads each
+// float4 of R once for all four rows; a partial block (N = 1 among them) goes row by row.
+inline void fusedRowDots(__global const float* r, __global const float* h, int K, int n0, int N,
+                         float bias, float* out) {
+  if (N - n0 < FUSED_ROWS) {
+    for (int i = 0; n0 + i < N; i++) {
+      out[i] = fusedDot(r, h + (n0 + i) * K, K) + bias;
+    }
+    return;
+  }
+  __global const float* h0 = h + n0 * K;
+  float4 a0 = (float4)(0.0f);
+  float4 a1 = (float4)(0.0f);
+  float4 a2 = (float4)(0.0f);
+  float4 a3 = (float4)(0.0f);
+  int e = 0;
+  for (; e + 4 <= K; e += 4) {
+    float4 rv = vload4(0, r + e);
+    a0 = fma(rv, vload4(0, h0 + e), a0);
+    a1 = fma(rv, vload4(0, h0 + K + e), a1);
+    a2 = fma(rv, vload4(0, h0 + 2 * K + e), a2);
+    a3 = fma(rv, vload4(0, h0 + 3 * K + e), a3);
+  }
+  float s0 = (a0.x + a0.y) + (a0.z + a0.w);
+  float s1 = (a1.x + a1.y) + (a1.z + a1.w);
+  float s2 = (a2.x + a2.y) + (a2.z + a2.w);
+  float s3 = (a3.x + a3.y) + (a3.z + a3.w);
+  for (; e < K; e++) {
+    s0 = fma(r[e], h0[e], s0);
+    s1 = fma(r[e], h0[K + e], s1);
+    s2 = fma(r[e], h0[2 * K + e], s2);
+    s3 = fma(r[e], h0[3 * K + e], s3);
+  }
+  out[0] = s0 + bias;
+  out[1] = s1 + bias;
+  out[2] = s2 + bias;
+  out[3] = s3 + bias;
+}
+
+// LSTM without projection (R [4H, H] at offR, bR [4H] at offBR, P [3H] at offP, all in W).
+__kernel void lstmStepFused(int N, int H, int T, int k, int reverse, int batchFirst,
+                            __global const int* len, __global const float* G,
+                            __global const float* W, int offR, int offBR,
+                            __global float* c, int offC,
+                            __global const float* hIn, __global float* hOut, int offH,
+                            __global float* Y, int ldy, int offY, int accumulate,
+                            int offP, int hasP, int coupled, float clip,
+                            int fk, float fa, float fb, int gk, float ga, float gb,
+                            int hk, float ha, float hb) {
+  int j = get_global_id(0);
+  int n0 = get_global_id(1) * FUSED_ROWS;
+  if (j >= H || n0 >= N) {
+    return;
+  }
+  float s[4][FUSED_ROWS]; // gate q's h·Rᵀ + bR for each row
+  for (int q = 0; q < 4; q++) {
+    fusedRowDots(W + offR + (q * H + j) * H, hIn + offH, H, n0, N, W[offBR + q * H + j], s[q]);
+  }
+  for (int i = 0; i < FUSED_ROWS && n0 + i < N; i++) {
+    int n = n0 + i;
+    int at = offH + n * H + j;
+    int t = stepOf(k, len[n], reverse);
+    if (t < 0) {
+      hOut[at] = hIn[at];
+      if (!accumulate) {
+        Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+      }
+      continue;
+    }
+    __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 4 * H;
+    float cp = c[offC + n * H + j];
+    float pi = g[j] + s[0][i];
+    if (hasP) {
+      pi += W[offP + j] * cp;
+    }
+    float ig = activate(fk, fa, fb, clipTo(pi, clip));
+    float f;
+    if (coupled) {
+      f = 1.0f - ig;
+    } else {
+      float pf = g[H + j] + s[1][i];
+      if (hasP) {
+        pf += W[offP + H + j] * cp;
+      }
+      f = activate(fk, fa, fb, clipTo(pf, clip));
+    }
+    float gg = activate(gk, ga, gb, clipTo(g[2 * H + j] + s[2][i], clip));
+    float cn = f * cp + ig * gg;
+    float po = g[3 * H + j] + s[3][i];
+    if (hasP) {
+      po += W[offP + 2 * H + j] * cn;
+    }
+    float o = activate(fk, fa, fb, clipTo(po, clip));
+    c[offC + n * H + j] = cn;
+    float hn = o * activate(hk, ha, hb, cn);
+    hOut[at] = hn;
+    storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+  }
+}
+
+// GRU with the reset gate after the recurrent product (linearBeforeReset): gates z, r, n.
+__kernel void gruLbrStepFused(int N, int H, int T, int k, int reverse, int batchFirst,
+                              __global const int* len, __global const float* G,
+                              __global const float* W, int offR, int offBR,
+                              __global const float* hIn, __global float* hOut, int offH,
+                              __global float* Y, int ldy, int offY, int accumulate, float clip,
+                              int fk, float fa, float fb, int gk, float ga, float gb) {
+  int j = get_global_id(0);
+  int n0 = get_global_id(1) * FUSED_ROWS;
+  if (j >= H || n0 >= N) {
+    return;
+  }
+  float s[3][FUSED_ROWS];
+  for (int q = 0; q < 3; q++) {
+    fusedRowDots(W + offR + (q * H + j) * H, hIn + offH, H, n0, N, W[offBR + q * H + j], s[q]);
+  }
+  for (int i = 0; i < FUSED_ROWS && n0 + i < N; i++) {
+    int n = n0 + i;
+    int at = offH + n * H + j;
+    int t = stepOf(k, len[n], reverse);
+    if (t < 0) {
+      hOut[at] = hIn[at];
+      if (!accumulate) {
+        Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+      }
+      continue;
+    }
+    __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 3 * H;
+    float z = activate(fk, fa, fb, clipTo(g[j] + s[0][i], clip));
+    float rg = activate(fk, fa, fb, clipTo(g[H + j] + s[1][i], clip));
+    float nv = activate(gk, ga, gb, clipTo(g[2 * H + j] + rg * s[2][i], clip));
+    float hn = (1.0f - z) * nv + z * hIn[at];
+    hOut[at] = hn;
+    storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+  }
+}
+
+// Vanilla RNN: h = f(clip(x·Wᵀ + bW + h·Rᵀ + bR)).
+__kernel void rnnStepFused(int N, int H, int T, int k, int reverse, int batchFirst,
+                           __global const int* len, __global const float* G,
+                           __global const float* W, int offR, int offBR,
+                           __global const float* hIn, __global float* hOut, int offH,
+                           __global float* Y, int ldy, int offY, int accumulate, float clip,
+                           int fk, float fa, float fb) {
+  int j = get_global_id(0);
+  int n0 = get_global_id(1) * FUSED_ROWS;
+  if (j >= H || n0 >= N) {
+    return;
+  }
+  float s[FUSED_ROWS];
+  fusedRowDots(W + offR + j * H, hIn + offH, H, n0, N, W[offBR + j], s);
+  for (int i = 0; i < FUSED_ROWS && n0 + i < N; i++) {
+    int n = n0 + i;
+    int at = offH + n * H + j;
+    int t = stepOf(k, len[n], reverse);
+    if (t < 0) {
+      hOut[at] = hIn[at];
+      if (!accumulate) {
+        Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+      }
+      continue;
+    }
+    float hn = activate(fk, fa, fb, clipTo(G[seqRow(t, n, T, N, batchFirst) * H + j] + s[i], clip));
+    hOut[at] = hn;
+    storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+  }
+}
