@@ -51,6 +51,7 @@ final class ClDevice {
   final long localMemory;
   final long maxWorkGroup;
   final long globalMemory;
+  final long maxAllocation; // CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer
   final Set<String> extensions;
   final int tile; // TS of sgemmNtTiled
   final cl_context context;
@@ -66,6 +67,7 @@ final class ClDevice {
     localMemory = longInfo(device, CL_DEVICE_LOCAL_MEM_SIZE);
     maxWorkGroup = sizeInfo(device, CL_DEVICE_MAX_WORK_GROUP_SIZE);
     globalMemory = longInfo(device, CL_DEVICE_GLOBAL_MEM_SIZE);
+    maxAllocation = longInfo(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
     extensions = Set.of(stringInfo(device, CL_DEVICE_EXTENSIONS).trim().split("\\s+"));
     tile = maxWorkGroup >= 256 ? 16 : maxWorkGroup >= 64 ? 8 : 4;
     cl_context_properties props = new cl_context_properties();

@@ -46,10 +46,16 @@ final class Lane implements AutoCloseable {
       return m;
     }
     if (m != null) {
+      buffers.remove(name);
+      capacity.remove(name);
       owner.release(m);
     }
+    // A quarter to spare for the next, larger call, unless that passes the device's limit.
     long size = Math.max(64, bytes + bytes / 4);
-    m = owner.allocate(size);
+    if (size > dev.maxAllocation) {
+      size = Math.max(64, bytes);
+    }
+    m = owner.allocate(name, size);
     buffers.put(name, m);
     capacity.put(name, size);
     return m;

@@ -31,6 +31,9 @@ final class OpenClContext implements Backend.Context {
   private final List<Lane> lanes = new ArrayList<>(); // guarded by this
   private boolean closed; // guarded by this
   private cl_command_queue writes; // guarded by this: weight updates, made on first use
+  // Bytes of every live buffer of this context, and each buffer's size: guarded by this.
+  private long allocated;
+  private final java.util.IdentityHashMap<cl_mem, Long> sizes = new java.util.IdentityHashMap<>();
 
   OpenClContext(ClDevice dev) {
     this.dev = dev;
@@ -93,6 +96,7 @@ final class OpenClContext implements Backend.Context {
     cl_mem m;
     synchronized (this) {
       checkOpen();
+      reserve("weights", bytes);
       m =
           clCreateBuffer(
               dev.context,
@@ -101,6 +105,7 @@ final class OpenClContext implements Backend.Context {
               values.length > 0 ? Pointer.to(values) : null,
               null);
       LIVE_BUFFERS.incrementAndGet();
+      sizes.put(m, bytes);
       weights.add(m);
     }
     return m;
@@ -120,15 +125,64 @@ final class OpenClContext implements Backend.Context {
         });
   }
 
-  cl_mem allocate(long bytes) {
+  /**
+   * A new read-write buffer of {@code bytes} called {@code name} (for the error): checked against
+   * the device's largest allocation and the global memory this context's buffers leave, so a shape
+   * too large fails saying which buffer and limit rather than with clCreateBuffer's status.
+   */
+  synchronized cl_mem allocate(String name, long bytes) {
+    reserve(name, bytes);
     cl_mem m = clCreateBuffer(dev.context, CL_MEM_READ_WRITE, bytes, null, null);
     LIVE_BUFFERS.incrementAndGet();
+    sizes.put(m, bytes);
     return m;
   }
 
-  void release(cl_mem m) {
+  /** Counts {@code bytes} against the device's limits; throws naming the buffer when over. */
+  private void reserve(String name, long bytes) {
+    if (bytes > dev.maxAllocation) {
+      throw new IllegalStateException(
+          "the opencl buffer '"
+              + name
+              + "' needs "
+              + bytes
+              + " bytes ("
+              + mib(bytes)
+              + "), more than the largest buffer "
+              + dev.deviceName
+              + " allows (CL_DEVICE_MAX_MEM_ALLOC_SIZE "
+              + mib(dev.maxAllocation)
+              + "); use a smaller batch or sequence, or a device with more memory");
+    }
+    if (allocated + bytes > dev.globalMemory) {
+      throw new IllegalStateException(
+          "the opencl buffer '"
+              + name
+              + "' needs "
+              + mib(bytes)
+              + " but the session's buffers already hold "
+              + mib(allocated)
+              + " of the "
+              + mib(dev.globalMemory)
+              + " global memory of "
+              + dev.deviceName
+              + " (CL_DEVICE_GLOBAL_MEM_SIZE); use a smaller batch or sequence, or a device with"
+              + " more memory");
+    }
+    allocated += bytes;
+  }
+
+  private static String mib(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
+  }
+
+  synchronized void release(cl_mem m) {
     clReleaseMemObject(m);
     LIVE_BUFFERS.decrementAndGet();
+    Long bytes = sizes.remove(m);
+    if (bytes != null) {
+      allocated -= bytes;
+    }
   }
 
   synchronized void checkOpen() {

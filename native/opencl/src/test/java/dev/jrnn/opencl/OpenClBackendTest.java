@@ -21,9 +21,11 @@ import dev.jrnn.testing.Fixture;
 import dev.jrnn.testing.GoldenSuite;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.jocl.CL;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -91,6 +93,66 @@ class OpenClBackendTest {
       assertTrue(
           e.getMessage().contains("no-such-device") && e.getMessage().contains(name),
           e.getMessage());
+    }
+  }
+
+  /**
+   * A scratch buffer past CL_DEVICE_MAX_MEM_ALLOC_SIZE fails before clCreateBuffer, naming it and
+   * the limit (on PoCL the limit is above what the kernels' int indexing lets a shape ask for, so
+   * the lane is asked directly), and the lane keeps working.
+   */
+  @Test
+  void aBufferPastTheDevicesLargestAllocationNamesItAndTheLimit() {
+    ClDevice dev = ClDevice.get();
+    long live = OpenClContext.LIVE_BUFFERS.get();
+    try (OpenClContext ctx = new OpenClContext(dev);
+        Lane lane = new Lane(dev, ctx)) {
+      lane.buffer("gates", 1024);
+      IllegalStateException e =
+          assertThrows(
+              IllegalStateException.class, () -> lane.buffer("gates", dev.maxAllocation + 1));
+      String m = e.getMessage();
+      assertTrue(m.contains("'gates'") && m.contains("CL_DEVICE_MAX_MEM_ALLOC_SIZE"), m);
+      assertTrue(
+          m.contains(String.format(Locale.ROOT, "%.1f MiB", dev.maxAllocation / 1048576.0)), m);
+      System.out.println("opencl: " + m);
+      lane.buffer("gates", 2048);
+    }
+    assertEquals(live, OpenClContext.LIVE_BUFFERS.get(), "every buffer released");
+  }
+
+  /**
+   * LSTM H=256, I=1, N=1 with T so that the gates buffer (T·4H floats) passes the device's largest
+   * allocation while x stays small: the run fails naming the buffer and the limit, and the session
+   * still runs a shape that fits.
+   */
+  @Test
+  void aShapeTooLargeForTheDeviceNamesTheBufferAndTheLimit() {
+    ClDevice dev = ClDevice.get();
+    long steps = dev.maxAllocation / (4L * 1024) + 1;
+    Assumptions.assumeTrue(
+        steps * 1024 <= Integer.MAX_VALUE, "the kernels' int indexing stops this shape first");
+    Graph g =
+        Graph.build(
+            b ->
+                b.output(
+                    "y",
+                    b.recurrent(
+                        b.input("x", DType.F32, Dim.dyn("T"), Dim.dyn("N"), Dim.of(1)),
+                        Recurrent.lstm(256))));
+    try (Weights w = Weights.random(g, 1);
+        Session s = Session.open(g, w, Options.backend("opencl"));
+        Tensor big = Tensor.allocate(DType.F32, (int) steps, 1, 1);
+        Tensor small = Tensor.allocate(DType.F32, 3, 1, 1)) {
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> s.run(Map.of("x", big)).close());
+      String m = e.getMessage();
+      assertTrue(m.contains("'gates'") && m.contains("CL_DEVICE_MAX_MEM_ALLOC_SIZE"), m);
+      assertTrue(
+          m.contains(String.format(Locale.ROOT, "%.1f MiB", dev.maxAllocation / 1048576.0)), m);
+      try (Result r = s.run(Map.of("x", small))) {
+        assertEquals(3 * 256, r.get("y").size());
+      }
     }
   }
 
