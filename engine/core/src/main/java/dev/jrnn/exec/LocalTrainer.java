@@ -40,7 +40,14 @@ final class LocalTrainer implements Trainer {
   private final OptimizerState optimizer;
   private final Weights weights; // owned: the values being trained
   private final Map<String, Tensor> weightMap = new LinkedHashMap<>();
-  private TrainingProgram.Gradients last; // the last step's gradients (before clipping)
+  private final String lengthsName; // the loss's lengths input, or null
+  private final String[] gradNames; // every weight, in the order backward gives them
+  private final Tensor[][] gradTensors = new Tensor[2][]; // the two gradient sets, by gradNames
+  private final List<Map<String, Tensor>> grads = new java.util.ArrayList<>(2); // the same, by name
+  private int lastGrads = -1; // the set holding the last step's gradients (before clipping)
+  private final Map<String, Tensor> upstream = new LinkedHashMap<>(); // the loss output's dy
+  private final Tensor[] dys = new Tensor[TrainingProgram.PLANS]; // dy per output shape seen
+  private int nextDy; // the slot of dys a new shape takes
   private double lastNorm = Double.NaN;
   private Map<String, Tensor> lastOut = Map.of(); // the last forward's outputs, until the next
   private boolean closed;
@@ -69,9 +76,11 @@ final class LocalTrainer implements Trainer {
             });
     initial.checkAgainst(graph);
     this.loss = LossFunction.of(spec);
+    this.lengthsName = spec.lengthsInput().orElse(null);
     this.weights = Weights.empty();
     initial.metadata().forEach(weights::putMetadata);
     boolean ok = false;
+    TrainingProgram p = null;
     try {
       for (String name : graph.weightShapes().keySet()) {
         Tensor t = initial.get(name).copy();
@@ -79,12 +88,30 @@ final class LocalTrainer implements Trainer {
         weightMap.put(name, t);
       }
       this.optimizer = new OptimizerState(training.optimizer());
-      this.program = TrainingProgram.open(graph, weights, options);
+      p = TrainingProgram.open(graph, weights, options);
+      for (int i = 0; i < 2; i++) {
+        grads.add(p.newWeightGradients());
+        gradTensors[i] = grads.get(i).values().toArray(Tensor[]::new);
+      }
+      this.gradNames = grads.get(0).keySet().toArray(String[]::new);
+      this.program = p;
       ok = true;
     } finally {
       if (!ok) {
-        weights.close();
+        List<AutoCloseable> all = new java.util.ArrayList<>();
+        all.add(weights);
+        all.add(this::closeGradients);
+        if (p != null) {
+          all.add(p);
+        }
+        Closer.closeAll(all);
       }
+    }
+  }
+
+  private void closeGradients() {
+    for (Map<String, Tensor> g : grads) {
+      g.values().forEach(Tensor::close);
     }
   }
 
@@ -125,6 +152,11 @@ final class LocalTrainer implements Trainer {
     }
   }
 
+  /**
+   * Forward, loss, backward into the gradient set the last step did not fill (so a failed step
+   * leaves the last one's gradients readable), the update. Once the input shapes have been seen,
+   * nothing here allocates: the program reuses its tensors per shape, dy is kept per shape.
+   */
   @Override
   public double step(Map<String, Tensor> inputs, Tensor target) {
     checkOpen();
@@ -132,36 +164,50 @@ final class LocalTrainer implements Trainer {
     Map<String, Tensor> out = program.forward(inputs, seedOf(n));
     lastOut = out;
     Tensor y = out.get(training.loss().output());
-    TrainingProgram.Gradients g;
-    double value;
-    try (Tensor dy = Tensor.allocate(DType.F32, y.shape())) {
-      value = loss.compute(y, target, lengths(inputs), dy);
-      if (!Double.isFinite(value)) {
-        throw new IllegalStateException(
-            "step "
-                + n
-                + ": the loss on output '"
-                + training.loss().output()
-                + "' is "
-                + value
-                + "; the weights are unchanged (lower the learning rate, clip gradients, check the"
-                + " data)");
-      }
-      g = program.backward(Map.of(training.loss().output(), dy));
+    Tensor dy = dyFor(y);
+    double value = loss.compute(y, target, lengths(inputs), dy);
+    if (!Double.isFinite(value)) {
+      throw new IllegalStateException(
+          "step "
+              + n
+              + ": the loss on output '"
+              + training.loss().output()
+              + "' is "
+              + value
+              + "; the weights are unchanged (lower the learning rate, clip gradients, check the"
+              + " data)");
     }
-    try {
-      checkFinite(n, g);
-      lastNorm = optimizer.step(weightMap, g.weights());
-      program.updateWeights(weights);
-    } catch (RuntimeException | Error e) {
-      g.close();
-      throw e;
-    }
-    if (last != null) {
-      last.close();
-    }
-    last = g;
+    int into = lastGrads == 0 ? 1 : 0;
+    Map<String, Tensor> g = grads.get(into);
+    upstream.put(training.loss().output(), dy);
+    program.backward(upstream, g);
+    checkFinite(n, gradTensors[into]);
+    lastNorm = optimizer.step(weightMap, g);
+    program.updateWeights(weights);
+    lastGrads = into;
     return value;
+  }
+
+  /** A zeroed-by-the-loss F32 tensor of y's shape, made once per shape. */
+  private Tensor dyFor(Tensor y) {
+    for (Tensor t : dys) {
+      if (t != null && t.rank() == y.rank()) {
+        boolean same = true;
+        for (int i = 0; i < y.rank(); i++) {
+          same &= t.dim(i) == y.dim(i);
+        }
+        if (same) {
+          return t;
+        }
+      }
+    }
+    if (dys[nextDy] != null) {
+      dys[nextDy].close();
+    }
+    Tensor t = Tensor.allocate(DType.F32, y.shape());
+    dys[nextDy] = t;
+    nextDy = (nextDy + 1) % dys.length;
+    return t;
   }
 
   @Override
@@ -274,9 +320,9 @@ final class LocalTrainer implements Trainer {
    * decides; only a sum that is not finite (a NaN or infinity, or squares beyond float's range) is
    * searched element by element.
    */
-  private static void checkFinite(long step, TrainingProgram.Gradients g) {
-    for (Map.Entry<String, Tensor> e : g.weights().entrySet()) {
-      Tensor t = e.getValue();
+  private void checkFinite(long step, Tensor[] g) {
+    for (int k = 0; k < g.length; k++) {
+      Tensor t = g[k];
       if (Double.isFinite(
           OptimizerKernels.sumSquares(t.segment(), t.size(), Float.POSITIVE_INFINITY))) {
         continue;
@@ -288,7 +334,7 @@ final class LocalTrainer implements Trainer {
               "step "
                   + step
                   + ": the gradient of weight '"
-                  + e.getKey()
+                  + gradNames[k]
                   + "' is "
                   + v
                   + " at element "
@@ -305,7 +351,7 @@ final class LocalTrainer implements Trainer {
   }
 
   private Tensor lengths(Map<String, Tensor> inputs) {
-    return training.loss().lengthsInput().map(inputs::get).orElse(null);
+    return lengthsName == null ? null : inputs.get(lengthsName);
   }
 
   @Override
@@ -329,8 +375,8 @@ final class LocalTrainer implements Trainer {
   public Weights gradients() {
     checkOpen();
     Weights w = Weights.empty();
-    if (last != null) {
-      last.weights().forEach((k, v) -> w.put(k, v.copy()));
+    if (lastGrads >= 0) {
+      grads.get(lastGrads).forEach((k, v) -> w.put(k, v.copy()));
     }
     return w;
   }
@@ -408,9 +454,12 @@ final class LocalTrainer implements Trainer {
               program,
               optimizer,
               weights,
+              this::closeGradients,
               () -> {
-                if (last != null) {
-                  last.close();
+                for (Tensor t : dys) {
+                  if (t != null) {
+                    t.close();
+                  }
                 }
               }));
     }

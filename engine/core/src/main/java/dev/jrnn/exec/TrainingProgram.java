@@ -20,7 +20,8 @@ import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.TrainableNode;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -52,8 +53,31 @@ public final class TrainingProgram implements AutoCloseable {
   private final Map<String, IrValue> usedInputs = new LinkedHashMap<>(); // read by the outputs
   private final Map<IrValue, Const> constantValues = new IdentityHashMap<>();
   private final Map<IrValue, Tensor> constants = new IdentityHashMap<>(); // made once, owned
-  private Pass pass; // the last forward pass
+  private final Map<IrValue, Integer> slotOf = new IdentityHashMap<>(); // every value's index
+  private final int[][] inSlots; // per node in order: the slot of each input, -1 for none
+  private final int[][] outSlots; // per node in order
+  private final String[] usedNames; // the inputs the outputs read, their declared types, slots
+  private final TensorType[] usedTypes;
+  private final int[] usedSlots;
+  private final String[] outputNames;
+  private final int[] outputSlots;
+  private final String[] inputGradNames; // every graph input, and its slot
+  private final int[] inputGradSlots;
+  private final String[] weightNames; // every weight the nodes read, in node order, and shapes
+  private final int[][] weightShapes;
+  private final String[][] nodeWeightNames; // per node in order
+  private final List<Map<String, Tensor>> nodeGrads = new ArrayList<>(); // per node: dW by name
+  private final List<Map<String, Tensor>> nodeWeights = new ArrayList<>(); // per node, last given
+  private Weights lastWeights; // what nodeWeights were taken from
+  private final TrainableNode.Saved[] saved; // per node, of the last training pass
+  private final Plan[] plans = new Plan[PLANS];
+  private long uses; // plan lookups so far, for least-recently-used eviction
+  private Plan current; // the plan of the last pass, null when there is none
+  private boolean trainingPass;
   private boolean closed;
+
+  /** Input shapes whose tensors are kept at once (truncated BPTT's chunks, a short last batch). */
+  static final int PLANS = 4;
 
   private TrainingProgram(
       IrGraph graph,
@@ -96,6 +120,55 @@ public final class TrainingProgram implements AutoCloseable {
         kernels.put(n, ctx.get(b).compile(n, nw));
       }
     }
+    for (Node n : graph.nodes()) {
+      for (IrValue v : n.outputs()) {
+        slotOf.put(v, slotOf.size());
+      }
+    }
+    inSlots = new int[order.size()][];
+    outSlots = new int[order.size()][];
+    nodeWeightNames = new String[order.size()][];
+    Map<String, int[]> shapes = new LinkedHashMap<>();
+    for (int k = 0; k < order.size(); k++) {
+      Node n = order.get(k);
+      inSlots[k] = new int[n.inputCount()];
+      for (int i = 0; i < inSlots[k].length; i++) {
+        inSlots[k][i] = n.input(i) == null ? -1 : slotOf.get(n.input(i));
+      }
+      outSlots[k] = new int[n.outputs().size()];
+      for (int i = 0; i < outSlots[k].length; i++) {
+        outSlots[k][i] = slotOf.get(n.output(i));
+      }
+      Map<String, Tensor> dw = new LinkedHashMap<>();
+      for (WeightSpec s : n.weights()) {
+        shapes.put(s.name(), s.shape());
+        dw.put(s.name(), null);
+      }
+      nodeGrads.add(dw);
+      nodeWeights.add(null);
+      nodeWeightNames[k] = dw.keySet().toArray(String[]::new);
+    }
+    weightNames = shapes.keySet().toArray(String[]::new);
+    weightShapes = shapes.values().toArray(int[][]::new);
+    usedNames = usedInputs.keySet().toArray(String[]::new);
+    usedTypes = new TensorType[usedNames.length];
+    usedSlots = new int[usedNames.length];
+    for (int i = 0; i < usedNames.length; i++) {
+      IrValue v = usedInputs.get(usedNames[i]);
+      usedTypes[i] = v.type();
+      usedSlots[i] = slotOf.get(v);
+    }
+    outputNames = graph.outputValues().keySet().toArray(String[]::new);
+    outputSlots = new int[outputNames.length];
+    for (int i = 0; i < outputNames.length; i++) {
+      outputSlots[i] = slotOf.get(graph.outputValues().get(outputNames[i]));
+    }
+    inputGradNames = inputNames;
+    inputGradSlots = new int[inputNames.length];
+    for (int i = 0; i < inputNames.length; i++) {
+      inputGradSlots[i] = slotOf.get(graph.inputValues().get(inputNames[i]));
+    }
+    saved = new TrainableNode.Saved[order.size()];
   }
 
   /**
@@ -145,23 +218,97 @@ public final class TrainingProgram implements AutoCloseable {
   private Map<String, Tensor> pass(Map<String, Tensor> inputs, boolean training, long seed) {
     checkOpen();
     Objects.requireNonNull(inputs, "inputs");
-    Checks.noUnknownInputs(inputs, graph, inputNames);
-    if (pass != null) {
-      pass.close();
-      pass = null;
-    }
-    Pass p = new Pass(training);
+    noUnknownInputs(inputs);
+    endPass();
+    Plan p = plan(inputs);
     ws.seed(seed);
+    boolean ok = false;
     try {
-      p.run(inputs);
-    } catch (RuntimeException | Error e) {
-      p.close();
-      throw e;
+      p.run(inputs, training);
+      ok = true;
+    } finally {
+      if (!ok) {
+        endPass();
+      }
     }
-    pass = p;
-    Map<String, Tensor> out = new LinkedHashMap<>();
-    graph.outputValues().forEach((k, v) -> out.put(k, p.values.get(v)));
-    return out;
+    current = p;
+    trainingPass = training;
+    for (int i = 0; i < outputNames.length; i++) {
+      p.outputs.put(outputNames[i], p.vals[outputSlots[i]]);
+    }
+    return p.outputView;
+  }
+
+  /** The inputs' names are all the graph's: counted without an iterator, searched on a mismatch. */
+  private void noUnknownInputs(Map<String, Tensor> inputs) {
+    int known = 0;
+    for (String name : inputNames) {
+      if (inputs.containsKey(name)) {
+        known++;
+      }
+    }
+    if (known != inputs.size()) {
+      Checks.noUnknownInputs(inputs, graph, inputNames);
+    }
+  }
+
+  /** Closes what the last pass's nodes saved and lets go of its inputs. */
+  private void endPass() {
+    current = null;
+    try {
+      List<AutoCloseable> all = null;
+      for (int k = 0; k < saved.length; k++) {
+        if (saved[k] != null) {
+          if (all == null) {
+            all = new ArrayList<>();
+          }
+          all.add(saved[k]);
+          saved[k] = null;
+        }
+      }
+      if (all != null) {
+        Closer.closeAll(all);
+      }
+    } finally {
+      ws.releaseHeld();
+    }
+  }
+
+  /**
+   * The plan for these input shapes: a cached one, else one made after the full input check (the
+   * least recently used goes when {@link #PLANS} are cached).
+   */
+  private Plan plan(Map<String, Tensor> inputs) {
+    Plan lru = null;
+    int free = -1;
+    for (int i = 0; i < plans.length; i++) {
+      Plan p = plans[i];
+      if (p == null) {
+        free = i;
+      } else if (p.matches(inputs)) {
+        p.used = ++uses;
+        return p;
+      } else if (lru == null || p.used < lru.used) {
+        lru = p;
+      }
+    }
+    Checks.Dims dims = new Checks.Dims();
+    for (int i = 0; i < usedNames.length; i++) {
+      Checks.input(usedNames[i], usedTypes[i], inputs.get(usedNames[i]), inputNames, dims);
+    }
+    if (free < 0) {
+      for (int i = 0; i < plans.length; i++) {
+        if (plans[i] == lru) {
+          plans[i] = null;
+          free = i;
+        }
+      }
+      lru.close();
+    }
+    Plan p = new Plan(inputs);
+    p.used = ++uses;
+    plans[free] = p;
+    return p;
   }
 
   /**
@@ -171,10 +318,57 @@ public final class TrainingProgram implements AutoCloseable {
   public Gradients backward(Map<String, Tensor> outputGrads) {
     checkOpen();
     Objects.requireNonNull(outputGrads, "outputGrads");
-    if (pass == null || !pass.training) {
+    if (current == null || !trainingPass) {
       throw new IllegalStateException("backward needs a training forward pass first");
     }
-    return pass.backward(outputGrads);
+    Map<String, Tensor> weightGrads = newWeightGradients();
+    Map<String, Tensor> inputGrads = new LinkedHashMap<>();
+    boolean ok = false;
+    try {
+      Map<String, Tensor> in = backward(outputGrads, weightGrads);
+      for (Map.Entry<String, Tensor> e : in.entrySet()) {
+        inputGrads.put(e.getKey(), e.getValue().copy());
+      }
+      ok = true;
+      return new Gradients(weightGrads, inputGrads);
+    } finally {
+      if (!ok) {
+        weightGrads.values().forEach(Tensor::close);
+        inputGrads.values().forEach(Tensor::close);
+      }
+    }
+  }
+
+  /** A new zero tensor for the gradient of every weight, in the order backward gives them. */
+  Map<String, Tensor> newWeightGradients() {
+    Map<String, Tensor> m = new LinkedHashMap<>();
+    boolean ok = false;
+    try {
+      for (int i = 0; i < weightNames.length; i++) {
+        m.put(weightNames[i], Tensor.allocate(DType.F32, weightShapes[i]));
+      }
+      ok = true;
+      return m;
+    } finally {
+      if (!ok) {
+        m.values().forEach(Tensor::close);
+      }
+    }
+  }
+
+  /**
+   * {@link #backward(Map)} into the caller's weight gradients ({@code weightGrads}: every weight by
+   * name, F32 of its shape, zeroed here first) without allocating once the pass's shapes have been
+   * seen. Returns the gradient of every F32 graph input that gets one: the program's tensors, valid
+   * until the next pass.
+   */
+  Map<String, Tensor> backward(Map<String, Tensor> outputGrads, Map<String, Tensor> weightGrads) {
+    checkOpen();
+    Objects.requireNonNull(outputGrads, "outputGrads");
+    if (current == null || !trainingPass) {
+      throw new IllegalStateException("backward needs a training forward pass first");
+    }
+    return current.backward(outputGrads, weightGrads);
   }
 
   /**
@@ -183,12 +377,26 @@ public final class TrainingProgram implements AutoCloseable {
    */
   public void updateWeights(Weights weights) {
     checkOpen();
-    weights.checkAgainst(graph);
-    for (Node n : order) {
-      if (n.weights().isEmpty()) {
+    boolean same = weights == lastWeights;
+    for (int k = 0; same && k < order.size(); k++) {
+      Map<String, Tensor> nw = nodeWeights.get(k);
+      for (String w : nodeWeightNames[k]) {
+        same &= weights.get(w) == nw.get(w);
+      }
+    }
+    if (!same) { // the same tensors as last time were checked then, and their maps are kept
+      weights.checkAgainst(graph);
+      for (int k = 0; k < order.size(); k++) {
+        nodeWeights.set(k, Program.weightsOf(order.get(k), weights));
+      }
+      lastWeights = weights;
+    }
+    for (int k = 0; k < order.size(); k++) {
+      Node n = order.get(k);
+      if (nodeWeightNames[k].length == 0) {
         continue;
       }
-      Map<String, Tensor> nw = Program.weightsOf(n, weights);
+      Map<String, Tensor> nw = nodeWeights.get(k);
       if (kernels.get(n) instanceof TrainableNode t) {
         t.updateWeights(nw);
       } else {
@@ -208,8 +416,11 @@ public final class TrainingProgram implements AutoCloseable {
     if (!closed) {
       closed = true;
       List<AutoCloseable> all = new ArrayList<>();
-      if (pass != null) {
-        all.add(pass);
+      all.add(this::endPass);
+      for (Plan p : plans) {
+        if (p != null) {
+          all.add(p);
+        }
       }
       all.addAll(contexts.values());
       all.addAll(constants.values());
@@ -228,192 +439,272 @@ public final class TrainingProgram implements AutoCloseable {
     }
   }
 
-  /** One forward pass: every value, what each node saved, which nodes folded. */
-  private final class Pass implements AutoCloseable {
-    final boolean training;
-    final Map<IrValue, Tensor> values = new IdentityHashMap<>();
-    final Map<IrValue, Const> known = new IdentityHashMap<>();
-    final Map<Node, TrainableNode.Saved> saved = new IdentityHashMap<>();
-    final Set<Node> ran = new HashSet<>();
+  /**
+   * Everything about a pass that depends only on the input shapes: every value's tensor (the
+   * intermediates, and the values folded from constants), each node's argument arrays and, from the
+   * first backward on, each node's input gradients. Every pass with these shapes reuses it.
+   */
+  private final class Plan implements AutoCloseable {
+    final int[][] inputShapes; // per used input
+    final Tensor[] vals; // per slot; the graph inputs bound per pass
+    final boolean[] known; // per slot: a constant, or folded from constants (no gradient)
+    final boolean[] folded; // per node
+    final Tensor[][] ins; // per node, bound per pass
+    final Tensor[][] outs; // per node
+    final Map<String, Tensor> outputs = new LinkedHashMap<>();
+    final Map<String, Tensor> outputView = Collections.unmodifiableMap(outputs);
     final List<Tensor> owned = new ArrayList<>();
+    long used; // the lookup that last chose it
+    Tensor[][] gradIns; // per node: a tensor per F32 input that is not known; made at 1st backward
+    Tensor[][] gradOuts; // per node, the argument array
+    Tensor[] grads; // per slot: the gradient summed so far in this backward, null for none yet
+    Tensor[] outGrads; // per slot: a copy of an output's given gradient
+    final Map<String, Tensor> inputGrads = new LinkedHashMap<>();
+    final Map<String, Tensor> inputGradView = Collections.unmodifiableMap(inputGrads);
 
-    Pass(boolean training) {
-      this.training = training;
-    }
-
-    void run(Map<String, Tensor> inputs) {
-      Checks.Dims dims = new Checks.Dims();
-      for (Map.Entry<String, IrValue> e : usedInputs.entrySet()) {
-        Tensor t = inputs.get(e.getKey());
-        Checks.input(e.getKey(), e.getValue().type(), t, inputNames, dims);
-        ws.hold(t);
-        values.put(e.getValue(), t);
-      }
-      values.putAll(constants);
-      known.putAll(constantValues);
-      for (Node n : order) {
-        step(n);
-      }
-    }
-
-    private Tensor own(Const c) {
-      Tensor t = c.saturated().toTensor();
-      owned.add(t);
-      return t;
-    }
-
-    private void step(Node n) {
-      Tensor[] ins = new Tensor[n.inputCount()];
-      TensorType[] types = new TensorType[ins.length];
-      Const[] consts = new Const[ins.length];
-      for (int i = 0; i < ins.length; i++) {
-        IrValue v = n.input(i);
-        if (v != null) {
-          ins[i] = values.get(v);
-          types[i] = TensorType.fixed(ins[i].dtype(), ins[i].shape());
-          consts[i] = known.get(v);
-        }
-      }
-      Inference inf = Inference.of(n.name(), n.op(), types, consts, true);
-      TensorType[] outTypes = inf.types();
-      Const[] folded = inf.values();
-      if (folded != null) { // computed from constants: a constant, no gradient
-        for (int i = 0; i < folded.length; i++) {
-          known.put(n.output(i), folded[i]);
-          values.put(n.output(i), own(folded[i]));
-        }
-        return;
-      }
-      Tensor[] outs = new Tensor[outTypes.length];
-      for (int i = 0; i < outs.length; i++) {
-        outs[i] = Tensor.allocate(outTypes[i].dtype(), outTypes[i].shape());
-        owned.add(outs[i]);
-        values.put(n.output(i), outs[i]);
-      }
-      Checks.lengths(n, ins);
-      CompiledNode k = kernels.get(n);
-      if (training && k instanceof TrainableNode t) {
-        TrainableNode.Saved s = t.forward(ins, outs, ws);
-        if (s != null) {
-          saved.put(n, s);
-        }
-      } else {
-        k.run(ins, outs, ws);
-      }
-      ran.add(n);
-      ws.reset();
-    }
-
-    Gradients backward(Map<String, Tensor> outputGrads) {
-      Map<IrValue, Tensor> grads = new IdentityHashMap<>();
-      List<Tensor> scratch = new ArrayList<>();
-      Map<String, Tensor> weightGrads = new LinkedHashMap<>();
-      Map<String, Tensor> inputGrads = new LinkedHashMap<>();
+    /** Infers every shape from these (checked) inputs, folds, and makes the tensors. */
+    Plan(Map<String, Tensor> inputs) {
+      inputShapes = new int[usedNames.length][];
+      vals = new Tensor[slotOf.size()];
+      known = new boolean[vals.length];
+      folded = new boolean[order.size()];
+      ins = new Tensor[order.size()][];
+      outs = new Tensor[order.size()][];
       boolean ok = false;
       try {
-        for (Node n : order) {
-          for (WeightSpec s : n.weights()) {
-            weightGrads.put(s.name(), Tensor.allocate(DType.F32, s.shape()));
+        for (int i = 0; i < usedNames.length; i++) {
+          Tensor t = inputs.get(usedNames[i]);
+          inputShapes[i] = t.shape();
+          vals[usedSlots[i]] = t; // for the shapes only
+        }
+        Map<IrValue, Const> consts = new IdentityHashMap<>(constantValues);
+        for (Map.Entry<IrValue, Tensor> e : constants.entrySet()) {
+          int s = slotOf.get(e.getKey());
+          vals[s] = e.getValue();
+          known[s] = true;
+        }
+        for (int k = 0; k < order.size(); k++) {
+          Node n = order.get(k);
+          ins[k] = new Tensor[n.inputCount()];
+          TensorType[] types = new TensorType[ins[k].length];
+          Const[] cs = new Const[ins[k].length];
+          for (int i = 0; i < types.length; i++) {
+            if (inSlots[k][i] >= 0) {
+              Tensor x = vals[inSlots[k][i]];
+              types[i] = TensorType.fixed(x.dtype(), x.shape());
+              cs[i] = consts.get(n.input(i));
+            }
+          }
+          Inference inf = Inference.of(n.name(), n.op(), types, cs, true);
+          TensorType[] outTypes = inf.types();
+          Const[] f = inf.values();
+          outs[k] = new Tensor[outTypes.length];
+          for (int i = 0; i < outTypes.length; i++) {
+            Tensor t;
+            if (f != null) { // computed from constants: a constant, no gradient
+              consts.put(n.output(i), f[i]);
+              t = f[i].saturated().toTensor();
+              known[outSlots[k][i]] = true;
+            } else {
+              t = Tensor.allocate(outTypes[i].dtype(), outTypes[i].shape());
+            }
+            owned.add(t);
+            outs[k][i] = t;
+            vals[outSlots[k][i]] = t;
+          }
+          folded[k] = f != null;
+        }
+        ok = true;
+      } finally {
+        for (int s : usedSlots) {
+          vals[s] = null;
+        }
+        if (!ok) {
+          close();
+        }
+      }
+    }
+
+    /** Whether these inputs are open and have the shapes this plan was made for. */
+    boolean matches(Map<String, Tensor> inputs) {
+      for (int i = 0; i < usedNames.length; i++) {
+        Tensor t = inputs.get(usedNames[i]);
+        int[] shape = inputShapes[i];
+        if (t == null
+            || t.isClosed()
+            || t.dtype() != usedTypes[i].dtype()
+            || t.rank() != shape.length) {
+          return false;
+        }
+        for (int d = 0; d < shape.length; d++) {
+          if (t.dim(d) != shape[d]) {
+            return false;
           }
         }
-        for (Map.Entry<String, Tensor> e : outputGrads.entrySet()) {
-          IrValue v = graph.outputValues().get(e.getKey());
-          if (v == null) {
+      }
+      return true;
+    }
+
+    void run(Map<String, Tensor> inputs, boolean training) {
+      for (int i = 0; i < usedNames.length; i++) {
+        Tensor t = inputs.get(usedNames[i]);
+        ws.hold(t);
+        vals[usedSlots[i]] = t;
+      }
+      for (int k = 0; k < ins.length; k++) {
+        if (folded[k]) {
+          continue;
+        }
+        Tensor[] in = ins[k];
+        int[] from = inSlots[k];
+        for (int i = 0; i < in.length; i++) {
+          in[i] = from[i] < 0 ? null : vals[from[i]];
+        }
+        Node n = order.get(k);
+        Checks.lengths(n, in);
+        CompiledNode c = kernels.get(n);
+        if (training && c instanceof TrainableNode t) {
+          saved[k] = t.forward(in, outs[k], ws);
+        } else {
+          c.run(in, outs[k], ws);
+        }
+        ws.reset();
+      }
+    }
+
+    /** The tensors backward writes, made once: every node's input gradients and arrays. */
+    private void prepareBackward() {
+      Tensor[][] gi = new Tensor[ins.length][];
+      Tensor[][] go = new Tensor[ins.length][];
+      for (int k = 0; k < ins.length; k++) {
+        gi[k] = new Tensor[ins[k].length];
+        go[k] = new Tensor[outs[k].length];
+        for (int i = 0; i < gi[k].length; i++) {
+          Tensor x = ins[k][i];
+          if (!folded[k] && x != null && x.dtype() == DType.F32 && !known[inSlots[k][i]]) {
+            gi[k][i] = Tensor.allocate(DType.F32, x.shape());
+            owned.add(gi[k][i]);
+          }
+        }
+      }
+      gradIns = gi;
+      gradOuts = go;
+      grads = new Tensor[vals.length];
+      outGrads = new Tensor[vals.length];
+    }
+
+    Map<String, Tensor> backward(Map<String, Tensor> outputGrads, Map<String, Tensor> weightGrads) {
+      int given = 0;
+      for (int i = 0; i < outputNames.length; i++) {
+        Tensor g = outputGrads.get(outputNames[i]);
+        if (g == null) {
+          continue;
+        }
+        given++;
+        Tensor y = vals[outputSlots[i]];
+        if (g.dtype() != DType.F32 || !sameShape(g, y)) {
+          throw new IllegalArgumentException(
+              "the gradient of output '"
+                  + outputNames[i]
+                  + "' must be "
+                  + y.describe()
+                  + ", got "
+                  + g.describe());
+        }
+      }
+      if (given != outputGrads.size()) {
+        for (String k : outputGrads.keySet()) {
+          if (!graph.outputValues().containsKey(k)) {
             throw new IllegalArgumentException(
                 "unknown output '"
-                    + e.getKey()
+                    + k
                     + "'; outputs: "
                     + String.join(", ", graph.outputValues().keySet()));
           }
-          Tensor y = values.get(v);
-          Tensor g = e.getValue();
-          if (g.dtype() != DType.F32 || !java.util.Arrays.equals(g.shape(), y.shape())) {
-            throw new IllegalArgumentException(
-                "the gradient of output '"
-                    + e.getKey()
-                    + "' must be "
-                    + y.describe()
-                    + ", got "
-                    + g.describe());
-          }
-          accumulate(grads, v, g, scratch);
-        }
-        for (int k = order.size() - 1; k >= 0; k--) {
-          Node n = order.get(k);
-          if (!ran.contains(n)) {
-            continue; // folded
-          }
-          Tensor[] gradOut = new Tensor[n.outputs().size()];
-          boolean any = false;
-          for (int i = 0; i < gradOut.length; i++) {
-            gradOut[i] = grads.get(n.output(i));
-            any |= gradOut[i] != null;
-          }
-          if (!any) {
-            continue; // nothing flows back through it: its weight gradients stay zero
-          }
-          if (!(kernels.get(n) instanceof TrainableNode t)) {
-            throw new IllegalStateException(
-                "node '"
-                    + n.name()
-                    + "' ("
-                    + n.op().kind()
-                    + ") has no backward pass on any backend: "
-                    + untrainable.get(n));
-          }
-          Tensor[] ins = new Tensor[n.inputCount()];
-          Tensor[] gradIn = new Tensor[ins.length];
-          for (int i = 0; i < ins.length; i++) {
-            IrValue v = n.input(i);
-            if (v == null) {
-              continue;
-            }
-            ins[i] = values.get(v);
-            if (ins[i].dtype() == DType.F32 && !known.containsKey(v)) {
-              gradIn[i] = Tensor.allocate(DType.F32, ins[i].shape());
-              scratch.add(gradIn[i]);
-            }
-          }
-          Tensor[] outs = new Tensor[gradOut.length];
-          for (int i = 0; i < outs.length; i++) {
-            outs[i] = values.get(n.output(i));
-          }
-          Map<String, Tensor> dw = new LinkedHashMap<>();
-          for (WeightSpec s : n.weights()) {
-            dw.put(s.name(), weightGrads.get(s.name()));
-          }
-          t.backward(saved.get(n), ins, outs, gradOut, gradIn, dw, ws);
-          ws.reset();
-          for (int i = 0; i < ins.length; i++) {
-            if (gradIn[i] != null) {
-              accumulate(grads, n.input(i), gradIn[i], scratch);
-            }
-          }
-        }
-        for (Map.Entry<String, IrValue> e : graph.inputValues().entrySet()) {
-          Tensor g = grads.get(e.getValue());
-          if (g != null) {
-            inputGrads.put(e.getKey(), g.copy());
-          }
-        }
-        ok = true;
-        return new Gradients(weightGrads, inputGrads);
-      } finally {
-        scratch.forEach(Tensor::close);
-        if (!ok) {
-          weightGrads.values().forEach(Tensor::close);
-          inputGrads.values().forEach(Tensor::close);
         }
       }
+      if (gradIns == null) {
+        prepareBackward();
+      }
+      Arrays.fill(grads, null);
+      for (String w : weightNames) {
+        weightGrads.get(w).zero();
+      }
+      for (int i = 0; i < outputNames.length; i++) {
+        Tensor g = outputGrads.get(outputNames[i]);
+        if (g != null) {
+          accumulate(outputSlots[i], g, true);
+        }
+      }
+      for (int k = order.size() - 1; k >= 0; k--) {
+        if (folded[k]) {
+          continue;
+        }
+        Tensor[] gradOut = gradOuts[k];
+        boolean any = false;
+        for (int i = 0; i < gradOut.length; i++) {
+          gradOut[i] = grads[outSlots[k][i]];
+          any |= gradOut[i] != null;
+        }
+        if (!any) {
+          continue; // nothing flows back through it: its weight gradients stay zero
+        }
+        Node n = order.get(k);
+        if (!(kernels.get(n) instanceof TrainableNode t)) {
+          throw new IllegalStateException(
+              "node '"
+                  + n.name()
+                  + "' ("
+                  + n.op().kind()
+                  + ") has no backward pass on any backend: "
+                  + untrainable.get(n));
+        }
+        Tensor[] gradIn = gradIns[k];
+        for (Tensor g : gradIn) {
+          if (g != null) {
+            g.zero();
+          }
+        }
+        Map<String, Tensor> dw = nodeGrads.get(k);
+        for (String w : nodeWeightNames[k]) {
+          dw.put(w, weightGrads.get(w));
+        }
+        t.backward(saved[k], ins[k], outs[k], gradOut, gradIn, dw, ws);
+        ws.reset();
+        for (int i = 0; i < gradIn.length; i++) {
+          if (gradIn[i] != null) {
+            accumulate(inSlots[k][i], gradIn[i], false);
+          }
+        }
+      }
+      for (int i = 0; i < inputGradNames.length; i++) {
+        Tensor g = grads[inputGradSlots[i]];
+        if (g != null) {
+          inputGrads.put(inputGradNames[i], g);
+        } else {
+          inputGrads.remove(inputGradNames[i]);
+        }
+      }
+      return inputGradView;
     }
 
-    /** Adds {@code g} into the gradient of {@code v} (a copy the first time). */
-    private void accumulate(Map<IrValue, Tensor> grads, IrValue v, Tensor g, List<Tensor> own) {
-      Tensor acc = grads.get(v);
+    /**
+     * Adds {@code g} into the gradient of slot {@code s}. The first gradient of a value becomes its
+     * sum: a node's input gradient as it is (nothing reads it after), a caller's copied.
+     */
+    private void accumulate(int s, Tensor g, boolean callers) {
+      Tensor acc = grads[s];
       if (acc == null) {
-        Tensor c = g.copy();
-        own.add(c);
-        grads.put(v, c);
+        if (callers) {
+          if (outGrads[s] == null) {
+            outGrads[s] = Tensor.allocate(DType.F32, g.shape());
+            owned.add(outGrads[s]);
+          }
+          outGrads[s].copyFrom(g);
+          grads[s] = outGrads[s];
+        } else {
+          grads[s] = g;
+        }
         return;
       }
       MemorySegment a = acc.segment();
@@ -423,13 +714,19 @@ public final class TrainingProgram implements AutoCloseable {
 
     @Override
     public void close() {
-      List<AutoCloseable> all = new ArrayList<>(saved.values());
-      all.addAll(owned);
-      try {
-        Closer.closeAll(all);
-      } finally {
-        ws.releaseHeld();
+      Closer.closeAll(owned);
+    }
+  }
+
+  private static boolean sameShape(Tensor a, Tensor b) {
+    if (a.rank() != b.rank()) {
+      return false;
+    }
+    for (int i = 0; i < a.rank(); i++) {
+      if (a.dim(i) != b.dim(i)) {
+        return false;
       }
     }
+    return true;
   }
 }

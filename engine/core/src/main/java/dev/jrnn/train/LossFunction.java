@@ -30,6 +30,7 @@ public final class LossFunction {
   private final boolean hasIgnore;
   private final int ignore;
   private final boolean mean;
+  private final boolean hasLengths;
 
   private LossFunction(Loss spec) {
     this.spec = spec;
@@ -38,6 +39,7 @@ public final class LossFunction {
     this.hasIgnore = spec.ignoreIndex().isPresent();
     this.ignore = spec.ignoreIndex().orElse(0);
     this.mean = spec.reduction() == Loss.Reduction.MEAN;
+    this.hasLengths = spec.lengthsInput().isPresent();
   }
 
   /** The function a {@link Loss} describes. */
@@ -65,25 +67,24 @@ public final class LossFunction {
    *     is negative or longer than the sequence
    */
   public double compute(Tensor y, Tensor target, Tensor lengths, Tensor dy) {
-    String out = "output '" + spec.output() + "'";
     if (y == null || target == null || dy == null) {
       throw new IllegalArgumentException(
           "loss on "
-              + out
+              + outName()
               + " needs the output, the target and dy, got "
               + (y == null ? "no output" : target == null ? "no target" : "no dy"));
     }
-    Layout l = layout(y, target, lengths, out);
-    if (dy.dtype() != DType.F32 || !Arrays.equals(dy.shape(), l.shape)) {
+    check(y, target, lengths);
+    if (dy.dtype() != DType.F32 || !sameShape(dy, y)) {
       throw new IllegalArgumentException(
           "dy of the loss on "
-              + out
+              + outName()
               + " must be F32 "
-              + Tensor.shapeString(l.shape)
+              + Tensor.shapeString(y.shape())
               + ", got "
               + dy.describe());
     }
-    return evaluate(l, y.segment(), target.segment(), dy.segment(), false);
+    return evaluate(y, target, lengths, y.segment(), dy.segment(), false);
   }
 
   /**
@@ -93,36 +94,59 @@ public final class LossFunction {
    * writing doubles.
    */
   double computeInDouble(Tensor y, Tensor target, Tensor lengths, double[] yValues, double[] dy) {
-    Layout l = layout(y, target, lengths, "output '" + spec.output() + "'");
+    check(y, target, lengths);
     if (yValues.length != y.size() || dy.length != y.size()) {
       throw new IllegalArgumentException("values and dy must have y's " + y.size() + " elements");
     }
     return evaluate(
-        l, MemorySegment.ofArray(yValues), target.segment(), MemorySegment.ofArray(dy), true);
+        y, target, lengths, MemorySegment.ofArray(yValues), MemorySegment.ofArray(dy), true);
   }
 
-  /** How the output splits into rows and blocks (see the class comment), checked. */
-  private record Layout(
-      int[] shape, int[] targetShape, int width, long blocks, long inner, int[] len) {}
+  private String outName() {
+    return "output '" + spec.output() + "'";
+  }
 
-  private Layout layout(Tensor y, Tensor target, Tensor lengths, String out) {
+  private static boolean sameShape(Tensor a, Tensor b) {
+    if (a.rank() != b.rank()) {
+      return false;
+    }
+    for (int i = 0; i < a.rank(); i++) {
+      if (a.dim(i) != b.dim(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Checks the output, the target and the lengths against each other, throwing with what is wrong;
+   * allocates nothing when they fit.
+   */
+  private void check(Tensor y, Tensor target, Tensor lengths) {
     if (y.dtype() != DType.F32) {
-      throw new IllegalArgumentException(out + " must be F32 for a loss, got " + y.describe());
-    }
-    int[] shape = y.shape();
-    boolean ce = kind == Loss.Kind.CROSS_ENTROPY;
-    if (ce && shape.length == 0) {
       throw new IllegalArgumentException(
-          "cross-entropy needs logits with a class axis, got a scalar " + out);
+          outName() + " must be F32 for a loss, got " + y.describe());
     }
-    int[] targetShape = ce ? Arrays.copyOf(shape, shape.length - 1) : shape;
+    boolean ce = kind == Loss.Kind.CROSS_ENTROPY;
+    int rank = y.rank();
+    if (ce && rank == 0) {
+      throw new IllegalArgumentException(
+          "cross-entropy needs logits with a class axis, got a scalar " + outName());
+    }
+    int targetRank = ce ? rank - 1 : rank;
     DType targetType = ce ? DType.I32 : DType.F32;
-    if (target.dtype() != targetType || !Arrays.equals(target.shape(), targetShape)) {
+    boolean fits = target.dtype() == targetType && target.rank() == targetRank;
+    for (int i = 0; fits && i < targetRank; i++) {
+      fits = target.dim(i) == y.dim(i);
+    }
+    if (!fits) {
+      int[] shape = y.shape();
+      int[] targetShape = ce ? Arrays.copyOf(shape, shape.length - 1) : shape;
       throw new IllegalArgumentException(
           "target of the "
               + kindName()
               + " loss on "
-              + out
+              + outName()
               + " "
               + y.describe()
               + " must be "
@@ -133,41 +157,50 @@ public final class LossFunction {
               + ", got "
               + target.describe());
     }
-    int width = ce ? shape[shape.length - 1] : 1;
+    int width = ce ? y.dim(rank - 1) : 1;
     if (ce && classWeights != null && classWeights.length != width) {
       throw new IllegalArgumentException(
           "classWeights has "
               + classWeights.length
               + " entries but "
-              + out
+              + outName()
               + " "
               + y.describe()
               + " has "
               + width
               + " classes");
     }
-    long rows = width == 0 ? Tensor.elementCount(targetShape) : y.size() / width;
-    // blocks: the first two axes with lengths; else one block of every row
-    long blocks = 1;
-    long inner = rows;
-    int[] len = null;
-    if (spec.lengthsInput().isPresent()) {
-      len = lengths(shape, lengths, out);
-      blocks = (long) shape[0] * shape[1];
-      inner = blocks == 0 ? 0 : rows / blocks;
+    if (hasLengths) {
+      checkLengths(y, lengths);
     } else if (lengths != null) {
       throw new IllegalArgumentException(
-          "lengths were given for the loss on " + out + ", whose spec has no lengths input");
+          "lengths were given for the loss on " + outName() + ", whose spec has no lengths input");
     }
-    return new Layout(shape, targetShape, width, blocks, inner, len);
   }
 
+  /**
+   * The loss of checked tensors. Layout: the output's elements are split into rows of {@code
+   * width}; with lengths, the rows are grouped by the first two axes into blocks of {@code inner}
+   * rows (see the class comment).
+   */
   private double evaluate(
-      Layout l, MemorySegment y, MemorySegment target, MemorySegment dy, boolean wide) {
-    return kind == Loss.Kind.CROSS_ENTROPY
-        ? crossEntropy(
-            y, target, dy, wide, l.width, l.blocks, l.inner, l.len, l.shape, l.targetShape)
-        : elementwise(y, target, dy, wide, l.blocks, l.inner, l.len, l.shape);
+      Tensor yt, Tensor target, Tensor lengths, MemorySegment y, MemorySegment dy, boolean wide) {
+    boolean ce = kind == Loss.Kind.CROSS_ENTROPY;
+    int rank = yt.rank();
+    int width = ce ? yt.dim(rank - 1) : 1;
+    long rows = width == 0 ? target.size() : yt.size() / width;
+    long blocks = 1;
+    long inner = rows;
+    MemorySegment len = null;
+    if (hasLengths) {
+      len = lengths.segment();
+      blocks = (long) yt.dim(0) * yt.dim(1);
+      inner = blocks == 0 ? 0 : rows / blocks;
+    }
+    int d1 = rank > 1 ? yt.dim(1) : 1;
+    return ce
+        ? crossEntropy(y, target, dy, wide, width, blocks, inner, len, d1)
+        : elementwise(y, target.segment(), dy, wide, blocks, inner, len, d1);
   }
 
   /** Element {@code i} of an output or gradient: float, or double when {@code wide}. */
@@ -193,86 +226,92 @@ public final class LossFunction {
     };
   }
 
-  /** The checked lengths, one per batch row. */
-  private int[] lengths(int[] shape, Tensor lengths, String out) {
-    String name = "lengths '" + spec.lengthsInput().orElseThrow() + "'";
+  /** Lengths: I32 {@code [N]}, each in {@code [0, T]}. */
+  private void checkLengths(Tensor y, Tensor lengths) {
     int minRank = kind == Loss.Kind.CROSS_ENTROPY ? 3 : 2;
     String layout = spec.isBatchFirst() ? "[N, T, ...]" : "[T, N, ...]";
-    if (shape.length < minRank) {
+    if (y.rank() < minRank) {
       throw new IllegalArgumentException(
           "a loss with lengths needs a sequence "
-              + out
+              + outName()
               + " "
               + layout
               + (minRank == 3 ? " with a class axis" : "")
               + ", got "
-              + Tensor.shapeString(shape));
+              + Tensor.shapeString(y.shape()));
     }
-    int t = shape[spec.isBatchFirst() ? 1 : 0];
-    int n = shape[spec.isBatchFirst() ? 0 : 1];
+    int t = y.dim(spec.isBatchFirst() ? 1 : 0);
+    int n = y.dim(spec.isBatchFirst() ? 0 : 1);
     if (lengths == null) {
       throw new IllegalArgumentException(
-          "the loss on " + out + " counts steps up to " + name + ", which was not given");
+          "the loss on "
+              + outName()
+              + " counts steps up to "
+              + lengthsName()
+              + ", which was not given");
     }
     if (lengths.dtype() != DType.I32 || lengths.rank() != 1 || lengths.dim(0) != n) {
       throw new IllegalArgumentException(
-          name
+          lengthsName()
               + " must be I32 ["
               + n
               + "] (one per batch row of "
-              + out
+              + outName()
               + " "
               + layout
               + " "
-              + Tensor.shapeString(shape)
+              + Tensor.shapeString(y.shape())
               + "), got "
               + lengths.describe());
     }
-    int[] len = lengths.toIntArray();
+    MemorySegment len = lengths.segment();
     for (int i = 0; i < n; i++) {
-      if (len[i] < 0) {
-        throw new IllegalArgumentException(name + "[" + i + "] = " + len[i] + " is negative");
+      int v = len.getAtIndex(I, i);
+      if (v < 0) {
+        throw new IllegalArgumentException(lengthsName() + "[" + i + "] = " + v + " is negative");
       }
-      if (len[i] > t) {
+      if (v > t) {
         throw new IllegalArgumentException(
-            name
+            lengthsName()
                 + "["
                 + i
                 + "] = "
-                + len[i]
+                + v
                 + " is longer than the sequence: T = "
                 + t
                 + " in "
-                + out
+                + outName()
                 + " "
-                + Tensor.shapeString(shape));
+                + Tensor.shapeString(y.shape()));
       }
     }
-    return len;
+  }
+
+  private String lengthsName() {
+    return "lengths '" + spec.lengthsInput().orElseThrow() + "'";
   }
 
   /** Whether block {@code b} (an index over the first two axes) is within its row's length. */
-  private boolean counted(long b, int d1, int[] len) {
+  private boolean counted(long b, int d1, MemorySegment len) {
     if (len == null) {
       return true;
     }
     int i0 = (int) (b / d1);
     int i1 = (int) (b % d1);
-    return spec.isBatchFirst() ? i1 < len[i0] : i0 < len[i1];
+    return spec.isBatchFirst() ? i1 < len.getAtIndex(I, i0) : i0 < len.getAtIndex(I, i1);
   }
 
   private double crossEntropy(
       MemorySegment y,
-      MemorySegment target,
+      Tensor targetTensor,
       MemorySegment dy,
       boolean wide,
       int c,
       long blocks,
       long inner,
-      int[] len,
-      int[] shape,
-      int[] targetShape) {
-    int d1 = shape.length > 1 ? shape[1] : 1;
+      MemorySegment len,
+      int d1) {
+    MemorySegment target = targetTensor.segment();
     // pass 1: check the class ids and sum the weights of counted positions (the mean's divisor)
     double total = 0;
     for (long b = 0; b < blocks; b++) {
@@ -287,7 +326,7 @@ public final class LossFunction {
         if (k < 0 || k >= c) {
           throw new IllegalArgumentException(
               "target"
-                  + position(r, targetShape)
+                  + position(r, targetTensor.shape())
                   + " = "
                   + k
                   + " is not a class id of output '"
@@ -352,9 +391,8 @@ public final class LossFunction {
       boolean wide,
       long blocks,
       long inner,
-      int[] len,
-      int[] shape) {
-    int d1 = shape.length > 1 ? shape[1] : 1;
+      MemorySegment len,
+      int d1) {
     long count = 0;
     for (long b = 0; b < blocks; b++) {
       if (counted(b, d1, len)) {
