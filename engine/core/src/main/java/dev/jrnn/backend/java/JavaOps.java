@@ -103,8 +103,19 @@ final class JavaOps {
     private final Op.Linear op;
     private final Sgemm.Panels w;
     private final float[] bias;
+    private final Object key; // of the scratch in a call's workspace
 
     Linear(Op.Linear op, Map<String, Tensor> weights, String name) {
+      this(op, weights, name, null);
+    }
+
+    /**
+     * A Linear whose scratch lives under {@code cacheKey} (this one when null): a training node
+     * that repacks its weights every step keeps one key, so the workspace does not gain an entry
+     * (and its buffers) per step.
+     */
+    Linear(Op.Linear op, Map<String, Tensor> weights, String name, Object cacheKey) {
+      this.key = cacheKey != null ? cacheKey : this;
       this.op = op;
       int[] map = new int[op.out()];
       for (int j = 0; j < map.length; j++) {
@@ -126,7 +137,7 @@ final class JavaOps {
 
     @Override
     public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      Buffers buf = ctx.cache(this, k -> new Buffers());
+      Buffers buf = ctx.cache(key, k -> new Buffers());
       int rows = (int) (in[0].size() / op.in());
       if (buf.a.length < rows * op.in()) {
         buf.a = new float[rows * op.in()];

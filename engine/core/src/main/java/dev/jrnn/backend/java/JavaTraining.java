@@ -98,6 +98,7 @@ final class JavaTraining {
     private final String biasName;
     private CompiledNode forward;
     private Sgemm.Panels w; // W [out, in] as B [k = out, n = in], for dX = dY·W
+    private final Object forwardScratch = new Object(); // one workspace entry for every repack
 
     Linear(Op.Linear op, String name, Map<String, Tensor> weights) {
       this.op = op;
@@ -109,7 +110,7 @@ final class JavaTraining {
 
     @Override
     public void updateWeights(Map<String, Tensor> weights) {
-      forward = new JavaOps.Linear(op, weights, name);
+      forward = new JavaOps.Linear(op, weights, name, forwardScratch);
       float[] wt = weights.get(weightName).toFloatArray();
       w = Sgemm.pack(wt, 0, op.in(), op.out(), op.in());
     }
