@@ -158,9 +158,9 @@ public final class SgemmAt {
           int ao = (m / MR * k + kb) * MR;
           int co = cOff + m * ldc + p * NR;
           if (NV == 4) {
-            tile6x4(ap, ao, rows, bp, bo, kn, c, co, ldc, acc);
+            tile6x4(ap, ao, MR, rows, bp, bo, kn, c, co, ldc, acc);
           } else {
-            tile6x2(ap, ao, rows, bp, bo, kn, c, co, ldc, acc);
+            tile6x2(ap, ao, MR, rows, bp, bo, kn, c, co, ldc, acc);
           }
         }
       }
@@ -238,9 +238,9 @@ public final class SgemmAt {
           int ao = aOff + kb * lda + m;
           int co = cOff + m * ldc + p * NR;
           if (NV == 4) {
-            tile6x4InPlace(a, ao, lda, rows, bp, bo, kn, c, co, ldc, acc);
+            tile6x4(a, ao, lda, rows, bp, bo, kn, c, co, ldc, acc);
           } else {
-            tile6x2InPlace(a, ao, lda, rows, bp, bo, kn, c, co, ldc, acc);
+            tile6x2(a, ao, lda, rows, bp, bo, kn, c, co, ldc, acc);
           }
         }
       }
@@ -279,244 +279,11 @@ public final class SgemmAt {
   // Rows of C past `rows` come from the strip's zero padding and are not stored. Every vector
   // stays inside its method (see Sgemm).
 
+  // The 6-row kernels read A at a column stride (MR for a packed strip, lda in place); rows past
+  // `rows` read the last valid column (harmless in a packed strip, whose padding they would read),
+  // and only `rows` rows of C are written.
+
   private static void tile6x4(
-      float[] a,
-      int ao,
-      int rows,
-      float[] b,
-      int bo,
-      int k,
-      float[] c,
-      int co,
-      int ldc,
-      boolean acc) {
-    int o1 = co + Math.min(1, rows - 1) * ldc;
-    int o2 = co + Math.min(2, rows - 1) * ldc;
-    int o3 = co + Math.min(3, rows - 1) * ldc;
-    int o4 = co + Math.min(4, rows - 1) * ldc;
-    int o5 = co + Math.min(5, rows - 1) * ldc;
-    FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23;
-    FloatVector c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
-    if (acc) {
-      c00 = FloatVector.fromArray(S, c, co);
-      c01 = FloatVector.fromArray(S, c, co + VL);
-      c02 = FloatVector.fromArray(S, c, co + 2 * VL);
-      c03 = FloatVector.fromArray(S, c, co + 3 * VL);
-      c10 = FloatVector.fromArray(S, c, o1);
-      c11 = FloatVector.fromArray(S, c, o1 + VL);
-      c12 = FloatVector.fromArray(S, c, o1 + 2 * VL);
-      c13 = FloatVector.fromArray(S, c, o1 + 3 * VL);
-      c20 = FloatVector.fromArray(S, c, o2);
-      c21 = FloatVector.fromArray(S, c, o2 + VL);
-      c22 = FloatVector.fromArray(S, c, o2 + 2 * VL);
-      c23 = FloatVector.fromArray(S, c, o2 + 3 * VL);
-      c30 = FloatVector.fromArray(S, c, o3);
-      c31 = FloatVector.fromArray(S, c, o3 + VL);
-      c32 = FloatVector.fromArray(S, c, o3 + 2 * VL);
-      c33 = FloatVector.fromArray(S, c, o3 + 3 * VL);
-      c40 = FloatVector.fromArray(S, c, o4);
-      c41 = FloatVector.fromArray(S, c, o4 + VL);
-      c42 = FloatVector.fromArray(S, c, o4 + 2 * VL);
-      c43 = FloatVector.fromArray(S, c, o4 + 3 * VL);
-      c50 = FloatVector.fromArray(S, c, o5);
-      c51 = FloatVector.fromArray(S, c, o5 + VL);
-      c52 = FloatVector.fromArray(S, c, o5 + 2 * VL);
-      c53 = FloatVector.fromArray(S, c, o5 + 3 * VL);
-    } else {
-      c00 = FloatVector.zero(S);
-      c01 = c00;
-      c02 = c00;
-      c03 = c00;
-      c10 = c00;
-      c11 = c00;
-      c12 = c00;
-      c13 = c00;
-      c20 = c00;
-      c21 = c00;
-      c22 = c00;
-      c23 = c00;
-      c30 = c00;
-      c31 = c00;
-      c32 = c00;
-      c33 = c00;
-      c40 = c00;
-      c41 = c00;
-      c42 = c00;
-      c43 = c00;
-      c50 = c00;
-      c51 = c00;
-      c52 = c00;
-      c53 = c00;
-    }
-    for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 4 * VL;
-      int ak = ao + kk * MR;
-      FloatVector b0 = FloatVector.fromArray(S, b, bk);
-      FloatVector b1 = FloatVector.fromArray(S, b, bk + VL);
-      FloatVector b2 = FloatVector.fromArray(S, b, bk + 2 * VL);
-      FloatVector b3 = FloatVector.fromArray(S, b, bk + 3 * VL);
-      FloatVector x = FloatVector.broadcast(S, a[ak]);
-      c00 = b0.fma(x, c00);
-      c01 = b1.fma(x, c01);
-      c02 = b2.fma(x, c02);
-      c03 = b3.fma(x, c03);
-      x = FloatVector.broadcast(S, a[ak + 1]);
-      c10 = b0.fma(x, c10);
-      c11 = b1.fma(x, c11);
-      c12 = b2.fma(x, c12);
-      c13 = b3.fma(x, c13);
-      x = FloatVector.broadcast(S, a[ak + 2]);
-      c20 = b0.fma(x, c20);
-      c21 = b1.fma(x, c21);
-      c22 = b2.fma(x, c22);
-      c23 = b3.fma(x, c23);
-      x = FloatVector.broadcast(S, a[ak + 3]);
-      c30 = b0.fma(x, c30);
-      c31 = b1.fma(x, c31);
-      c32 = b2.fma(x, c32);
-      c33 = b3.fma(x, c33);
-      x = FloatVector.broadcast(S, a[ak + 4]);
-      c40 = b0.fma(x, c40);
-      c41 = b1.fma(x, c41);
-      c42 = b2.fma(x, c42);
-      c43 = b3.fma(x, c43);
-      x = FloatVector.broadcast(S, a[ak + 5]);
-      c50 = b0.fma(x, c50);
-      c51 = b1.fma(x, c51);
-      c52 = b2.fma(x, c52);
-      c53 = b3.fma(x, c53);
-    }
-    c00.intoArray(c, co);
-    c01.intoArray(c, co + VL);
-    c02.intoArray(c, co + 2 * VL);
-    c03.intoArray(c, co + 3 * VL);
-    if (rows > 1) {
-      c10.intoArray(c, o1);
-      c11.intoArray(c, o1 + VL);
-      c12.intoArray(c, o1 + 2 * VL);
-      c13.intoArray(c, o1 + 3 * VL);
-    }
-    if (rows > 2) {
-      c20.intoArray(c, o2);
-      c21.intoArray(c, o2 + VL);
-      c22.intoArray(c, o2 + 2 * VL);
-      c23.intoArray(c, o2 + 3 * VL);
-    }
-    if (rows > 3) {
-      c30.intoArray(c, o3);
-      c31.intoArray(c, o3 + VL);
-      c32.intoArray(c, o3 + 2 * VL);
-      c33.intoArray(c, o3 + 3 * VL);
-    }
-    if (rows > 4) {
-      c40.intoArray(c, o4);
-      c41.intoArray(c, o4 + VL);
-      c42.intoArray(c, o4 + 2 * VL);
-      c43.intoArray(c, o4 + 3 * VL);
-    }
-    if (rows > 5) {
-      c50.intoArray(c, o5);
-      c51.intoArray(c, o5 + VL);
-      c52.intoArray(c, o5 + 2 * VL);
-      c53.intoArray(c, o5 + 3 * VL);
-    }
-  }
-
-  private static void tile6x2(
-      float[] a,
-      int ao,
-      int rows,
-      float[] b,
-      int bo,
-      int k,
-      float[] c,
-      int co,
-      int ldc,
-      boolean acc) {
-    int o1 = co + Math.min(1, rows - 1) * ldc;
-    int o2 = co + Math.min(2, rows - 1) * ldc;
-    int o3 = co + Math.min(3, rows - 1) * ldc;
-    int o4 = co + Math.min(4, rows - 1) * ldc;
-    int o5 = co + Math.min(5, rows - 1) * ldc;
-    FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-    if (acc) {
-      c00 = FloatVector.fromArray(S, c, co);
-      c01 = FloatVector.fromArray(S, c, co + VL);
-      c10 = FloatVector.fromArray(S, c, o1);
-      c11 = FloatVector.fromArray(S, c, o1 + VL);
-      c20 = FloatVector.fromArray(S, c, o2);
-      c21 = FloatVector.fromArray(S, c, o2 + VL);
-      c30 = FloatVector.fromArray(S, c, o3);
-      c31 = FloatVector.fromArray(S, c, o3 + VL);
-      c40 = FloatVector.fromArray(S, c, o4);
-      c41 = FloatVector.fromArray(S, c, o4 + VL);
-      c50 = FloatVector.fromArray(S, c, o5);
-      c51 = FloatVector.fromArray(S, c, o5 + VL);
-    } else {
-      c00 = FloatVector.zero(S);
-      c01 = c00;
-      c10 = c00;
-      c11 = c00;
-      c20 = c00;
-      c21 = c00;
-      c30 = c00;
-      c31 = c00;
-      c40 = c00;
-      c41 = c00;
-      c50 = c00;
-      c51 = c00;
-    }
-    for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 2 * VL;
-      int ak = ao + kk * MR;
-      FloatVector b0 = FloatVector.fromArray(S, b, bk);
-      FloatVector b1 = FloatVector.fromArray(S, b, bk + VL);
-      FloatVector x = FloatVector.broadcast(S, a[ak]);
-      c00 = b0.fma(x, c00);
-      c01 = b1.fma(x, c01);
-      x = FloatVector.broadcast(S, a[ak + 1]);
-      c10 = b0.fma(x, c10);
-      c11 = b1.fma(x, c11);
-      x = FloatVector.broadcast(S, a[ak + 2]);
-      c20 = b0.fma(x, c20);
-      c21 = b1.fma(x, c21);
-      x = FloatVector.broadcast(S, a[ak + 3]);
-      c30 = b0.fma(x, c30);
-      c31 = b1.fma(x, c31);
-      x = FloatVector.broadcast(S, a[ak + 4]);
-      c40 = b0.fma(x, c40);
-      c41 = b1.fma(x, c41);
-      x = FloatVector.broadcast(S, a[ak + 5]);
-      c50 = b0.fma(x, c50);
-      c51 = b1.fma(x, c51);
-    }
-    c00.intoArray(c, co);
-    c01.intoArray(c, co + VL);
-    if (rows > 1) {
-      c10.intoArray(c, o1);
-      c11.intoArray(c, o1 + VL);
-    }
-    if (rows > 2) {
-      c20.intoArray(c, o2);
-      c21.intoArray(c, o2 + VL);
-    }
-    if (rows > 3) {
-      c30.intoArray(c, o3);
-      c31.intoArray(c, o3 + VL);
-    }
-    if (rows > 4) {
-      c40.intoArray(c, o4);
-      c41.intoArray(c, o4 + VL);
-    }
-    if (rows > 5) {
-      c50.intoArray(c, o5);
-      c51.intoArray(c, o5 + VL);
-    }
-  }
-
-  // The in-place kernels: A read at a column stride; rows past `rows` read the last valid column.
-
-  private static void tile6x4InPlace(
       float[] a,
       int ao,
       int lda,
@@ -665,7 +432,7 @@ public final class SgemmAt {
     }
   }
 
-  private static void tile6x2InPlace(
+  private static void tile6x2(
       float[] a,
       int ao,
       int lda,
