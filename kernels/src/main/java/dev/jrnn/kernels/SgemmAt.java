@@ -140,31 +140,8 @@ public final class SgemmAt {
       gemmScalar(m0, m1, ap, k, bp, p0, p1, c, cOff, ldc, accumulate);
       return;
     }
-    if (k == 0) {
-      if (!accumulate) {
-        for (int m = m0; m < m1; m++) {
-          java.util.Arrays.fill(c, cOff + m * ldc + p0 * NR, cOff + m * ldc + p1 * NR, 0f);
-        }
-      }
-      return;
-    }
-    for (int kb = 0; kb < k; kb += KC) {
-      int kn = Math.min(KC, k - kb);
-      boolean acc = accumulate || kb > 0;
-      for (int p = p0; p < p1; p++) {
-        int bo = (p * k + kb) * NR;
-        for (int m = m0; m < m1; m += MR) {
-          int rows = Math.min(MR, m1 - m);
-          int ao = (m / MR * k + kb) * MR;
-          int co = cOff + m * ldc + p * NR;
-          if (NV == 4) {
-            tile6x4(ap, ao, MR, rows, bp, bo, kn, c, co, ldc, acc);
-          } else {
-            tile6x2(ap, ao, MR, rows, bp, bo, kn, c, co, ldc, acc);
-          }
-        }
-      }
-    }
+    // strip m / MR starts at (m / MR)·k·MR; its column kk at + kk·MR
+    blocks(m0, m1, ap, m0 / MR * k * MR, k * MR, MR, k, bp, p0, p1, c, cOff, ldc, accumulate);
   }
 
   /** Scalar twin of {@link #gemm}: the same fused multiply-add chain per element. */
@@ -220,6 +197,29 @@ public final class SgemmAt {
       gemmScalar(m0, m1, a, aOff, lda, k, bp, p0, p1, c, cOff, ldc, accumulate);
       return;
     }
+    blocks(m0, m1, a, aOff + m0, MR, lda, k, bp, p0, p1, c, cOff, ldc, accumulate);
+  }
+
+  /**
+   * The vector driver of both forms: blocks of {@link #KC} depth, panels, strips of {@link #MR}
+   * columns of A; strip {@code i} (from {@code m0}) starts at {@code a0 + i·strip} and its column
+   * {@code kk} at {@code + kk·lda}.
+   */
+  private static void blocks(
+      int m0,
+      int m1,
+      float[] a,
+      int a0,
+      int strip,
+      int lda,
+      int k,
+      float[] bp,
+      int p0,
+      int p1,
+      float[] c,
+      int cOff,
+      int ldc,
+      boolean accumulate) {
     if (k == 0) {
       if (!accumulate) {
         for (int m = m0; m < m1; m++) {
@@ -235,7 +235,7 @@ public final class SgemmAt {
         int bo = (p * k + kb) * NR;
         for (int m = m0; m < m1; m += MR) {
           int rows = Math.min(MR, m1 - m);
-          int ao = aOff + kb * lda + m;
+          int ao = a0 + (m - m0) / MR * strip + kb * lda;
           int co = cOff + m * ldc + p * NR;
           if (NV == 4) {
             tile6x4(a, ao, lda, rows, bp, bo, kn, c, co, ldc, acc);
