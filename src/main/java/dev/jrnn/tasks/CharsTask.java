@@ -224,12 +224,7 @@ public final class CharsTask {
       try (Fitted f = Runs.fitOrResume(fit, g, w, train, o, dir)) {
         Map<String, Double> metrics =
             Runs.evaluate(
-                f.trainer(),
-                test,
-                LOGITS,
-                b -> p -> p.ignoring(Tokenizer.PAD),
-                Metrics.perplexity(),
-                Metrics.bitsPerChar());
+                f.trainer(), test, training.loss(), Metrics.perplexity(), Metrics.bitsPerChar());
         Path model = Runs.saveModel(f, "chars", dir);
         List<String> generated = new ArrayList<>();
         if (samples > 0) {

@@ -271,7 +271,7 @@ public final class ClassifyTask {
       }
       try (Fitted f = Runs.fitOrResume(fit, g, w, train, o, dir)) {
         Map<String, Double> metrics =
-            Runs.evaluate(f.trainer(), test, LOGIT, b -> p -> p, testMetrics());
+            Runs.evaluate(f.trainer(), test, training.loss(), testMetrics());
         Path model = Runs.saveModel(f, "classify", dir);
         double[] tp = Runs.throughput(f.history());
         return new Report(

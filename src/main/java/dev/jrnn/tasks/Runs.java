@@ -1,5 +1,6 @@
 package dev.jrnn.tasks;
 
+import dev.jrnn.Loss;
 import dev.jrnn.Result;
 import dev.jrnn.Trainer;
 import dev.jrnn.data.Batching;
@@ -169,22 +170,17 @@ final class Runs {
   }
 
   /**
-   * The metrics over {@code batches} with the trainer's current weights, dropout off: {@code
-   * output} against each batch's target, positions chosen by {@code predictions}.
+   * The metrics over {@code batches} with the trainer's current weights, dropout off: the loss's
+   * output against each batch's target, on the positions the loss counts (as validation does).
    */
-  static Map<String, Double> evaluate(
-      Trainer t,
-      Batches batches,
-      String output,
-      Function<Batch, Function<Predictions, Predictions>> positions,
-      Metric... metrics) {
+  static Map<String, Double> evaluate(Trainer t, Batches batches, Loss loss, Metric... metrics) {
     for (Metric m : metrics) {
       m.reset();
     }
     for (Iterator<Batch> it = batches.epoch(1); it.hasNext(); ) {
       try (Batch b = it.next();
           Result r = t.run(b.inputs())) {
-        Predictions p = positions.apply(b).apply(Predictions.of(r.get(output), b.target()));
+        Predictions p = Predictions.of(loss, r.get(loss.output()), b);
         for (Metric m : metrics) {
           m.update(p);
         }

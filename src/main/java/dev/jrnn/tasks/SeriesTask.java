@@ -216,8 +216,7 @@ public final class SeriesTask {
             Runs.evaluate(
                 f.trainer(),
                 windows(w, test, 512, o.seed(), false),
-                OUTPUT,
-                b -> p -> p,
+                training.loss(),
                 Metrics.mse(norm::invert),
                 Metrics.mae(norm::invert),
                 Metrics.rmse(norm::invert));

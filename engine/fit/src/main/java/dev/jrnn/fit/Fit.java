@@ -385,13 +385,7 @@ public final class Fit {
         weights += w;
         if (!metrics.isEmpty()) {
           try (Result r = trainer.run(b.inputs())) {
-            Predictions p =
-                new Predictions(
-                    r.get(metricsOutput),
-                    b.target(),
-                    loss.lengthsInput().map(b::input).orElse(null),
-                    loss.isBatchFirst(),
-                    loss.ignoreIndex());
+            Predictions p = Predictions.of(loss, r.get(metricsOutput), b);
             for (Metric m : metrics) {
               m.update(p);
             }

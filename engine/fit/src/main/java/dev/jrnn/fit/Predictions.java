@@ -1,6 +1,7 @@
 package dev.jrnn.fit;
 
 import dev.jrnn.DType;
+import dev.jrnn.Loss;
 import dev.jrnn.Tensor;
 import java.util.Objects;
 import java.util.OptionalInt;
@@ -40,6 +41,19 @@ public record Predictions(
   /** Every position counts. */
   public static Predictions of(Tensor output, Tensor target) {
     return new Predictions(output, target, null, false, OptionalInt.empty());
+  }
+
+  /**
+   * {@code output} against {@code batch}'s target, counting the positions {@code loss} counts: its
+   * lengths input (read from the batch) and layout, its ignored id.
+   */
+  public static Predictions of(Loss loss, Tensor output, Batch batch) {
+    return new Predictions(
+        output,
+        batch.target(),
+        loss.lengthsInput().map(batch::input).orElse(null),
+        loss.isBatchFirst(),
+        loss.ignoreIndex());
   }
 
   /** A copy in which only steps before each row's length count. */
