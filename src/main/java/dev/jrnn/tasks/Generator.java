@@ -87,15 +87,17 @@ public final class Generator implements AutoCloseable {
     SplittableRandom rnd = new SplittableRandom(seed);
     StringBuilder out = new StringBuilder();
     double[] p = new double[vocab];
+    float[] last = new float[vocab];
     try (State state = session.newState();
         Tensor one = Tensor.allocate(DType.I32, 1, 1);
         Tensor logits = Tensor.allocate(DType.F32, 1, 1, vocab)) {
-      float[] last;
       try (Tensor ids = Tensor.of(first, first.length, 1);
           var r = session.step(state, Map.of(CharsTask.TOKENS, ids))) {
-        float[] all = r.get(CharsTask.LOGITS).toFloatArray();
-        last = java.util.Arrays.copyOfRange(all, all.length - vocab, all.length);
+        read(r.get(CharsTask.LOGITS), (long) (first.length - 1) * vocab, last);
       }
+      // one step per character, into the same tensors
+      Map<String, Tensor> in = Map.of(CharsTask.TOKENS, one);
+      Map<String, Tensor> outs = Map.of(CharsTask.LOGITS, logits);
       for (int i = 0; i < length; i++) {
         int id = draw(last, temperature, topK, p, rnd);
         if (id == Tokenizer.END) {
@@ -103,53 +105,55 @@ public final class Generator implements AutoCloseable {
         }
         out.append(tokenizer.token(id));
         one.setInt(0, id);
-        session.step(state, Map.of(CharsTask.TOKENS, one), Map.of(CharsTask.LOGITS, logits));
-        last = logits.toFloatArray();
+        session.step(state, in, outs);
+        read(logits, 0, last);
       }
     }
     return out.toString();
   }
 
+  /** {@code into.length} floats of {@code t} from element {@code from}. */
+  private static void read(Tensor t, long from, float[] into) {
+    for (int i = 0; i < into.length; i++) {
+      into[i] = t.getFloat(from + i);
+    }
+  }
+
   /**
    * One id from softmax(logits / temperature) over the drawable ids: the {@code topK} with the
-   * highest logits (ties to the lower id) when {@code topK} &gt; 0, else all of them.
+   * highest logits (ties to the lower id) when {@code topK} &gt; 0, else all of them. {@code p} is
+   * scratch of the logits' length; nothing is allocated.
    */
   static int draw(float[] logits, double temperature, int topK, double[] p, SplittableRandom rnd) {
     int v = logits.length;
-    boolean[] allowed = new boolean[v];
-    int drawable = 0;
+    int drawable = 0; // p[i] marks first: 1 may be drawn, 0 may not
     for (int i = 0; i < v; i++) {
-      allowed[i] = drawable(i);
-      drawable += allowed[i] ? 1 : 0;
+      p[i] = drawable(i) ? 1 : 0;
+      drawable += (int) p[i];
     }
     if (topK > 0 && topK < drawable) {
-      Integer[] order = new Integer[v];
-      for (int i = 0; i < v; i++) {
-        order[i] = i;
-      }
-      java.util.Arrays.sort(
-          order,
-          (a, b) -> {
-            int c = Float.compare(logits[b], logits[a]);
-            return c != 0 ? c : Integer.compare(a, b);
-          });
-      java.util.Arrays.fill(allowed, false);
-      for (int i = 0, taken = 0; i < v && taken < topK; i++) {
-        if (drawable(order[i])) {
-          allowed[order[i]] = true;
-          taken++;
+      for (int taken = 0; taken < topK; taken++) { // the highest left, the lower id on ties
+        int best = -1;
+        for (int i = 0; i < v; i++) {
+          if (p[i] == 1 && (best < 0 || logits[i] > logits[best])) {
+            best = i;
+          }
         }
+        p[best] = 2;
+      }
+      for (int i = 0; i < v; i++) {
+        p[i] = p[i] == 2 ? 1 : 0;
       }
     }
     double max = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < v; i++) {
-      if (allowed[i]) {
+      if (p[i] > 0) {
         max = Math.max(max, logits[i]);
       }
     }
     double sum = 0;
     for (int i = 0; i < v; i++) {
-      p[i] = allowed[i] ? Math.exp((logits[i] - max) / temperature) : 0;
+      p[i] = p[i] > 0 ? Math.exp((logits[i] - max) / temperature) : 0;
       sum += p[i];
     }
     double u = rnd.nextDouble() * sum;
