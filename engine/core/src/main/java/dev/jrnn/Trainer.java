@@ -48,6 +48,27 @@ public interface Trainer extends AutoCloseable {
   double step(Map<String, Tensor> inputs, Tensor target);
 
   /**
+   * The first half of a {@link #step}: forward (in training mode, with the masks the next step
+   * would use), the loss and backward, without updating anything. The gradients are then those
+   * {@link #gradients()} returns; the weights and the step count are unchanged. With {@link #apply}
+   * it splits a step where gradients are combined in between (data-parallel training averages
+   * several workers' gradients for one update): {@code step(inputs, target)} gives the same weights
+   * as {@code backward(inputs, target)} followed by {@code apply(gradients())}. A loss or gradient
+   * that is not finite throws as in {@link #step}. Returns the loss.
+   */
+  double backward(Map<String, Tensor> inputs, Tensor target);
+
+  /**
+   * The second half of a {@link #step}: clips the given gradients and applies the optimizer to the
+   * weights with them, exactly as a step does with its own, and counts the step. {@code gradients}
+   * holds one F32 tensor per weight with the weight's name and shape; it is read, not kept (the
+   * caller still closes it), and {@link #gradients()} returns a copy of it afterwards. A missing,
+   * extra or mis-shaped gradient throws naming it; a non-finite element throws naming the weight
+   * and the element, the weights unchanged.
+   */
+  void apply(Weights gradients);
+
+  /**
    * Truncated BPTT over a long sequence ({@link Tbptt}): one {@link #step} per chunk, on the
    * chunk's slice of the sequence inputs and of the target (per-step targets along the same time
    * axis), the state carried between chunks. The state inputs must be given (zeros to start a
@@ -62,7 +83,10 @@ public interface Trainer extends AutoCloseable {
   /** Runs the graph with the current weights, dropout off; the caller closes the result. */
   Result run(Map<String, Tensor> inputs);
 
-  /** The gradient of every weight from the last step, before clipping: a copy. */
+  /**
+   * The gradient of every weight from the last {@link #step}, {@link #backward} or {@link #apply},
+   * before clipping: a copy (empty before the first).
+   */
   Weights gradients();
 
   /**

@@ -153,13 +153,80 @@ final class LocalTrainer implements Trainer {
   }
 
   /**
-   * Forward, loss, backward into the gradient set the last step did not fill (so a failed step
-   * leaves the last one's gradients readable), the update. Once the input shapes have been seen,
-   * nothing here allocates: the program reuses its tensors per shape, dy is kept per shape.
+   * {@link #backward} and {@link #update}. Once the input shapes have been seen, nothing here
+   * allocates: the program reuses its tensors per shape, dy is kept per shape.
    */
   @Override
   public double step(Map<String, Tensor> inputs, Tensor target) {
     checkOpen();
+    int into = spareGrads();
+    double value = forwardBackward(inputs, target, into);
+    update(into);
+    return value;
+  }
+
+  @Override
+  public double backward(Map<String, Tensor> inputs, Tensor target) {
+    checkOpen();
+    int into = spareGrads();
+    double value = forwardBackward(inputs, target, into);
+    lastGrads = into;
+    return value;
+  }
+
+  @Override
+  public void apply(Weights gradients) {
+    checkOpen();
+    Objects.requireNonNull(gradients, "gradients");
+    for (String name : gradients.names()) {
+      if (!weightMap.containsKey(name)) {
+        throw new IllegalArgumentException(
+            "gradient '"
+                + name
+                + "' is not a weight of the graph; weights: "
+                + String.join(", ", weightMap.keySet()));
+      }
+    }
+    int into = spareGrads();
+    for (int k = 0; k < gradNames.length; k++) {
+      Tensor mine = gradTensors[into][k];
+      if (!gradients.contains(gradNames[k])) {
+        throw new IllegalArgumentException(
+            "no gradient for weight '"
+                + gradNames[k]
+                + "' "
+                + Tensor.shapeString(mine.shape())
+                + "; gradients given: "
+                + (gradients.names().isEmpty() ? "none" : String.join(", ", gradients.names())));
+      }
+      Tensor given = gradients.get(gradNames[k]);
+      if (given.dtype() != DType.F32 || !java.util.Arrays.equals(given.shape(), mine.shape())) {
+        throw new IllegalArgumentException(
+            "the gradient of weight '"
+                + gradNames[k]
+                + "' must be F32 "
+                + Tensor.shapeString(mine.shape())
+                + ", got "
+                + given.describe());
+      }
+      mine.copyFrom(given);
+    }
+    checkFinite(optimizer.steps() + 1, gradTensors[into]);
+    update(into);
+  }
+
+  /**
+   * The gradient set the last step did not fill, so a failed step leaves its gradients readable.
+   */
+  private int spareGrads() {
+    return lastGrads == 0 ? 1 : 0;
+  }
+
+  /**
+   * Forward in training mode with the next step's seed, the loss, backward into gradient set {@code
+   * into}; throws, naming the step, on a loss or gradient that is not finite. Returns the loss.
+   */
+  private double forwardBackward(Map<String, Tensor> inputs, Tensor target, int into) {
     long n = optimizer.steps() + 1;
     Map<String, Tensor> out = program.forward(inputs, seedOf(n));
     lastOut = out;
@@ -177,15 +244,17 @@ final class LocalTrainer implements Trainer {
               + "; the weights are unchanged (lower the learning rate, clip gradients, check the"
               + " data)");
     }
-    int into = lastGrads == 0 ? 1 : 0;
-    Map<String, Tensor> g = grads.get(into);
     upstream.put(training.loss().output(), dy);
-    program.backward(upstream, g);
+    program.backward(upstream, grads.get(into));
     checkFinite(n, gradTensors[into]);
-    lastNorm = optimizer.step(weightMap, g);
+    return value;
+  }
+
+  /** Clipping and the optimizer's update with gradient set {@code into}; the step is counted. */
+  private void update(int into) {
+    lastNorm = optimizer.step(weightMap, grads.get(into));
     program.updateWeights(weights);
     lastGrads = into;
-    return value;
   }
 
   /** A zeroed-by-the-loss F32 tensor of y's shape, made once per shape. */
