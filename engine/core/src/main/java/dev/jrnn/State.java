@@ -15,6 +15,30 @@ public interface State extends AutoCloseable {
   /** Sets every state back to zero (keeping the batch size). */
   void reset();
 
+  /**
+   * Sets every state to zero with batch size {@code batchSize ≥ 1}, allocated now (a fresh state
+   * otherwise takes its batch size from its first step), so that rows can be written before a step.
+   */
+  void reset(int batchSize);
+
+  /**
+   * Floats in one batch row of the state: for each recurrent node in graph order, its h for every
+   * layer (and direction), then, for an LSTM, its c for every layer. Known before the first step.
+   */
+  int rowSize();
+
+  /**
+   * Copies batch row {@code row} ({@link #rowSize()} floats, in that order) into {@code dst} from
+   * {@code offset}: one stream's whole state, e.g. to keep it in a key-value store between steps.
+   */
+  void readRow(int row, float[] dst, int offset);
+
+  /**
+   * Overwrites batch row {@code row} with {@link #rowSize()} floats of {@code src} from {@code
+   * offset}, as {@link #readRow} wrote them; the other rows are left alone.
+   */
+  void writeRow(int row, float[] src, int offset);
+
   /** An independent copy of this state. */
   State copy();
 

@@ -10,11 +10,14 @@ import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -52,6 +55,84 @@ final class LocalState implements State {
                 t.zero();
               }
             });
+  }
+
+  @Override
+  public synchronized void reset(int batchSize) {
+    checkOpen();
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+    }
+    if (batchSize == batch && tensors.size() == nodes.size()) {
+      reset();
+      return;
+    }
+    Map<String, Tensor[]> fresh = new LinkedHashMap<>();
+    try {
+      for (Node n : nodes) {
+        fresh.put(n.name(), fresh(n, batchSize));
+      }
+    } catch (RuntimeException | Error e) {
+      fresh.values().forEach(a -> Arrays.stream(a).forEach(Tensor::close));
+      throw e;
+    }
+    freeAll();
+    tensors.putAll(fresh);
+    batch = batchSize;
+  }
+
+  @Override
+  public int rowSize() {
+    int size = 0;
+    for (Node n : nodes) {
+      for (int[] shape : shapes(n, 1)) {
+        size += shape[0] * shape[2];
+      }
+    }
+    return size;
+  }
+
+  @Override
+  public synchronized void readRow(int row, float[] dst, int offset) {
+    copyRow(row, dst, offset, true);
+  }
+
+  @Override
+  public synchronized void writeRow(int row, float[] src, int offset) {
+    copyRow(row, src, offset, false);
+  }
+
+  /** Row {@code row} of every [L·D, N, H] tensor is L·D runs of H floats, N·H apart. */
+  private void copyRow(int row, float[] array, int offset, boolean read) {
+    checkOpen();
+    if (batch < 0) {
+      throw new IllegalStateException(
+          "the state is empty until the first step or reset(batchSize)");
+    }
+    Objects.checkIndex(row, batch);
+    int size = rowSize();
+    Objects.checkFromIndexSize(offset, size, array.length);
+    int at = offset;
+    for (Node n : nodes) {
+      Tensor[] hc = tensors.get(n.name());
+      if (hc == null) { // allocated lazily by a step; a row of a missing node is zero
+        hc = fresh(n, batch);
+        tensors.put(n.name(), hc);
+      }
+      for (Tensor t : hc) {
+        int layers = t.dim(0);
+        int h = t.dim(2);
+        for (int l = 0; l < layers; l++) {
+          long bytes = ((long) l * batch + row) * h * Float.BYTES;
+          if (read) {
+            MemorySegment.copy(t.segment(), ValueLayout.JAVA_FLOAT, bytes, array, at, h);
+          } else {
+            MemorySegment.copy(array, at, t.segment(), ValueLayout.JAVA_FLOAT, bytes, h);
+          }
+          at += h;
+        }
+      }
+    }
   }
 
   @Override
