@@ -4,6 +4,9 @@ import dev.jrnn.Activation;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
+import dev.jrnn.ir.Shapes;
+import dev.jrnn.kernels.DropoutMask;
+import dev.jrnn.spi.DropoutStreams;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.TrainableNode;
 import java.lang.foreign.MemorySegment;
@@ -12,10 +15,12 @@ import java.util.Map;
 import org.jocl.cl_mem;
 
 /**
- * Training of the ops around the recurrent layers that have a device backward: embedding (grouped
- * column sums of dy per id, no atomics), linear ({@code dx = dy·W}, {@code dW = dyᵀ·x}, {@code db =
- * Σ dy}: 2 GEMMs over transposed operands and a row sum) and the activations ({@code dx = dy ⊙
- * f'(x)}, one launch). Their forward keeps nothing: backward reads the inputs again.
+ * Training of the ops around the recurrent layers on the device: embedding (grouped column sums of
+ * dy per id, no atomics), linear ({@code dx = dy·W}, {@code dW = dyᵀ·x}, {@code db = Σ dy}: 2 GEMMs
+ * over transposed operands and a row sum), the activations ({@code dx = dy ⊙ f'(x)}), softmax and
+ * log-softmax (from the output), last-step (a scatter into zeros) and dropout (the mask redrawn
+ * from its stream): one launch each. Their forward keeps nothing but dropout's stream: backward
+ * reads the executor's inputs and outputs again.
  */
 final class ClOpsTraining {
 
@@ -326,6 +331,265 @@ final class ClOpsTraining {
     public void updateWeights(Map<String, Tensor> weights) {
       owner.write(table, weights.get(node.name() + ".weight").toFloatArray());
     }
+  }
+
+  /** Softmax or log-softmax along an axis: backward from the output y, one work-item per line. */
+  static final class Softmax implements TrainableNode {
+    private final Op.Softmax op;
+    private final dev.jrnn.spi.CompiledNode forward;
+    private final OpenClContext owner;
+
+    Softmax(OpenClContext owner, Op.Softmax op) {
+      this.owner = owner;
+      this.op = op;
+      this.forward = ClOps.softmax(owner, op);
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      forward.run(in, out, ctx);
+    }
+
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      run(in, out, ctx);
+      return NOTHING;
+    }
+
+    @Override
+    public void backward(
+        Saved saved,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gradWeights,
+        ExecContext ctx) {
+      Tensor dx = gradIn != null && gradIn.length > 0 ? gradIn[0] : null;
+      if (dx == null) {
+        return;
+      }
+      Tensor dy = gradOut[0];
+      if (dy == null || dx.size() == 0) {
+        dx.zero();
+        return;
+      }
+      int rank = in[0].rank();
+      int ax = Shapes.axis(op.axis(), rank);
+      int len = in[0].dim(ax);
+      int inner = 1;
+      for (int i = ax + 1; i < rank; i++) {
+        inner *= in[0].dim(i);
+      }
+      int outer = (int) (dx.size() / ((long) len * inner));
+      Lane lane = owner.lane(ctx);
+      try {
+        cl_mem y = lane.buffer("s.y", out[0].byteSize());
+        lane.upload(out[0], y, 0);
+        cl_mem dyb = lane.buffer("s.dy", dy.byteSize());
+        lane.upload(dy, dyb, 0);
+        cl_mem dxb = lane.buffer("s.dx", dx.byteSize());
+        lane.launch(
+            "softmaxBackward",
+            new long[] {inner, outer},
+            null,
+            outer,
+            len,
+            inner,
+            op.log() ? 1 : 0,
+            y,
+            dyb,
+            dxb);
+        lane.download(dxb, 0, dx);
+      } finally {
+        lane.finish();
+      }
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {}
+  }
+
+  /** Each row's last valid step: backward scatters dy there, zeros elsewhere. */
+  static final class LastStep implements TrainableNode {
+    private final Op.LastStep op;
+    private final dev.jrnn.spi.CompiledNode forward;
+    private final OpenClContext owner;
+
+    LastStep(OpenClContext owner, Op.LastStep op) {
+      this.owner = owner;
+      this.op = op;
+      this.forward = ClOps.lastStep(owner, op);
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      forward.run(in, out, ctx);
+    }
+
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      run(in, out, ctx);
+      return NOTHING;
+    }
+
+    @Override
+    public void backward(
+        Saved saved,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gradWeights,
+        ExecContext ctx) {
+      Tensor dx = gradIn != null && gradIn.length > 0 ? gradIn[0] : null;
+      if (dx == null) {
+        return;
+      }
+      Tensor dy = gradOut[0];
+      if (dy == null || dy.size() == 0) {
+        dx.zero();
+        return;
+      }
+      boolean bf = op.batchFirst();
+      Tensor seq = in[0];
+      Tensor lengths = in.length > Op.LastStep.LENGTHS ? in[Op.LastStep.LENGTHS] : null;
+      int steps = seq.dim(bf ? 1 : 0);
+      int batch = seq.dim(bf ? 0 : 1);
+      int c = seq.dim(2);
+      Lane lane = owner.lane(ctx);
+      try {
+        cl_mem len = lane.buffer("len", batch * 4L);
+        if (lengths != null) {
+          lane.upload(lengths, len, 0);
+        }
+        cl_mem dyb = lane.buffer("ls.dy", dy.byteSize());
+        lane.upload(dy, dyb, 0);
+        cl_mem dxb = lane.buffer("ls.dx", dx.byteSize());
+        lane.zero(dxb, 0, dx.byteSize());
+        lane.launch(
+            "lastStepScatter",
+            new long[] {c, batch},
+            null,
+            steps,
+            batch,
+            c,
+            bf ? 1 : 0,
+            lengths != null ? 1 : 0,
+            len,
+            dyb,
+            dxb);
+        lane.download(dxb, 0, dx);
+      } finally {
+        lane.finish();
+      }
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {}
+  }
+
+  /**
+   * Dropout as a node: in training {@code y = x ⊙ mask}, the mask of the node's stream ({@link
+   * DropoutStreams#node}, element i of the flat tensor, as java draws it) made on the device; the
+   * forward keeps only the stream, backward redraws the mask for {@code dx = dy ⊙ mask}. Inference
+   * is the identity, a host copy.
+   */
+  static final class Dropout implements TrainableNode {
+    private final OpenClContext owner;
+    private final Op.Dropout op;
+    private final String name;
+
+    Dropout(OpenClContext owner, Op.Dropout op, String name) {
+      this.owner = owner;
+      this.op = op;
+      this.name = name;
+    }
+
+    /** A forward's mask, as its stream. */
+    private static final class Mask implements Saved {
+      final long stream;
+      volatile boolean closed;
+
+      Mask(long stream) {
+        this.stream = stream;
+      }
+
+      @Override
+      public void close() {
+        closed = true;
+      }
+    }
+
+    @Override
+    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      out[0].copyFrom(in[0]);
+    }
+
+    @Override
+    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      long stream = DropoutStreams.node(ctx, name);
+      apply(stream, in[0], out[0], ctx, "d.x", "d.y");
+      return new Mask(stream);
+    }
+
+    @Override
+    public void backward(
+        Saved saved,
+        Tensor[] in,
+        Tensor[] out,
+        Tensor[] gradOut,
+        Tensor[] gradIn,
+        Map<String, Tensor> gradWeights,
+        ExecContext ctx) {
+      if (!(saved instanceof Mask m) || m.closed) {
+        throw new IllegalStateException("dropout backward needs its forward's open mask");
+      }
+      Tensor dx = gradIn != null && gradIn.length > 0 ? gradIn[0] : null;
+      if (dx == null) {
+        return;
+      }
+      if (gradOut[0] == null) {
+        dx.zero();
+        return;
+      }
+      apply(m.stream, gradOut[0], dx, ctx, "d.dy", "d.dx");
+    }
+
+    /** {@code to = from ⊙ mask} on the device. */
+    private void apply(long stream, Tensor from, Tensor to, ExecContext ctx, String a, String b) {
+      long n = from.size();
+      if (n == 0) {
+        return;
+      }
+      Lane lane = owner.lane(ctx);
+      try {
+        cl_mem x = lane.buffer(a, from.byteSize());
+        lane.upload(from, x, 0);
+        cl_mem y = lane.buffer(b, to.byteSize());
+        lane.launch(
+            "dropoutFlat",
+            new long[] {n},
+            null,
+            (int) n,
+            stream,
+            threshold(op.p()),
+            DropoutMask.scale(op.p()),
+            x,
+            y);
+        lane.download(y, 0, to);
+      } finally {
+        lane.finish();
+      }
+    }
+
+    @Override
+    public void updateWeights(Map<String, Tensor> weights) {}
+  }
+
+  /** What {@link DropoutMask#keep} compares the top 24 bits of a draw with: rint(p·2²⁴). */
+  static int threshold(float p) {
+    return (int) Math.rint(p * (double) (1 << 24));
   }
 
   /** {@code t += } the first {@code t.size()} floats of {@code src} (blocking read). */

@@ -4,6 +4,8 @@ import dev.jrnn.Activation;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Op;
+import dev.jrnn.kernels.DropoutMask;
+import dev.jrnn.spi.DropoutStreams;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.TrainableNode;
 import java.util.Arrays;
@@ -22,7 +24,11 @@ import org.jocl.cl_mem;
  *
  * <p>Training ({@link #forward}): the same launches, per-step (never persistent), keeping per layer
  * and direction G, each step's HR, the states before each step and each layer's output in lane
- * buffers named for this node; {@link ClRecurrentBackward} runs backward from them.
+ * buffers named for this node; {@link ClRecurrentBackward} runs backward from them. Dropout inside
+ * the stack draws java's masks ({@link DropoutStreams}) on the device: between layers, the next
+ * layer reads (and keeps) its input masked (dropoutSequence, 1 launch per layer); recurrent dropout
+ * keeps each step's {@code m ⊙ h(t−1)}, which the recurrent products (and GRU's reset {@code r ⊙
+ * h}) read instead of h (recurrentDropout, 1 more launch per step).
  */
 final class ClRecurrent implements TrainableNode {
 
@@ -155,11 +161,75 @@ final class ClRecurrent implements TrainableNode {
   public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
     Lane lane = owner.lane(ctx);
     long generation = lane.bump(node);
-    pass(in, out, lane, true);
+    long stream = spec.hasDropout() ? DropoutStreams.node(ctx, node) : 0;
+    pass(in, out, lane, true, stream);
     Tensor x = in[Op.RecurrentLayer.X];
     boolean bf = spec.isBatchFirst();
     return new ClRecurrentBackward.Pass(
-        this, lane, generation, x.dim(bf ? 1 : 0), x.dim(bf ? 0 : 1));
+        this, lane, generation, x.dim(bf ? 1 : 0), x.dim(bf ? 0 : 1), stream);
+  }
+
+  /** Whether a training pass masks each upper layer's input (dropout between layers). */
+  boolean layerDropout() {
+    return spec.dropout() > 0 && spec.layers() > 1;
+  }
+
+  /** Whether a training pass masks h(t−1) where the recurrent products read it. */
+  boolean recurrentDropout() {
+    return spec.recurrentDropout() > 0;
+  }
+
+  /**
+   * {@code to = from ⊙ m} (in place allowed) for a sequence {@code [T·N, width]} in the stack's
+   * layout, m the mask on layer {@code l}'s input ({@link DropoutStreams#betweenLayers}).
+   */
+  void dropBetweenLayers(
+      Lane lane, long stream, int l, int steps, int batch, cl_mem from, cl_mem to) {
+    float p = spec.dropout();
+    lane.launch(
+        "dropoutSequence",
+        new long[] {spec.outputSize(), (long) steps * batch},
+        null,
+        steps,
+        batch,
+        spec.outputSize(),
+        spec.isBatchFirst() ? 1 : 0,
+        DropoutStreams.betweenLayers(stream, l),
+        ClOpsTraining.threshold(p),
+        DropoutMask.scale(p),
+        from,
+        to);
+  }
+
+  /**
+   * {@code dst[offDst..] (+)= src[offSrc..] ⊙ m} over {@code [N, Hout]}, m recurrent dropout's mask
+   * of slot stream {@code slotStream} ({@link DropoutStreams#recurrent}).
+   */
+  void dropRecurrent(
+      Lane lane,
+      long slotStream,
+      int batch,
+      cl_mem src,
+      int offSrc,
+      cl_mem dst,
+      int offDst,
+      boolean add) {
+    float p = spec.recurrentDropout();
+    int hout = spec.outputHidden();
+    lane.launch(
+        "recurrentDropout",
+        new long[] {hout, batch},
+        null,
+        batch,
+        hout,
+        slotStream,
+        ClOpsTraining.threshold(p),
+        DropoutMask.scale(p),
+        src,
+        offSrc,
+        dst,
+        offDst,
+        add ? 1 : 0);
   }
 
   @Override
@@ -181,10 +251,13 @@ final class ClRecurrent implements TrainableNode {
 
   @Override
   public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-    pass(in, out, owner.lane(ctx), false);
+    pass(in, out, owner.lane(ctx), false, 0);
   }
 
-  private void pass(Tensor[] in, Tensor[] out, Lane lane, boolean training) {
+  /**
+   * A pass; {@code training}: keeps what backward reads and draws the dropout of {@code stream}.
+   */
+  private void pass(Tensor[] in, Tensor[] out, Lane lane, boolean training, long stream) {
     Tensor x = in[Op.RecurrentLayer.X];
     Tensor lengths = in[Op.RecurrentLayer.LENGTHS];
     Tensor h0 = in.length > Op.RecurrentLayer.H0 ? in[Op.RecurrentLayer.H0] : null;
@@ -237,8 +310,14 @@ final class ClRecurrent implements TrainableNode {
       cl_mem[] ys = {lane.buffer("y0", rows * width * 4), lane.buffer("y1", rows * width * 4)};
       Step step = new Step(lane, lenBuf, g, hr, hs, hAlt, cs, steps, batch, bf);
       cl_mem[] layerOut = new cl_mem[spec.layers()];
+      boolean recDrop = training && recurrentDropout();
       for (int l = 0; l < spec.layers(); l++) {
         cl_mem input = l == 0 ? xBuf : layerOut[l - 1];
+        if (l > 0 && training && layerDropout()) { // the layer reads (and backward keeps) x ⊙ m
+          cl_mem dropped = kept(lane, "Xd", l, rows * width * 4);
+          dropBetweenLayers(lane, stream, l, steps, batch, input, dropped);
+          input = dropped;
+        }
         int inSize = op.layerInputSize(l);
         cl_mem y = training ? kept(lane, "Y", l, rows * width * 4) : ys[l & 1];
         layerOut[l] = y;
@@ -283,10 +362,18 @@ final class ClRecurrent implements TrainableNode {
             cl_mem hKept = kept(lane, "Hs", s, steps * hBytes);
             cl_mem cKept = lstm ? kept(lane, "Cs", s, (steps + 1) * cBytes) : null;
             cl_mem rKept = kept(lane, "HR", s, steps * rBytes);
+            // Recurrent dropout: m ⊙ h before each step, what the recurrent products read.
+            cl_mem hmKept = recDrop ? kept(lane, "Hm", s, steps * hBytes) : null;
+            long slotStream = recDrop ? DropoutStreams.recurrent(stream, l, d) : 0;
+            step.hm = hmKept;
             for (int k = 0; k < steps; k++) {
               lane.copy(hs, s * hBytes, hKept, k * hBytes, hBytes);
               if (lstm) {
                 lane.copy(cs, s * cBytes, cKept, k * cBytes, cBytes);
+              }
+              if (recDrop) {
+                int at = k * batch * hout;
+                dropRecurrent(lane, slotStream, batch, hs, s * batch * hout, hmKept, at, false);
               }
               step.run(k);
               lane.copy(hr, 0, rKept, k * rBytes, rBytes);
@@ -390,6 +477,7 @@ final class ClRecurrent implements TrainableNode {
     final cl_mem hs;
     final cl_mem hAlt; // the fused step's second h buffer (null on the other paths)
     final cl_mem cs;
+    cl_mem hm; // recurrent dropout: [T, N, Hout], m ⊙ h before each step (null: none)
     final int steps;
     final int batch;
     final int bf;
@@ -596,6 +684,9 @@ final class ClRecurrent implements TrainableNode {
       int gh = spec.cell().gates() * hid;
       int[] o = offsets[slot];
       int offH = slot * batch * hout;
+      // What the recurrent products read: h, or m ⊙ h under recurrent dropout.
+      cl_mem hr0 = hm != null ? hm : hs;
+      int offR0 = hm != null ? k * batch * hout : offH;
       float clip = spec.hasClip() ? spec.clip() : 0f;
       int[] a = acts[dir];
       float[] p = actParams[dir];
@@ -603,7 +694,7 @@ final class ClRecurrent implements TrainableNode {
       switch (spec.cell()) {
         case LSTM -> {
           lane.gemm(
-              batch, gh, hout, hs, offH, hout, weights, o[1], hout, hr, 0, gh, weights, o[3],
+              batch, gh, hout, hr0, offR0, hout, weights, o[1], hout, hr, 0, gh, weights, o[3],
               false);
           boolean project = spec.projection() > 0;
           cl_mem hraw = project ? lane.buffer("hraw", (long) batch * hid * 4) : hr;
@@ -672,11 +763,12 @@ final class ClRecurrent implements TrainableNode {
           boolean lbr = spec.isLinearBeforeReset();
           if (lbr) {
             lane.gemm(
-                batch, gh, hid, hs, offH, hid, weights, o[1], hid, hr, 0, gh, weights, o[3], false);
+                batch, gh, hid, hr0, offR0, hid, weights, o[1], hid, hr, 0, gh, weights, o[3],
+                false);
           } else {
             // z and r first; then Rn·(r ⊙ h) + bRn into HR's n columns.
             lane.gemm(
-                batch, 2 * hid, hid, hs, offH, hid, weights, o[1], hid, hr, 0, gh, weights, o[3],
+                batch, 2 * hid, hid, hr0, offR0, hid, weights, o[1], hid, hr, 0, gh, weights, o[3],
                 false);
             cl_mem rh = lane.buffer("resetHidden", (long) batch * hid * 4);
             lane.launch(
@@ -692,8 +784,8 @@ final class ClRecurrent implements TrainableNode {
                 len,
                 g,
                 hr,
-                hs,
-                offH,
+                hr0,
+                offR0,
                 rh,
                 clip,
                 a[0],
@@ -746,7 +838,8 @@ final class ClRecurrent implements TrainableNode {
         }
         case RNN -> {
           lane.gemm(
-              batch, hid, hid, hs, offH, hid, weights, o[1], hid, hr, 0, hid, weights, o[3], false);
+              batch, hid, hid, hr0, offR0, hid, weights, o[1], hid, hr, 0, hid, weights, o[3],
+              false);
           lane.launch(
               "rnnPostGemmForward",
               cells,

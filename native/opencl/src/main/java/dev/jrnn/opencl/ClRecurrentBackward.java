@@ -3,6 +3,7 @@ package dev.jrnn.opencl;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Op;
+import dev.jrnn.spi.DropoutStreams;
 import dev.jrnn.spi.TrainableNode;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -27,7 +28,11 @@ import org.jocl.cl_mem;
  * </pre>
  *
  * The weight gradients are read back once per layer and direction and added into the canonical
- * tensors on the host; dh0, dc0 and dx once per call.
+ * tensors on the host; dh0, dc0 and dx once per call. Dropout between layers: an upper layer's dX
+ * is masked in place (its input was {@code y ⊙ m}), and its dW reads the masked input the forward
+ * kept. Recurrent dropout: each step's recurrent product goes to a scratch {@code [N, Hout]} (GRU
+ * reset-first adds its {@code drh ⊙ r} there too) and reaches dh through the mask (1 more launch
+ * per step); dR reads the kept {@code m ⊙ h(t−1)}.
  */
 final class ClRecurrentBackward {
 
@@ -42,14 +47,16 @@ final class ClRecurrentBackward {
     final long generation;
     final int steps;
     final int batch;
+    final long stream; // the node's dropout stream of this pass
     volatile boolean closed;
 
-    Pass(ClRecurrent owner, Lane lane, long generation, int steps, int batch) {
+    Pass(ClRecurrent owner, Lane lane, long generation, int steps, int batch, long stream) {
       this.owner = owner;
       this.lane = lane;
       this.generation = generation;
       this.steps = steps;
       this.batch = batch;
+      this.stream = stream;
     }
 
     @Override
@@ -139,6 +146,9 @@ final class ClRecurrentBackward {
     final cl_mem dH; // [L·D, N, Hout]: dh of every state, dhN in, dh0 out
     final cl_mem dC; // [L·D, N, H]
     final Tensor dyTop; // the gradient of y, null: zero
+    final long stream; // the forward's dropout stream
+    cl_mem dhm; // recurrent dropout: the gradient of m ⊙ h(t−1) [N, Hout]; null: none
+    long slotStream; // recurrent dropout: this direction's mask stream
 
     Run(ClRecurrent node, Pass p, Tensor[] in, Tensor[] gradOut, Map<String, Tensor> grads) {
       this.node = node;
@@ -149,6 +159,7 @@ final class ClRecurrentBackward {
       this.dyTop = at(gradOut, Op.RecurrentLayer.Y);
       this.steps = p.steps;
       this.batch = p.batch;
+      this.stream = p.stream;
       this.bf = spec.isBatchFirst() ? 1 : 0;
       this.rows = steps * batch;
       this.hid = spec.hidden();
@@ -190,8 +201,15 @@ final class ClRecurrentBackward {
       upload(dyTop, dy, (long) rows * width * 4);
       cl_mem xBuf = lane.buffer("b.x", in[Op.RecurrentLayer.X].byteSize());
       lane.upload(in[Op.RecurrentLayer.X], xBuf, 0);
+      boolean layerDrop = node.layerDropout();
       for (int l = layers - 1; l >= 0; l--) {
-        cl_mem input = l == 0 ? xBuf : node.kept(lane, "Y", l - 1, (long) rows * width * 4);
+        // An upper layer's input as the forward fed it: y of the layer below, masked (kept).
+        cl_mem input =
+            l == 0
+                ? xBuf
+                : layerDrop
+                    ? node.kept(lane, "Xd", l, (long) rows * width * 4)
+                    : node.kept(lane, "Y", l - 1, (long) rows * width * 4);
         int inSize = node.op.layerInputSize(l);
         boolean wantX = l > 0 || dx != null;
         cl_mem dxBuf =
@@ -203,6 +221,9 @@ final class ClRecurrentBackward {
         transpose(input, 0, inSize, rows, inSize, xT);
         for (int d = 0; d < dirs; d++) {
           direction(l, d, inSize, xT, dyBuf, wantX ? dxBuf : null);
+        }
+        if (l > 0 && layerDrop) { // through the mask to the layer below's y
+          node.dropBetweenLayers(lane, stream, l, steps, batch, dxBuf, dxBuf);
         }
       }
       if (dx != null) {
@@ -249,6 +270,14 @@ final class ClRecurrentBackward {
       cl_mem w = node.weights;
       cl_mem wt = node.transposed;
       int offH = s * batch * hout;
+      // Recurrent dropout: what the recurrent products read was m ⊙ h(t−1), kept per step.
+      cl_mem hm = null;
+      dhm = null;
+      if (node.recurrentDropout()) {
+        hm = node.kept(lane, "Hm", s, tb * hout * 4);
+        dhm = lane.buffer("b.dhm", (long) batch * hout * 4);
+        slotStream = DropoutStreams.recurrent(stream, l, d);
+      }
       long[] cells = {hid, batch};
       for (int k = steps - 1; k >= 0; k--) {
         switch (spec.cell()) {
@@ -330,7 +359,7 @@ final class ClRecurrentBackward {
                 q[5],
                 dG,
                 dGk);
-            recurrentGemm(k, gh, o[1], offH);
+            recurrentGemm(k, gh, o[1], offH, false);
           }
           case RNN -> {
             lane.launch(
@@ -357,7 +386,7 @@ final class ClRecurrentBackward {
                 q[1],
                 dG,
                 dGk);
-            recurrentGemm(k, gh, o[1], offH);
+            recurrentGemm(k, gh, o[1], offH, false);
           }
           case GRU -> {
             String kernel = lbr ? "gruBackwardLbr" : "gruBackwardResetFirstN";
@@ -365,7 +394,7 @@ final class ClRecurrentBackward {
                 kernel, cells, null, batch, hid, steps, k, reverse, bf, len, g, hr, hs, 0, dH, offH,
                 dy, width, offY, clip, a[0], q[0], q[1], a[1], q[2], q[3], dG, dGk);
             if (lbr) {
-              recurrentGemm(k, gh, o[1], offH);
+              recurrentGemm(k, gh, o[1], offH, false);
             } else {
               // drh = dn · Rn: Rnᵀ is columns 2H.. of Rᵀ [H, 3H].
               lane.gemm(
@@ -384,6 +413,10 @@ final class ClRecurrentBackward {
                   null,
                   0,
                   false);
+              if (dhm != null) {
+                lane.zero(dhm, 0, (long) batch * hout * 4);
+              }
+              // r ⊙ h read m ⊙ h under recurrent dropout: its gradient goes through the mask too.
               lane.launch(
                   "gruBackwardResetFirstR",
                   cells,
@@ -397,10 +430,10 @@ final class ClRecurrentBackward {
                   len,
                   g,
                   hr,
-                  hs,
+                  hm != null ? hm : hs,
                   0,
-                  dH,
-                  offH,
+                  dhm != null ? dhm : dH,
+                  dhm != null ? 0 : offH,
                   drh,
                   rh,
                   clip,
@@ -409,32 +442,42 @@ final class ClRecurrentBackward {
                   q[1],
                   dG,
                   dGk);
-              recurrentGemm(k, 2 * hid, o[1], offH);
+              recurrentGemm(k, 2 * hid, o[1], offH, true);
             }
           }
         }
       }
-      weightGradients(l, d, s, inSize, xT, dG, dGk, hs, rh, dP, dsum, hraw, dxOut);
+      cl_mem hRead = hm != null ? hm : hs; // what dR's products read
+      weightGradients(l, d, s, inSize, xT, dG, dGk, hRead, rh, dP, dsum, hraw, dxOut);
     }
 
-    /** dH [N, Hout] += dGk_k [N, cols of gate columns] · Rᵀ's first {@code cols} columns. */
-    private void recurrentGemm(int k, int cols, int offR, int offH) {
+    /**
+     * dH [N, Hout] += dGk_k [N, cols of gate columns] · Rᵀ's first {@code cols} columns; under
+     * recurrent dropout the product goes to dhm (added to what it holds when {@code started}) and
+     * reaches dH through the mask.
+     */
+    private void recurrentGemm(int k, int cols, int offR, int offH, boolean started) {
+      cl_mem dGk = lane.buffer("b.dGk", (long) rows * gh * 4);
+      boolean drop = dhm != null;
       lane.gemm(
           batch,
           hout,
           cols,
-          lane.buffer("b.dGk", (long) rows * gh * 4),
+          dGk,
           k * batch * gh,
           gh,
           node.transposed,
           offR,
           gh,
-          dH,
-          offH,
+          drop ? dhm : dH,
+          drop ? 0 : offH,
           hout,
           null,
           0,
-          true);
+          !drop || started);
+      if (drop) {
+        node.dropRecurrent(lane, slotStream, batch, dhm, 0, dH, offH, true);
+      }
     }
 
     /** out [C, R] = in [R, C]ᵀ (row stride ld). */

@@ -81,13 +81,14 @@ final class Lane implements AutoCloseable {
 
   /**
    * Enqueues kernel {@code name} over {@code global} work-items (rounded up to {@code local}; null:
-   * the device picks), arguments in order: Integer, Float, cl_mem or LocalBytes.
+   * the device picks), arguments in order: Integer, Long, Float, cl_mem or LocalBytes.
    */
   void launch(String name, long[] global, long[] local, Object... args) {
     cl_kernel k = kernel(name);
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case Integer v -> clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
+        case Long v -> clSetKernelArg(k, i, Sizeof.cl_long, Pointer.to(new long[] {v}));
         case Float v -> clSetKernelArg(k, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
         case cl_mem m -> clSetKernelArg(k, i, Sizeof.cl_mem, Pointer.to(m));
         case LocalBytes l -> clSetKernelArg(k, i, l.bytes(), null);

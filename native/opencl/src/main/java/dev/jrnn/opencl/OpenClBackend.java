@@ -11,13 +11,13 @@ import java.util.List;
  * OpenCL C kernels through JOCL on any OpenCL 1.2 device (PoCL on CPUs, GPU drivers): vanilla RNN
  * (every activation), LSTM (peepholes, projection, coupled input-forget, clip, any activations) and
  * GRU (both reset variants), in every direction and merge, stacked, ragged, time-major or
- * batch-first; and embedding, linear, activations, softmax and last-step around them. The other ops
- * (arithmetic, concat, data movement, dropout) are host work and run on {@code java}.
+ * batch-first; and embedding, linear, activations, softmax, last-step and dropout around them. The
+ * other ops (arithmetic, concat, data movement) are host work and run on {@code java}.
  *
  * <p>Device: see {@link ClDevice} ({@code -Djrnn.opencl.device}). Weights are uploaded once when a
  * node is compiled; h and c stay on the device for a whole sequence and only the outputs asked for
- * are read back. Recurrent layers, embedding, linear layers and activations also train on the
- * device (see {@link ClRecurrentBackward}, {@link ClOpsTraining}).
+ * are read back. Every op it runs also trains on the device, dropout inside recurrent stacks
+ * included (see {@link ClRecurrentBackward}, {@link ClOpsTraining}).
  */
 public final class OpenClBackend implements Backend {
 
@@ -43,20 +43,13 @@ public final class OpenClBackend implements Backend {
   }
 
   /**
-   * Recurrent layers, embedding, linear layers and activations train on the device; dropout inside
-   * a stack (between layers or recurrent) has no opencl kernel, so such a layer trains on java, as
-   * do softmax and last-step.
+   * Every op it runs trains on the device: recurrent layers (dropout between layers and recurrent
+   * dropout included, with java's masks), embedding, linear layers, activations, softmax, last-step
+   * and dropout.
    */
   @Override
   public String untrainable(Node node) {
-    return switch (node.op()) {
-      case Op.RecurrentLayer r ->
-          r.spec().hasDropout() ? "opencl has no dropout inside a recurrent stack" : null;
-      case Op.Linear l -> null;
-      case Op.Unary u -> null;
-      case Op.Embedding e -> null;
-      default -> name() + " has no backward pass for " + node.op().kind() + " (it trains on java)";
-    };
+    return whyNot(node);
   }
 
   static String whyNot(Node node) {
@@ -67,7 +60,7 @@ public final class OpenClBackend implements Backend {
       case Op.Unary u -> null;
       case Op.Softmax s -> null;
       case Op.LastStep l -> null;
-      case Op.Dropout d -> "dropout is the identity at inference: a host copy, no device work";
+      case Op.Dropout d -> null; // the identity at inference (a host copy); masks on the device
       case Op.Binary b -> "element-wise arithmetic has no opencl kernel yet";
       case Op.Concat c -> "concat is data movement on the host";
       case Op.Constant c -> "constants are values, not device work";

@@ -54,6 +54,7 @@ final class OpenClContext implements Backend.Context {
       case Op.Unary u -> ClOps.unary(this, u.fn());
       case Op.Softmax s -> ClOps.softmax(this, s);
       case Op.LastStep l -> ClOps.lastStep(this, l);
+      case Op.Dropout d -> (in, out, ctx) -> out[0].copyFrom(in[0]); // identity at inference
       default ->
           throw new IllegalArgumentException(
               "opencl cannot run " + node.op().kind() + ": " + OpenClBackend.whyNot(node));
@@ -61,18 +62,20 @@ final class OpenClContext implements Backend.Context {
   }
 
   /**
-   * Recurrent layers without dropout ({@link ClRecurrentBackward}), embedding, linear layers and
-   * activations ({@link ClOpsTraining}) train on the device; the rest on java.
+   * Recurrent layers, dropout inside their stacks included ({@link ClRecurrentBackward}), and the
+   * ops around them ({@link ClOpsTraining}) train on the device; the host ops on java.
    */
   @Override
   public TrainableNode compileForTraining(Node node, Map<String, Tensor> w) {
     checkOpen();
     return switch (node.op()) {
-      case Op.RecurrentLayer r when !r.spec().hasDropout() ->
-          new ClRecurrent(this, r, node.name(), w, true);
+      case Op.RecurrentLayer r -> new ClRecurrent(this, r, node.name(), w, true);
       case Op.Linear l -> new ClOpsTraining.Linear(this, l, node.name(), w);
       case Op.Embedding e -> new ClOpsTraining.Embedding(this, e, node, w);
       case Op.Unary u -> new ClOpsTraining.Unary(this, u.fn());
+      case Op.Softmax s -> new ClOpsTraining.Softmax(this, s);
+      case Op.LastStep l -> new ClOpsTraining.LastStep(this, l);
+      case Op.Dropout d -> new ClOpsTraining.Dropout(this, d, node.name());
       default -> null;
     };
   }

@@ -253,7 +253,7 @@ class OpenClBackendTest {
     Map<String, String> placed = Session.placement(g, Options.backend("opencl"));
     assertEquals("opencl", placed.get("rnn"));
     long onJava = placed.values().stream().filter("java"::equals).count();
-    assertEquals(3, onJava, placed.toString()); // dropout, add, concat
+    assertEquals(2, onJava, placed.toString()); // add, concat (dropout: a host copy on opencl)
   }
 
   /** Close releases every device buffer a session made; a closed context refuses to compile. */
