@@ -19,7 +19,9 @@ import org.jocl.cl_mem;
  * step, 3 with LSTM projection (+ {@code hraw·Wpᵀ} and its output kernel), 4 for GRU with the reset
  * gate before the product. At small batch, inference of LSTM without projection, GRU with
  * linearBeforeReset and RNN runs 1 launch per step instead, the product and the cell update fused
- * ({@link #fusedStep}). The stack's weights sit in one buffer uploaded at compile; h and c stay on
+ * ({@link #fusedStep}). With {@code -Djrnn.opencl.persistent=true}, LSTM without projection, GRU
+ * (both variants) and RNN run 1 launch per layer and direction for the whole sequence instead
+ * ({@link #persistent}). The stack's weights sit in one buffer uploaded at compile; h and c stay on
  * the device for the whole call; y, hN and cN are read back when asked for.
  *
  * <p>Training ({@link #forward}): the same launches, per-step (never persistent), keeping per layer
@@ -37,8 +39,8 @@ final class ClRecurrent implements TrainableNode {
   final Recurrent spec;
   final String node;
   final cl_mem weights;
-  // The backward's operands, same offsets: Wᵀ [I, G·H], Rᵀ [Hout, G·H], Wpᵀ [H, Pr]; null
-  // when compiled for inference only.
+  // The backward's operands, same offsets: Wᵀ [I, G·H], Rᵀ [Hout, G·H], Wpᵀ [H, Pr] (Rᵀ is also
+  // what the persistent kernels read); null when compiled for inference, not persistent.
   final cl_mem transposed;
   // Per slot (layer · directions + direction): offsets in floats of W, R, bW, bR, P, Wp.
   final int[][] offsets;
@@ -47,6 +49,10 @@ final class ClRecurrent implements TrainableNode {
   final int[][] acts; // per direction slot: kind ordinals of the cell's activations
   final float[][] actParams; // per direction slot: alpha, beta of each
   private final boolean persistent = Boolean.getBoolean("jrnn.opencl.persistent");
+  // Whether the persistent kernels read R transposed (coalesced across work-items: GPUs) or as
+  // it is (each work-item's row contiguous: CPU devices); -Djrnn.opencl.persistentLayout=
+  // transposed|rows overrides (read at compile).
+  private final boolean persistentTransposed;
   // -Djrnn.opencl.fused=auto|true|false (read at compile): the one-launch step of fusedStep.
   private final String fused = System.getProperty("jrnn.opencl.fused", "auto");
 
@@ -71,6 +77,9 @@ final class ClRecurrent implements TrainableNode {
       Map<String, Tensor> w,
       boolean training) {
     this.owner = owner;
+    this.persistentTransposed =
+        System.getProperty("jrnn.opencl.persistentLayout", owner.dev.gpu ? "transposed" : "rows")
+            .equals("transposed");
     this.op = op;
     this.spec = op.spec();
     this.node = node;
@@ -101,7 +110,9 @@ final class ClRecurrent implements TrainableNode {
     }
     this.total = (int) total;
     weights = owner.weights(pack(w, false));
-    transposed = training ? owner.weights(pack(w, true)) : null;
+    boolean persistable = spec.cell() != Recurrent.Cell.LSTM || spec.projection() == 0;
+    boolean persistentRt = persistent && persistable && persistentTransposed;
+    transposed = training || persistentRt ? owner.weights(pack(w, true)) : null;
     int dirs = spec.directions();
     acts = new int[dirs][3];
     actParams = new float[dirs][6];
@@ -414,17 +425,27 @@ final class ClRecurrent implements TrainableNode {
   }
 
   /**
-   * Whether a layer and direction runs as one persistent launch: with {@code
-   * -Djrnn.opencl.persistent=true} (read at compile), for LSTM without projection whose h fits
-   * local memory. Off by default: on PoCL one work-group runs on one core and its R reads are
-   * strided across work-items, W1 took 32 ms persistent against 22 ms per-step (N=32: 983 against
-   * 217 ms). To be measured on GPUs.
+   * Whether a layer and direction runs as one persistent launch of one work-group (no device-wide
+   * barrier, so no assumption on which work-groups run together): with {@code
+   * -Djrnn.opencl.persistent=true} (read at compile), for LSTM without projection, GRU of either
+   * variant and RNN, when what the kernel stages in local memory ({@link #persistentLocalBytes})
+   * takes at most half the device's. Else per-step launches. Off by default: on PoCL one work-group
+   * runs on one core, and at N=1 T=128 I=H=256 (2 loaded cores) per-step was faster for LSTM (42
+   * against 125 ms median), GRU linear-before-reset (14 against 80 ms) and RNN (9 against 14 ms),
+   * about even for GRU reset-first (93 against 82 ms, 513 launches against 2). At W3's
+   * bidirectional H=32, N=1, T=200 it went the other way (2.3 against 19 ms: launches dominate), so
+   * a choice by N·H may pay; left until GPU figures exist (gpu-check.sh measures both).
    */
   private boolean persistent(int batch) {
     return persistent
-        && spec.cell() == Recurrent.Cell.LSTM
-        && spec.projection() == 0
-        && (long) batch * spec.hidden() * 4 <= owner.dev.localMemory / 2;
+        && (spec.cell() != Recurrent.Cell.LSTM || spec.projection() == 0)
+        && persistentLocalBytes(batch) <= owner.dev.localMemory / 2;
+  }
+
+  /** Local memory a persistent kernel stages: h [N, H], and r ⊙ h for GRU with reset first. */
+  private long persistentLocalBytes(int batch) {
+    boolean resetFirst = spec.cell() == Recurrent.Cell.GRU && !spec.isLinearBeforeReset();
+    return (long) batch * spec.hidden() * 4 * (resetFirst ? 2 : 1);
   }
 
   /**
@@ -523,17 +544,93 @@ final class ClRecurrent implements TrainableNode {
       this.accumulate = accumulate ? 1 : 0;
     }
 
-    /** The whole sequence in one launch of one work-group (lstmPersistentForward). */
+    /**
+     * The whole sequence in one launch of one work-group: lstmPersistentForward,
+     * gruLbrPersistentForward, gruPersistentForward (reset first) or rnnPersistentForward.
+     */
     void persistent() {
       int hid = spec.hidden();
       int[] o = offsets[slot];
       int[] a = acts[dir];
       float[] p = actParams[dir];
-      long wg = Math.min(owner.dev.maxWorkGroup, (long) batch * hid);
+      int offH = slot * batch * hid;
+      float clip = spec.hasClip() ? spec.clip() : 0f;
+      Lane.LocalBytes hl = new Lane.LocalBytes((long) batch * hid * 4);
+      switch (spec.cell()) {
+        case LSTM -> {} // below
+        case GRU -> {
+          boolean lbr = spec.isLinearBeforeReset();
+          String kernel = lbr ? "gruLbrPersistentForward" : "gruPersistentForward";
+          long[] wg = persistentGroup(kernel);
+          Object[] args = {
+            batch,
+            hid,
+            steps,
+            reverse,
+            bf,
+            len,
+            g,
+            weights,
+            persistentTransposed ? transposed : weights,
+            o[1],
+            persistentTransposed ? 1 : 0,
+            o[3],
+            hs,
+            offH,
+            y,
+            ldy,
+            offY,
+            accumulate,
+            clip,
+            a[0],
+            p[0],
+            p[1],
+            a[1],
+            p[2],
+            p[3],
+            hl,
+            hl // reset first: r ⊙ h, as large as h
+          };
+          lane.launch(kernel, wg, wg, lbr ? Arrays.copyOf(args, args.length - 1) : args);
+          return;
+        }
+        case RNN -> {
+          long[] wg = persistentGroup("rnnPersistentForward");
+          lane.launch(
+              "rnnPersistentForward",
+              wg,
+              wg,
+              batch,
+              hid,
+              steps,
+              reverse,
+              bf,
+              len,
+              g,
+              weights,
+              persistentTransposed ? transposed : weights,
+              o[1],
+              persistentTransposed ? 1 : 0,
+              o[3],
+              hs,
+              offH,
+              y,
+              ldy,
+              offY,
+              accumulate,
+              clip,
+              a[0],
+              p[0],
+              p[1],
+              hl);
+          return;
+        }
+      }
+      long[] wg = persistentGroup("lstmPersistentForward");
       lane.launch(
           "lstmPersistentForward",
-          new long[] {wg},
-          new long[] {wg},
+          wg,
+          wg,
           batch,
           hid,
           steps,
@@ -542,12 +639,14 @@ final class ClRecurrent implements TrainableNode {
           len,
           g,
           weights,
+          persistentTransposed ? transposed : weights,
           o[1],
+          persistentTransposed ? 1 : 0,
           o[3],
           cs,
-          slot * batch * hid,
+          offH,
           hs,
-          slot * batch * hid,
+          offH,
           y,
           ldy,
           offY,
@@ -555,7 +654,7 @@ final class ClRecurrent implements TrainableNode {
           o[4],
           spec.hasPeepholes() ? 1 : 0,
           spec.isCoupledInputForget() ? 1 : 0,
-          spec.hasClip() ? spec.clip() : 0f,
+          clip,
           a[0],
           p[0],
           p[1],
@@ -565,7 +664,18 @@ final class ClRecurrent implements TrainableNode {
           a[2],
           p[4],
           p[5],
-          new Lane.LocalBytes((long) batch * hid * 4));
+          hl);
+    }
+
+    /**
+     * A persistent kernel's one work-group: N·H rounded up to a power of two in [64, 1024] (whole
+     * warps and wavefronts; few distinct sizes, since PoCL compiles a kernel per work-group size),
+     * within the kernel's and device's limits. Work-items past N·H only join the barriers.
+     */
+    private long[] persistentGroup(String kernel) {
+      long cells = (long) batch * spec.hidden();
+      long size = Math.min(1024, Math.max(64, Long.highestOneBit(Math.max(1, cells - 1)) << 1));
+      return new long[] {lane.workGroup(kernel, size)};
     }
 
     /** Step k in one launch: h(t-1) from hs (k even) or hAlt, h(t) into the other. */

@@ -23,6 +23,11 @@ final class Lane implements AutoCloseable {
   private final ClDevice dev;
   private final OpenClContext owner;
   final cl_command_queue queue;
+
+  /** Kernels enqueued by every lane of the process (GEMMs included): for launch counts. */
+  static final java.util.concurrent.atomic.AtomicLong LAUNCHES =
+      new java.util.concurrent.atomic.AtomicLong();
+
   private final Map<String, cl_kernel> kernels = new HashMap<>();
   private final Map<String, cl_mem> buffers = new HashMap<>();
   private final Map<String, Long> capacity = new HashMap<>();
@@ -74,6 +79,18 @@ final class Lane implements AutoCloseable {
     return generations.getOrDefault(key, 0L);
   }
 
+  /**
+   * The work-group size for {@code wanted} work-items of kernel {@code name} in one group: at most
+   * the device's and the kernel's limits (CL_KERNEL_WORK_GROUP_SIZE, lower than the device's for
+   * kernels heavy in registers on GPUs).
+   */
+  long workGroup(String name, long wanted) {
+    long[] v = new long[1];
+    clGetKernelWorkGroupInfo(
+        kernel(name), dev.device, CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(v), null);
+    return Math.max(1, Math.min(wanted, Math.min(dev.maxWorkGroup, v[0])));
+  }
+
   /** A kernel of the device's program, made for this lane on first use. */
   private cl_kernel kernel(String name) {
     return kernels.computeIfAbsent(name, k -> clCreateKernel(dev.program, k, null));
@@ -104,6 +121,7 @@ final class Lane implements AutoCloseable {
         g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
       }
     }
+    LAUNCHES.incrementAndGet();
     clEnqueueNDRangeKernel(queue, k, g.length, null, g, local, 0, null, null);
   }
 

@@ -171,13 +171,36 @@ __kernel void rnnPostGemmForward(int N, int H, int T, int k, int reverse, int ba
   storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
 }
 
+// Row `row` of R [G·H, K] times h staged in local memory, for the persistent kernels. R is read
+// from R itself (transposed = 0: the row contiguous, each work-item's loop vectorizes; PoCL's
+// choice) or from Rᵀ [K, G·H] (transposed = 1: the work-items of consecutive units read
+// consecutive floats, coalesced; the GPUs' choice). Both sum over e in order: the same result.
+inline float persistentDot(__global const float* R, int offR, int transposed, int row, int GH,
+                           __local const float* h, int K) {
+  float acc = 0.0f;
+  if (transposed) {
+    __global const float* r = R + offR + row;
+    for (int e = 0; e < K; e++) {
+      acc = fma(r[e * GH], h[e], acc);
+    }
+  } else {
+    __global const float* r = R + offR + row * K;
+    for (int e = 0; e < K; e++) {
+      acc = fma(r[e], h[e], acc);
+    }
+  }
+  return acc;
+}
+
 // The persistent LSTM: one work-group runs a whole layer and direction, looping over the timesteps
 // with work-group barriers (no device-wide barrier needed, so no occupancy assumption). h is staged
-// in local memory (hl: N·H floats) each step; R is read from global memory. One launch per layer
-// and direction instead of 2 per step. No projection (the host falls back to per-step launches).
+// in local memory (hl: N·H floats) each step; R is read from global memory (R at offR: the stack's
+// weights, or its transposed weights when rt; biases and peepholes from W). One launch per layer
+// and direction instead of 1 or 2 per step. No projection (the host falls back to per-step).
 __kernel void lstmPersistentForward(int N, int H, int T, int reverse, int batchFirst,
                                     __global const int* len, __global const float* G,
-                                    __global const float* W, int offR, int offBR,
+                                    __global const float* W, __global const float* R, int offR,
+                                    int rt, int offBR,
                                     __global float* c, int offC, __global float* h, int offH,
                                     __global float* Y, int ldy, int offY, int accumulate,
                                     int offP, int hasP, int coupled, float clip,
@@ -205,11 +228,7 @@ __kernel void lstmPersistentForward(int N, int H, int T, int reverse, int batchF
       __local const float* hv = hl + n * H;
       float s[4];
       for (int q = 0; q < 4; q++) {
-        __global const float* r = W + offR + (q * H + j) * H;
-        float acc = 0.0f;
-        for (int e = 0; e < H; e++) {
-          acc = fma(r[e], hv[e], acc);
-        }
+        float acc = persistentDot(R, offR, rt, q * H + j, 4 * H, hv, H);
         s[q] = g[q * H + j] + (acc + W[offBR + q * H + j]);
       }
       float cp = c[offC + at];
@@ -237,6 +256,147 @@ __kernel void lstmPersistentForward(int N, int H, int T, int reverse, int batchF
       float o = activate(fk, fa, fb, clipTo(po, clip));
       c[offC + at] = cn;
       float hn = o * activate(hk, ha, hb, cn);
+      h[offH + at] = hn;
+      storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+  }
+}
+
+// The persistent GRU with linearBeforeReset, as lstmPersistentForward: gates z, r, n, with
+// n = g(xn + r ⊙ (Rn·h + bRn)); h in local memory (hl: N·H floats).
+__kernel void gruLbrPersistentForward(int N, int H, int T, int reverse, int batchFirst,
+                                      __global const int* len, __global const float* G,
+                                      __global const float* W, __global const float* R,
+                                      int offR, int rt, int offBR,
+                                      __global float* h, int offH,
+                                      __global float* Y, int ldy, int offY, int accumulate,
+                                      float clip, int fk, float fa, float fb,
+                                      int gk, float ga, float gb, __local float* hl) {
+  int lid = get_local_id(0);
+  int ls = get_local_size(0);
+  int cells = N * H;
+  for (int k = 0; k < T; k++) {
+    for (int at = lid; at < cells; at += ls) {
+      hl[at] = h[offH + at];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    for (int at = lid; at < cells; at += ls) {
+      int n = at / H;
+      int j = at - n * H;
+      int t = stepOf(k, len[n], reverse);
+      if (t < 0) {
+        if (!accumulate) {
+          Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+        }
+        continue;
+      }
+      __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 3 * H;
+      __local const float* hv = hl + n * H;
+      float s[3];
+      for (int q = 0; q < 3; q++) {
+        s[q] = persistentDot(R, offR, rt, q * H + j, 3 * H, hv, H) + W[offBR + q * H + j];
+      }
+      float z = activate(fk, fa, fb, clipTo(g[j] + s[0], clip));
+      float rg = activate(fk, fa, fb, clipTo(g[H + j] + s[1], clip));
+      float nv = activate(gk, ga, gb, clipTo(g[2 * H + j] + rg * s[2], clip));
+      float hn = (1.0f - z) * nv + z * hv[j];
+      h[offH + at] = hn;
+      storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+  }
+}
+
+// The persistent GRU with the reset gate before the product: two phases per step. First z and r of
+// every cell, r ⊙ h into rhl (local, N·H floats) and z parked in the cell's global h (read only
+// when staging, so free until the new h is written, by the same work-item); after a barrier,
+// n = g(xn + Rn·(r ⊙ h) + bRn) reads all of its row's rhl.
+__kernel void gruPersistentForward(int N, int H, int T, int reverse, int batchFirst,
+                                   __global const int* len, __global const float* G,
+                                   __global const float* W, __global const float* R,
+                                   int offR, int rt, int offBR,
+                                   __global float* h, int offH,
+                                   __global float* Y, int ldy, int offY, int accumulate,
+                                   float clip, int fk, float fa, float fb,
+                                   int gk, float ga, float gb, __local float* hl,
+                                   __local float* rhl) {
+  int lid = get_local_id(0);
+  int ls = get_local_size(0);
+  int cells = N * H;
+  for (int k = 0; k < T; k++) {
+    for (int at = lid; at < cells; at += ls) {
+      hl[at] = h[offH + at];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    for (int at = lid; at < cells; at += ls) {
+      int n = at / H;
+      int j = at - n * H;
+      int t = stepOf(k, len[n], reverse);
+      if (t < 0) {
+        continue;
+      }
+      __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 3 * H;
+      __local const float* hv = hl + n * H;
+      float sz = persistentDot(R, offR, rt, j, 3 * H, hv, H) + W[offBR + j];
+      float sr = persistentDot(R, offR, rt, H + j, 3 * H, hv, H) + W[offBR + H + j];
+      float rg = activate(fk, fa, fb, clipTo(g[H + j] + sr, clip));
+      rhl[at] = rg * hv[j];
+      h[offH + at] = activate(fk, fa, fb, clipTo(g[j] + sz, clip));
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    for (int at = lid; at < cells; at += ls) {
+      int n = at / H;
+      int j = at - n * H;
+      int t = stepOf(k, len[n], reverse);
+      if (t < 0) {
+        if (!accumulate) {
+          Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+        }
+        continue;
+      }
+      __global const float* g = G + seqRow(t, n, T, N, batchFirst) * 3 * H;
+      float sn =
+          persistentDot(R, offR, rt, 2 * H + j, 3 * H, rhl + n * H, H) + W[offBR + 2 * H + j];
+      float nv = activate(gk, ga, gb, clipTo(g[2 * H + j] + sn, clip));
+      float z = h[offH + at];
+      float hn = (1.0f - z) * nv + z * hl[at];
+      h[offH + at] = hn;
+      storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+  }
+}
+
+// The persistent vanilla RNN: h = f(clip(x·Wᵀ + bW + h·Rᵀ + bR)), h in local memory.
+__kernel void rnnPersistentForward(int N, int H, int T, int reverse, int batchFirst,
+                                   __global const int* len, __global const float* G,
+                                   __global const float* W, __global const float* R,
+                                   int offR, int rt, int offBR,
+                                   __global float* h, int offH,
+                                   __global float* Y, int ldy, int offY, int accumulate,
+                                   float clip, int fk, float fa, float fb, __local float* hl) {
+  int lid = get_local_id(0);
+  int ls = get_local_size(0);
+  int cells = N * H;
+  for (int k = 0; k < T; k++) {
+    for (int at = lid; at < cells; at += ls) {
+      hl[at] = h[offH + at];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    for (int at = lid; at < cells; at += ls) {
+      int n = at / H;
+      int j = at - n * H;
+      int t = stepOf(k, len[n], reverse);
+      if (t < 0) {
+        if (!accumulate) {
+          Y[seqRow(k, n, T, N, batchFirst) * ldy + offY + j] = 0.0f;
+        }
+        continue;
+      }
+      float v = G[seqRow(t, n, T, N, batchFirst) * H + j]
+                + (persistentDot(R, offR, rt, j, H, hl + n * H, H) + W[offBR + j]);
+      float hn = activate(fk, fa, fb, clipTo(v, clip));
       h[offH + at] = hn;
       storeY(Y, seqRow(t, n, T, N, batchFirst) * ldy + offY + j, hn, accumulate);
     }
