@@ -22,19 +22,22 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The differential suite with {@code -Djrnn.opencl.persistent=true}: LSTM layers without
  * projection, GRU of both variants and RNN run as one launch per layer and direction
- * (lstmPersistentForward, gruLbrPersistentForward, gruPersistentForward, rnnPersistentForward),
- * LSTM with projection per step; and the launch counts that show which ran.
+ * (lstmPersistentForward, gruLbrPersistentForward, gruPersistentForward, rnnPersistentForward)
+ * reading R as it is (OpenClPersistentTransposedTest: transposed), LSTM with projection per step;
+ * and the launch counts that show which ran.
  */
 class OpenClPersistentDifferentialTest extends DifferentialSuite {
   @BeforeAll
   void persistent() {
     Device.require();
     System.setProperty("jrnn.opencl.persistent", "true");
+    System.setProperty("jrnn.opencl.persistentLayout", "rows"); // the CPU default, on any device
   }
 
   @AfterAll
   void perStep() {
     System.clearProperty("jrnn.opencl.persistent");
+    System.clearProperty("jrnn.opencl.persistentLayout");
   }
 
   @Override
