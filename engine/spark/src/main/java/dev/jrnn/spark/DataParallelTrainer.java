@@ -205,7 +205,15 @@ public final class DataParallelTrainer implements AutoCloseable {
     if (inputCol == null || inputCol.isBlank()) {
       throw new IllegalArgumentException("set inputCol, the column of sequences");
     }
-    Dataset<Row> df = data.toDF();
+    Dataset<Row> all = data.toDF();
+    List<org.apache.spark.sql.Column> used = new ArrayList<>();
+    for (String c : new String[] {inputCol, lengthsCol, labelCol}) {
+      if (c != null && !c.isEmpty()) {
+        SequenceFeed.field(all.schema(), c); // names the columns there are if it is missing
+        used.add(all.col(c));
+      }
+    }
+    Dataset<Row> df = all.select(used.toArray(org.apache.spark.sql.Column[]::new));
     StructType schema = df.schema();
     SequenceFeed feed = SequenceFeed.of(graph, inputName, lengthsInput, batchFirst);
     feed.checkColumn(schema, inputCol);

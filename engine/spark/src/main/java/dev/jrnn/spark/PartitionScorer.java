@@ -68,6 +68,9 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
 
   @Override
   public Iterator<Row> call(Iterator<Row> rows) {
+    if (!rows.hasNext()) {
+      return rows; // an empty partition needs no session
+    }
     TaskContext task = TaskContext.get();
     int partition = task == null ? 0 : task.partitionId();
     ExecutorSessions.Lease lease =
