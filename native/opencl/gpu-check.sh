@@ -17,7 +17,9 @@
 #                       machine has no libOpenCL.so
 #    About 33 MiB; with the working tree (~6 MiB) about 39 MiB travel.
 #
-# 2. There, through the device tool, from the repository root (one call; ~5 min on a GPU):
+# 2. There, through the device tool, from the repository root (one call; expected ~5 min on a GPU,
+#    not yet run on one; a session has 15 min of device time, machine start included, so if a step
+#    overruns, rerun only what is missing, e.g. STEPS=bench, or SUITES=dev.jrnn.opencl.XTest):
 #        run(command="bash native/opencl/gpu-check.sh run",
 #            carry=["native/opencl/target/gpu-check"], timeout_s=540)
 #    It finds an OpenCL loader and NVIDIA's ICD (libnvidia-opencl.so.1; writing an .icd file when
@@ -29,6 +31,7 @@
 #        bench.md       the device's FP32 peak (a kernel of its own); W1–W5 and L (LSTM N=256 T=64
 #                       I=H=1024) on opencl and java: launches, ms, GFLOP/s, % of peak, diff vs java
 #        persistent.md  N=1 T=128 I=H=256, LSTM, GRU (both variants), RNN: per-step vs persistent
+#                       with R read as it is and transposed (-Djrnn.opencl.persistentLayout)
 #    Each step has its own time limit and writes its file as it goes, so the files come back even
 #    when one overruns.
 #
