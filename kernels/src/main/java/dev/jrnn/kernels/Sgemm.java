@@ -42,20 +42,35 @@ public final class Sgemm {
   private Sgemm() {}
 
   /**
-   * B packed into {@code panels} column panels of {@link #NR} floats; panel {@code p} holds {@code
-   * [k][NR]} contiguously at {@code p·k·NR}. Columns past the real ones are zero.
+   * B packed into {@code panels} column panels of {@link #NR} columns; panel {@code p} holds {@code
+   * [k][NR]} contiguously at {@code p·k·NR}. Columns past the real ones are zero. The elements are
+   * f32, or reduced-precision weights (see {@link Format}) that the kernels widen in registers: a
+   * product over reduced panels has the same bits as one over the f32 panels of the widened values.
    */
   public static final class Panels {
-    final float[] data;
+    final Format format;
+    final float[] data; // F32: [panels][k][NR]
+    final int[] pairs; // BF16: [panels][k][NR/2], see Format.BF16
+    final byte[] bytes; // I8: [panels][k][NR]
+    final float[] scale; // I8: per packed column
     final int k;
     final int panels;
     final int mc; // rows of A per pass so the A block stays in L2
 
-    Panels(float[] data, int k, int panels) {
+    private Panels(
+        Format format, float[] data, int[] pairs, byte[] bytes, float[] scale, int k, int panels) {
+      this.format = format;
       this.data = data;
+      this.pairs = pairs;
+      this.bytes = bytes;
+      this.scale = scale;
       this.k = k;
       this.panels = panels;
       this.mc = Math.max(MR, L2_FLOATS / Math.max(1, k) / MR * MR);
+    }
+
+    Panels(float[] data, int k, int panels) {
+      this(Format.F32, data, null, null, null, k, panels);
     }
 
     /** Depth (rows of B). */
@@ -71,6 +86,39 @@ public final class Sgemm {
     /** Packed columns: {@code panels · NR}. */
     public int columns() {
       return panels * NR;
+    }
+
+    /** How the elements are stored. */
+    public Format format() {
+      return format;
+    }
+
+    /** Bytes the packed elements occupy (what a product streams through once). */
+    public long bytes() {
+      return (long) columns() * k * format.bytes + (scale != null ? 4L * scale.length : 0);
+    }
+  }
+
+  /** Element formats of packed {@link Panels}. */
+  public enum Format {
+    /** 32-bit floats. */
+    F32(4),
+    /**
+     * bfloat16: the upper 16 bits of an f32. Stored as pairs in 32-bit ints so that one shift and
+     * one mask widen them: within a panel row, int {@code h·VL + j} holds column {@code 2h·VL + j}
+     * in its low half and column {@code (2h+1)·VL + j} in its high half.
+     */
+    BF16(2),
+    /**
+     * Signed 8-bit integers with an f32 scale per column (the weight matrix's output row): the
+     * value is {@code (float) q · scale}, rounded once, as {@link Quant#dequantize} computes it.
+     */
+    I8(1);
+
+    final int bytes;
+
+    Format(int bytes) {
+      this.bytes = bytes;
     }
   }
 
@@ -95,6 +143,98 @@ public final class Sgemm {
       }
     }
     return new Panels(d, k, panels);
+  }
+
+  /**
+   * {@link #packRows} for bfloat16 weights: {@code w} holds the bf16 bit patterns of the row-major
+   * {@code W [*, k]}.
+   */
+  public static Panels packRowsBf16(short[] w, int wOff, int ldw, int k, int[] colToRow) {
+    int panels = (colToRow.length + NR - 1) / NR;
+    int[] d = new int[Math.multiplyExact(Math.multiplyExact(panels, k), NR / 2)];
+    for (int j = 0; j < colToRow.length; j++) {
+      int row = colToRow[j];
+      if (row < 0) {
+        continue;
+      }
+      int p = j / NR;
+      int col = j % NR;
+      int half = col / VL % 2; // even vectors in the low halves, odd ones in the high halves
+      int slot = (col / VL / 2) * VL + col % VL;
+      int base = wOff + row * ldw;
+      for (int kk = 0; kk < k; kk++) {
+        int at = (p * k + kk) * (NR / 2) + slot;
+        d[at] |= (w[base + kk] & 0xFFFF) << (16 * half);
+      }
+    }
+    return new Panels(Format.BF16, null, d, null, null, k, panels);
+  }
+
+  /**
+   * {@link #packRows} for int8 weights with one scale per row of {@code W}: row {@code r}'s values
+   * are {@code (float) w[r][·] · rowScale[r]}.
+   */
+  public static Panels packRowsI8(
+      byte[] w, int wOff, int ldw, float[] rowScale, int scaleOff, int k, int[] colToRow) {
+    int panels = (colToRow.length + NR - 1) / NR;
+    byte[] d = new byte[Math.multiplyExact(Math.multiplyExact(panels, k), NR)];
+    float[] scale = new float[panels * NR];
+    for (int j = 0; j < colToRow.length; j++) {
+      int row = colToRow[j];
+      if (row < 0) {
+        continue;
+      }
+      int p = j / NR;
+      int col = j % NR;
+      scale[j] = rowScale[scaleOff + row];
+      int base = wOff + row * ldw;
+      for (int kk = 0; kk < k; kk++) {
+        d[(p * k + kk) * NR + col] = w[base + kk];
+      }
+    }
+    return new Panels(Format.I8, null, null, d, scale, k, panels);
+  }
+
+  /** The f32 values of panel {@code p} ({@code [k][NR]}) written to {@code out} from 0. */
+  static void widen(Panels b, int p, float[] out) {
+    int k = b.k;
+    switch (b.format) {
+      case F32 -> System.arraycopy(b.data, p * k * NR, out, 0, k * NR);
+      case BF16 -> {
+        int half = NR / 2;
+        for (int kk = 0; kk < k; kk++) {
+          int src = (p * k + kk) * half;
+          int dst = kk * NR;
+          for (int h = 0; h < NR / VL / 2; h++) {
+            for (int j = 0; j < VL; j++) {
+              int v = b.pairs[src + h * VL + j];
+              out[dst + 2 * h * VL + j] = Float.intBitsToFloat(v << 16);
+              out[dst + (2 * h + 1) * VL + j] = Float.intBitsToFloat(v & 0xFFFF0000);
+            }
+          }
+        }
+      }
+      case I8 -> {
+        for (int kk = 0; kk < k; kk++) {
+          int src = (p * k + kk) * NR;
+          int dst = kk * NR;
+          for (int j = 0; j < NR; j++) {
+            out[dst + j] = Quant.dequantize(b.bytes[src + j], b.scale[p * NR + j]);
+          }
+        }
+      }
+    }
+  }
+
+  /** Per-thread f32 copy of one reduced panel; grows once to the largest panel seen. */
+  private static final ThreadLocal<float[][]> WIDE = ThreadLocal.withInitial(() -> new float[1][0]);
+
+  private static float[] wideScratch(int floats) {
+    float[][] holder = WIDE.get();
+    if (holder[0].length < floats) {
+      holder[0] = new float[floats];
+    }
+    return holder[0];
   }
 
   /** Packs a row-major {@code B [k, n]} (columns padded to a multiple of {@link #NR}). */
@@ -161,7 +301,13 @@ public final class Sgemm {
       int i1 = Math.min(m, i0 + mc);
       for (int q = p0; q < p1; q++) {
         int p = descending ? p1 - 1 - (q - p0) : q;
+        float[] bd = b.data;
         int bo = p * k * NR;
+        if (b.format != Format.F32) {
+          bd = wideScratch(k * NR);
+          widen(b, p, bd);
+          bo = 0;
+        }
         int col = p * NR;
         int i = i0;
         while (i < i1) {
@@ -170,20 +316,20 @@ public final class Sgemm {
           int ci = cOff + i * ldc + col;
           if (rows == 1) {
             if (NV == 4) {
-              row1x4(a, ai, b.data, bo, k, c, ci, mode, bias, biasOff + col);
+              row1x4(a, ai, bd, bo, k, c, ci, mode, bias, biasOff + col);
             } else {
-              row1x2(a, ai, b.data, bo, k, c, ci, mode, bias, biasOff + col);
+              row1x2(a, ai, bd, bo, k, c, ci, mode, bias, biasOff + col);
             }
           } else if (rows == 4) {
             if (NV == 4) {
-              tile4x4(a, ai, lda, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
+              tile4x4(a, ai, lda, bd, bo, k, c, ci, ldc, mode, bias, biasOff + col);
             } else {
-              tile4x2(a, ai, lda, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
+              tile4x2(a, ai, lda, bd, bo, k, c, ci, ldc, mode, bias, biasOff + col);
             }
           } else if (NV == 4) {
-            tile6x4(a, ai, lda, rows, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
+            tile6x4(a, ai, lda, rows, bd, bo, k, c, ci, ldc, mode, bias, biasOff + col);
           } else {
-            tile6x2(a, ai, lda, rows, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
+            tile6x2(a, ai, lda, rows, bd, bo, k, c, ci, ldc, mode, bias, biasOff + col);
           }
           i += rows;
         }
@@ -216,7 +362,13 @@ public final class Sgemm {
       int i1 = Math.min(m, i0 + b.mc);
       int lone = (i1 - i0) % MR == 1 ? i1 - 1 : -1;
       for (int p = p0; p < p1; p++) {
+        float[] bd = b.data;
         int bo = p * k * NR;
+        if (b.format != Format.F32) {
+          bd = wideScratch(k * NR);
+          widen(b, p, bd);
+          bo = 0;
+        }
         for (int i = i0; i < i1; i++) {
           int ao = aOff + i * lda;
           int co = cOff + i * ldc + p * NR;
@@ -229,17 +381,17 @@ public final class Sgemm {
                 };
             if (i != lone) {
               for (int kk = 0; kk < k; kk++) {
-                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
+                acc = Math.fma(a[ao + kk], bd[bo + kk * NR + j], acc);
               }
             } else {
               float odd = 0f;
               int kk = 0;
               for (; kk + 1 < k; kk += 2) {
-                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
-                odd = Math.fma(a[ao + kk + 1], b.data[bo + (kk + 1) * NR + j], odd);
+                acc = Math.fma(a[ao + kk], bd[bo + kk * NR + j], acc);
+                odd = Math.fma(a[ao + kk + 1], bd[bo + (kk + 1) * NR + j], odd);
               }
               if (kk < k) {
-                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
+                acc = Math.fma(a[ao + kk], bd[bo + kk * NR + j], acc);
               }
               acc += odd;
             }
