@@ -60,7 +60,8 @@ class SgemmReducedTest {
   @Test
   void reducedPanelsGiveTheBitsOfTheirWidenedValues() {
     SplittableRandom rnd = new SplittableRandom(11);
-    int[] ms = {1, 2, 3, 4, 5, 6, 7, 10, 13};
+    // Past Sgemm.I8_FUSED_ROWS (25, 40) int8 panels are widened into scratch for the f32 tiles.
+    int[] ms = {1, 2, 3, 4, 5, 6, 7, 10, 13, 25, 40};
     int[] ks = {1, 2, 7, 16, 33};
     int[] ns = {1, NR - 1, NR + 3, 2 * NR};
     for (int m : ms) {
@@ -71,6 +72,19 @@ class SgemmReducedTest {
           }
         }
       }
+    }
+  }
+
+  @Test
+  void blocksOfRowsChooseTheirWideningAlone() {
+    // k = 4000 makes blocks of 30 rows (A's block stays in L2): m = 61 runs two blocks taller than
+    // Sgemm.I8_FUSED_ROWS, whose int8 panels are widened into scratch, then a lone row that widens
+    // in registers.
+    int mc = Sgemm.packRows(new float[4000], 0, 4000, 4000, new int[] {0}).mc;
+    assertTrue(mc > Sgemm.I8_FUSED_ROWS && 61 == 2 * mc + 1, "blocks of " + mc + " rows");
+    SplittableRandom rnd = new SplittableRandom(12);
+    for (Sgemm.Mode mode : Sgemm.Mode.values()) {
+      check(rnd, 61, 4000, NR + 3, mode);
     }
   }
 
