@@ -83,7 +83,7 @@ public final class Suite {
   static final int WORKLOAD_MEASUREMENTS = 4;
 
   /** One chart panel's size in pixels. */
-  static final int PANEL_WIDTH = 640;
+  static final int PANEL_WIDTH = 760;
 
   static final int PANEL_HEIGHT = 420;
 
@@ -221,6 +221,8 @@ public final class Suite {
     out.append(
         String.format(
             "%nvs best peer: time / the fastest of %s in f32 at the same threads (below 1 is faster).%n"
+                + "%% of peak: of the f32 FMA peak above (bf16 and int8 dot-product instructions can"
+                + " exceed it).%n"
                 + "weights GB/s: bytes of the recurrent matrices R one timestep reads in the row's"
                 + " precision (4, 2 or 1 byte per weight, plus int8's f32 row scales) × T / median"
                 + " time.%n"
@@ -447,7 +449,7 @@ public final class Suite {
       s.append(
           String.format(
               Locale.ROOT,
-              "| %s %s | %s | %s | %d | %.3f | %.1f | %s | %.1f | %s | %s |%n",
+              "| %s %s | %s | %s | %d | %.3f | %.1f | %s | %s | %s | %s |%n",
               r.workload(),
               w.describe(),
               r.engine(),
@@ -456,11 +458,16 @@ public final class Suite {
               ms,
               gf,
               p > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * gf / p) : "–",
-              w.weightGBps(r.precision(), ms),
+              gbps(w.weightGBps(r.precision(), ms)),
               Double.isNaN(best) ? "–" : String.format(Locale.ROOT, "%.2f×", ms / best),
               d == null ? "–" : String.format(Locale.ROOT, "%.1e", d)));
     }
     return s.toString();
+  }
+
+  /** GB/s with three significant digits at least (batch-64 rows read little per step). */
+  static String gbps(double v) {
+    return String.format(Locale.ROOT, v < 10 ? "%.2f" : "%.1f", v);
   }
 
   /**
@@ -476,6 +483,13 @@ public final class Suite {
       if (!workloads.contains(r.workload())) {
         workloads.add(r.workload());
       }
+    }
+    List<Row> bySeries = new ArrayList<>(rows); // the same order in every panel: jrnn, then peers
+    bySeries.sort(
+        Comparator.comparingInt((Row r) -> PEERS.contains(r.engine()) ? 1 : 0)
+            .thenComparing(Row::engine)
+            .thenComparing(Row::precision));
+    for (Row r : bySeries) {
       allSeries.add(r.series());
     }
     Map<String, Color> colour = colours(allSeries);
@@ -502,8 +516,9 @@ public final class Suite {
               .build();
       var st = c.getStyler();
       st.setYAxisLogarithmic(true);
-      st.setLegendPosition(Styler.LegendPosition.OutsideS);
-      st.setLegendLayout(Styler.LegendLayout.Horizontal);
+      st.setLegendPosition(Styler.LegendPosition.OutsideE); // a column: room for every series
+      st.setLegendLayout(Styler.LegendLayout.Vertical);
+      st.setLegendFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
       st.setLabelsVisible(true);
       st.setLabelsRotation(0);
       st.setLabelsPosition(0.92);

@@ -21,7 +21,10 @@ class SuiteTest {
 
   @TempDir Path tmp;
 
-  /** W1 and W4 at 1 and 2 threads: java in three precisions, onednn and ort in f32. */
+  /**
+   * W1 and W4 at 1 and 2 threads: java in three precisions, onednn and ort in f32, and onednn in
+   * bf16 and int8 at W4.
+   */
   static List<Row> rows() {
     List<Row> rows = new ArrayList<>();
     for (String w : List.of("W1", "W4")) {
@@ -33,6 +36,10 @@ class SuiteTest {
         rows.add(new Row(w, "java", Precision.F32, t, 1.4 * s));
         rows.add(new Row(w, "java", Precision.BF16, t, 0.9 * s));
         rows.add(new Row(w, "java", Precision.INT8, t, 0.6 * s));
+        if (w.equals("W4")) { // series in one panel only: oneDNN's reduced precisions at batch 64
+          rows.add(new Row(w, "onednn", Precision.BF16, t, 0.5 * s));
+          rows.add(new Row(w, "onednn", Precision.INT8, t, 0.7 * s));
+        }
       }
     }
     return rows;
