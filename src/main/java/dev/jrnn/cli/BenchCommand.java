@@ -1,5 +1,6 @@
 package dev.jrnn.cli;
 
+import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.Weights;
@@ -33,27 +34,39 @@ import picocli.CommandLine.UseDefaultConverter;
     customSynopsis = {
       "jrnn bench --cell lstm|gru|rnn --batch N --seq T --input I --hidden H",
       "                  [--layers L] [--bidirectional] [--backend B[,B...]]",
-      "                  [--threads N] [--runs K] [--warmup SECONDS] [--no-check]",
-      "                  [--json]",
-      "       jrnn bench --workload W1|W2|W3|W4|W5 [--backend B[,B...]] [--threads N]",
-      "                  [--runs K] [--warmup SECONDS] [--no-check] [--json]",
+      "                  [--precision P[,P...]] [--threads N] [--runs K]",
+      "                  [--warmup SECONDS] [--no-check] [--json]",
+      "       jrnn bench --workload W1|W2|W3|W4|W5 [--backend B[,B...]]",
+      "                  [--precision P[,P...]] [--threads N] [--runs K]",
+      "                  [--warmup SECONDS] [--no-check] [--json]",
       "       jrnn bench --train --workload W6|W7 [--backend B[,B...]] [--threads N]",
       "                  [--runs K] [--warmup SECONDS] [--json]",
       "       jrnn bench MODEL [--input NAME=FILE.npy ...] [--dim NAME=SIZE ...]",
-      "                  [--backend B[,B...]] [--threads N] [--runs K]",
-      "                  [--warmup SECONDS] [--no-check] [--json]",
+      "                  [--backend B[,B...]] [--precision P[,P...]] [--threads N]",
+      "                  [--runs K] [--warmup SECONDS] [--no-check] [--json]",
       "                  [--description MODEL.json]"
     },
     description = {
       "Time a configuration, a training step or a model on the backends.",
       "",
-      "Times one forward pass (f32 inference, outputs preallocated) after the warm-up and prints"
-          + " median/min/max ms, GFLOP/s (FLOPs = 2·T·N·G·H·(I+H) per layer and direction) and"
-          + " the max abs difference of y against the 'reference' backend.",
+      "Times one forward pass (inference, outputs preallocated) after the warm-up, one row per"
+          + " backend and precision of the weight matrices (--precision; 'ort' runs f32 only), and"
+          + " prints median/min/max ms, GFLOP/s (FLOPs = 2·T·N·G·H·(I+H) per layer and"
+          + " direction), weight GB/s and the max abs difference of y against the 'reference'"
+          + " backend in f32, so a reduced precision's row shows its accuracy cost.",
+      "",
+      "Weight GB/s is the traffic of the recurrent weight matrices: every timestep reads each"
+          + " layer and direction's R [G·H, H] once, at 4 bytes a weight in f32, 2 in bf16 and 1"
+          + " in int8 plus a 4-byte f32 scale per row (4·G·H); GB/s = those bytes × T / median"
+          + " time. The input matrices W are left out: the input projection reads them once per"
+          + " pass for all timesteps. A backend without kernels for a reduced precision gets its"
+          + " weights widened to f32 when the session opens (one log line); its row is marked *"
+          + " and counts 4 bytes a weight.",
       "",
       "With --train, times one training step instead: the forward in training mode and the"
           + " backward of dy = 1 on y (as PyTorch's y.sum().backward()) to every weight gradient,"
-          + " then the same step with an Adam update. W6 is LSTM, W7 GRU, both N=32 T=64 I=H=256;"
+          + " then the same step with an Adam update (f32 weights). W6 is LSTM, W7 GRU, both N=32"
+          + " T=64 I=H=256;"
           + " a step counts 3x the forward's FLOPs. Backends default to java and onednn;"
           + " max|diff| compares each backend's weight gradients with the first one's; workspace"
           + " MB is the heap the first step allocates (what the forward keeps for backward and the"
@@ -61,8 +74,9 @@ import picocli.CommandLine.UseDefaultConverter;
           + " counted).",
       "",
       "With a MODEL, times the whole model on every available backend and, for ONNX files, ONNX"
-          + " Runtime Java ('ort'), all in this run, and prints each engine's times, its ratio to"
-          + " the fastest and the max abs difference of its outputs from 'reference'. Inputs not"
+          + " Runtime Java ('ort', f32 only), all in this run, in each --precision (default: the"
+          + " precision the model stores), and prints each engine's times, its ratio to the"
+          + " fastest and the max abs difference of its outputs from 'reference' in f32. Inputs not"
           + " given with --input are random (token ids below the embedding's vocabulary, full"
           + " sequence lengths); each dynamic dimension they need is sized with --dim NAME=SIZE"
           + " (e.g. --dim T=128 --dim N=1)."
@@ -139,6 +153,16 @@ final class BenchCommand implements Callable<Integer> {
   List<String> backends;
 
   @Option(
+      names = "--precision",
+      paramLabel = "P",
+      split = ",",
+      converter = QuantizeCommand.PrecisionConverter.class,
+      description =
+          "Precisions of the weight matrices to time each jrnn backend in: f32, bf16, int8"
+              + " (default: f32; with a MODEL, the precision it stores).")
+  List<Precision> precisions;
+
+  @Option(
       names = "--threads",
       paramLabel = "N",
       converter = AtLeast.One.class,
@@ -169,8 +193,9 @@ final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--json",
       description =
-          "One JSON object per line and backend: workload, backend, threads, times_ms (every"
-              + " timed run), median_ms, gflops, max_abs_diff.")
+          "One JSON object per line, backend and precision: workload, config, backend,"
+              + " precision, read_precision (f32 where the session widened the weights), threads,"
+              + " times_ms (every timed run), median_ms, gflops, weight_gbps, max_abs_diff.")
   boolean json;
 
   @Option(
@@ -228,8 +253,12 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     if (train) {
+      if (precisions != null && precisions.stream().anyMatch(p -> p != Precision.F32)) {
+        throw new UsageException("--train times f32 training; --precision applies to inference");
+      }
       return TrainBench.run(w, engines, threads, runs, warmup, json, out);
     }
+    List<Precision> ps = precisions == null ? List.of(Precision.F32) : distinct(precisions);
     try (Weights weights = Weights.random(w.graph(), 1);
         Tensor x = WorkloadBench.input(w)) {
       float[] ref = null;
@@ -240,51 +269,107 @@ final class BenchCommand implements Callable<Integer> {
         }
       }
       if (!json) {
+        StringBuilder bytes = new StringBuilder();
+        for (Precision p : ps) {
+          bytes.append(bytes.isEmpty() ? "" : ", ");
+          bytes.append(
+              String.format(
+                  Locale.ROOT, "%.0f KiB %s", w.recurrentBytesPerStep(p) / 1024.0, label(p)));
+        }
         out.printf(
-            Locale.ROOT, "%s: %s, %.3f GFLOP per pass%n", w.id(), w.describe(), w.flops() / 1e9);
+            Locale.ROOT,
+            "%s: %s, %.3f GFLOP per pass, recurrent weights read per step: %s%n",
+            w.id(),
+            w.describe(),
+            w.flops() / 1e9,
+            bytes);
         out.printf(
-            "%-10s %7s %10s %10s %10s %9s %11s%n",
-            "backend", "threads", "median ms", "min ms", "max ms", "GFLOP/s", "max|diff|");
+            "%-10s %-9s %7s %10s %10s %10s %9s %11s %11s%n",
+            "backend",
+            "precision",
+            "threads",
+            "median ms",
+            "min ms",
+            "max ms",
+            "GFLOP/s",
+            "weight GB/s",
+            "max|diff|");
       }
+      boolean anyWidened = false;
+      List<String> ortSkipped = new ArrayList<>();
       for (String name : engines) {
-        try (Engine e = Engine.open(name, w, threads, weights, x)) {
-          double[] ms = Timing.time(e::run, warmup, runs);
-          double diff = ref == null ? Double.NaN : Timing.maxAbsDiff(ref, e.output());
-          double median = Timing.median(ms);
-          double gflops = w.flops() / (median * 1e6);
-          if (json) {
-            StringBuilder times = new StringBuilder();
-            for (int i = 0; i < ms.length; i++) {
-              times.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", ms[i]));
+        for (Precision p : ps) {
+          if (name.equals("ort") && p != Precision.F32) {
+            ortSkipped.add(label(p));
+            continue;
+          }
+          try (Engine e = Engine.open(name, w, threads, weights, x, p)) {
+            double[] ms = Timing.time(e::run, warmup, runs);
+            double diff = ref == null ? Double.NaN : Timing.maxAbsDiff(ref, e.output());
+            double median = Timing.median(ms);
+            double gflops = w.flops() / (median * 1e6);
+            Precision read = e.readPrecision();
+            double gbps = w.weightGBps(read, median);
+            if (json) {
+              StringBuilder times = new StringBuilder();
+              for (int i = 0; i < ms.length; i++) {
+                times.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", ms[i]));
+              }
+              out.printf(
+                  Locale.ROOT,
+                  "{\"workload\":\"%s\",\"config\":\"%s\",\"backend\":\"%s\","
+                      + "\"precision\":\"%s\",\"read_precision\":\"%s\",\"threads\":%d,"
+                      + "\"times_ms\":[%s],\"median_ms\":%.4f,\"gflops\":%.2f,"
+                      + "\"weight_gbps\":%.4f,\"max_abs_diff\":%s}%n",
+                  w.id(),
+                  w.describe(),
+                  name,
+                  label(p),
+                  label(read),
+                  threads,
+                  times,
+                  median,
+                  gflops,
+                  gbps,
+                  Double.isNaN(diff) ? "null" : String.format(Locale.ROOT, "%.3e", diff));
+            } else {
+              anyWidened |= read != p;
+              out.printf(
+                  Locale.ROOT,
+                  "%-10s %-9s %7d %10.3f %10.3f %10.3f %9.1f %11s %11s%n",
+                  name,
+                  label(p) + (read != p ? "*" : ""),
+                  threads,
+                  median,
+                  Timing.min(ms),
+                  Timing.max(ms),
+                  gflops,
+                  String.format(Locale.ROOT, gbps < 10 ? "%.3f" : "%.1f", gbps),
+                  Double.isNaN(diff) ? "-" : String.format(Locale.ROOT, "%.2e", diff));
             }
-            out.printf(
-                Locale.ROOT,
-                "{\"workload\":\"%s\",\"config\":\"%s\",\"backend\":\"%s\",\"threads\":%d,"
-                    + "\"times_ms\":[%s],\"median_ms\":%.4f,\"gflops\":%.2f,\"max_abs_diff\":%s}%n",
-                w.id(),
-                w.describe(),
-                name,
-                threads,
-                times,
-                median,
-                gflops,
-                Double.isNaN(diff) ? "null" : String.format(Locale.ROOT, "%.3e", diff));
-          } else {
-            out.printf(
-                Locale.ROOT,
-                "%-10s %7d %10.3f %10.3f %10.3f %9.1f %11s%n",
-                name,
-                threads,
-                median,
-                Timing.min(ms),
-                Timing.max(ms),
-                gflops,
-                Double.isNaN(diff) ? "-" : String.format(Locale.ROOT, "%.2e", diff));
           }
         }
       }
+      if (anyWidened) {
+        out.println(
+            "* no kernels for this precision on this backend: the session widened the weights to"
+                + " f32 at open (f32 kernels over the rounded values; GB/s at 4 bytes a weight)");
+      }
+      if (!json && !ortSkipped.isEmpty()) {
+        out.println("ort runs f32 weights only: no " + String.join(", ", ortSkipped) + " row");
+      }
     }
     return 0;
+  }
+
+  /** "f32", "bf16", "int8". */
+  static String label(Precision p) {
+    return p.name().toLowerCase(Locale.ROOT);
+  }
+
+  /** {@code ps} in order, each once. */
+  static List<Precision> distinct(List<Precision> ps) {
+    return ps.stream().distinct().toList();
   }
 
   /** Whether option {@code name} is on the command line. */

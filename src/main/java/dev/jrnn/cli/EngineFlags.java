@@ -1,6 +1,7 @@
 package dev.jrnn.cli;
 
 import dev.jrnn.Options;
+import dev.jrnn.Precision;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -24,6 +25,15 @@ final class EngineFlags {
   int threads;
 
   @Option(
+      names = "--precision",
+      paramLabel = "P",
+      converter = QuantizeCommand.PrecisionConverter.class,
+      description =
+          "Weight matrices in f32, bf16 or int8 (default: as the model stores them; see jrnn"
+              + " quantize).")
+  Precision precision;
+
+  @Option(
       names = "--description",
       paramLabel = "MODEL.json",
       description = "The layers of a PyTorch state_dict (see the README).")
@@ -32,6 +42,7 @@ final class EngineFlags {
   /** The session options these flags ask for. */
   Options options() {
     Options o = Options.backend(backend);
+    o = precision != null ? o.precision(precision) : o;
     return threads > 0 ? o.threads(threads) : o;
   }
 }

@@ -39,6 +39,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       RunCommand.class,
       InfoCommand.class,
       ConvertCommand.class,
+      QuantizeCommand.class,
       BenchCommand.class,
       TrainCommand.class,
       GenerateCommand.class,

@@ -17,6 +17,7 @@ import dev.jrnn.data.Tokenizer;
 import dev.jrnn.fit.Batch;
 import dev.jrnn.fit.Batches;
 import dev.jrnn.fit.Fitted;
+import dev.jrnn.fit.Metric;
 import dev.jrnn.fit.Metrics;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -223,8 +224,20 @@ public final class CharsTask {
       tokenizer.storeIn(w);
       try (Fitted f = Runs.fitOrResume(fit, g, w, train, o, dir)) {
         Map<String, Double> metrics =
-            Runs.evaluate(
-                f.trainer(), test, training.loss(), Metrics.perplexity(), Metrics.bitsPerChar());
+            new LinkedHashMap<>(
+                Runs.evaluate(
+                    f.trainer(),
+                    test,
+                    training.loss(),
+                    Metrics.perplexity(),
+                    Metrics.bitsPerChar()));
+        metrics.putAll(
+            Runs.evaluateReduced(
+                f,
+                o,
+                test,
+                training.loss(),
+                () -> new Metric[] {Metrics.perplexity(), Metrics.bitsPerChar()}));
         Path model = Runs.saveModel(f, "chars", dir);
         List<String> generated = new ArrayList<>();
         if (samples > 0) {

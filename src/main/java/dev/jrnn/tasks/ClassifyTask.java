@@ -271,7 +271,9 @@ public final class ClassifyTask {
       }
       try (Fitted f = Runs.fitOrResume(fit, g, w, train, o, dir)) {
         Map<String, Double> metrics =
-            Runs.evaluate(f.trainer(), test, training.loss(), testMetrics());
+            new LinkedHashMap<>(Runs.evaluate(f.trainer(), test, training.loss(), testMetrics()));
+        metrics.putAll(
+            Runs.evaluateReduced(f, o, test, training.loss(), ClassifyTask::testMetrics));
         Path model = Runs.saveModel(f, "classify", dir);
         double[] tp = Runs.throughput(f.history());
         return new Report(

@@ -1,7 +1,11 @@
 package dev.jrnn.tasks;
 
 import dev.jrnn.Loss;
+import dev.jrnn.Model;
+import dev.jrnn.Precision;
 import dev.jrnn.Result;
+import dev.jrnn.Session;
+import dev.jrnn.Tensor;
 import dev.jrnn.Trainer;
 import dev.jrnn.data.Batching;
 import dev.jrnn.fit.Batch;
@@ -18,8 +22,10 @@ import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /** What the three tasks do alike: the output folder, the fit's files, held-out evaluation. */
 final class Runs {
@@ -174,12 +180,36 @@ final class Runs {
    * output against each batch's target, on the positions the loss counts (as validation does).
    */
   static Map<String, Double> evaluate(Trainer t, Batches batches, Loss loss, Metric... metrics) {
+    return evaluate(t::run, batches, loss, metrics);
+  }
+
+  /**
+   * The held-out metrics of the trained model with its weight matrices in bf16 and in int8 (what
+   * {@code jrnn quantize} writes), keyed {@code "<metric> bf16"} and {@code "<metric> int8"}: the
+   * accuracy cost of each precision next to f32's.
+   */
+  static Map<String, Double> evaluateReduced(
+      Fitted f, TaskOptions o, Batches batches, Loss loss, Supplier<Metric[]> metrics) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    try (Model m = f.trainer().model()) {
+      for (Precision p : List.of(Precision.BF16, Precision.INT8)) {
+        try (Session s = m.open(o.engineOptions().precision(p))) {
+          String suffix = " " + p.name().toLowerCase(Locale.ROOT);
+          evaluate(s::run, batches, loss, metrics.get()).forEach((k, v) -> out.put(k + suffix, v));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Map<String, Double> evaluate(
+      Function<Map<String, Tensor>, Result> run, Batches batches, Loss loss, Metric... metrics) {
     for (Metric m : metrics) {
       m.reset();
     }
     for (Iterator<Batch> it = batches.epoch(1); it.hasNext(); ) {
       try (Batch b = it.next();
-          Result r = t.run(b.inputs())) {
+          Result r = run.apply(b.inputs())) {
         Predictions p = Predictions.of(loss, r.get(loss.output()), b);
         for (Metric m : metrics) {
           m.update(p);

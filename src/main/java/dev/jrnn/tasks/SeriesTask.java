@@ -20,6 +20,7 @@ import dev.jrnn.data.Windows;
 import dev.jrnn.fit.Batch;
 import dev.jrnn.fit.Batches;
 import dev.jrnn.fit.Fitted;
+import dev.jrnn.fit.Metric;
 import dev.jrnn.fit.Metrics;
 import dev.jrnn.fit.Plots;
 import java.nio.file.Path;
@@ -28,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * Sequence-to-one forecasting: the last {@link #window} values of a series → LSTM (or GRU, RNN)
@@ -212,14 +214,16 @@ public final class SeriesTask {
       init.putMetadata(WINDOW_KEY, Integer.toString(window));
       init.putMetadata(HORIZON_KEY, Integer.toString(horizon));
       try (Fitted f = Runs.fitOrResume(fit, g, init, trainBatches, o, dir)) {
+        Supplier<Metric[]> testMetrics =
+            () ->
+                new Metric[] {
+                  Metrics.mse(norm::invert), Metrics.mae(norm::invert), Metrics.rmse(norm::invert)
+                };
+        Batches testBatches = windows(w, test, 512, o.seed(), false);
         Map<String, Double> metrics =
-            Runs.evaluate(
-                f.trainer(),
-                windows(w, test, 512, o.seed(), false),
-                training.loss(),
-                Metrics.mse(norm::invert),
-                Metrics.mae(norm::invert),
-                Metrics.rmse(norm::invert));
+            new LinkedHashMap<>(
+                Runs.evaluate(f.trainer(), testBatches, training.loss(), testMetrics.get()));
+        metrics.putAll(Runs.evaluateReduced(f, o, testBatches, training.loss(), testMetrics));
         double[] actual = new double[test.length];
         double[] predicted = new double[test.length];
         try (Tensor x = w.inputs(test);

@@ -221,7 +221,8 @@ class CommandsTest {
             "0");
     assertEquals(0, r.status(), r.err());
     Matcher m =
-        Pattern.compile("(?m)^(\\S+)\\s+1\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+x\\s+(\\S+)$")
+        Pattern.compile(
+                "(?m)^(\\S+)\\s+f32\\s+1\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+x\\s+(\\S+)$")
             .matcher(r.out());
     List<String> engines = new ArrayList<>();
     while (m.find()) {

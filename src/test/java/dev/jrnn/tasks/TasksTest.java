@@ -88,6 +88,12 @@ class TasksTest {
         r.metric("perplexity"), r.baselines().get("unigram/perplexity"), r.samples());
     assertTrue(r.metric("perplexity") < r.baselines().get("unigram/perplexity"));
     assertEquals(r.metric("bits_per_char"), Math.log(r.metric("perplexity")) / Math.log(2), 1e-9);
+    // the same model with bf16 and int8 weight matrices: close to f32, and not f32 itself
+    for (String p : new String[] {"bf16", "int8"}) {
+      double q = r.metric("perplexity " + p);
+      assertTrue(Math.abs(q / r.metric("perplexity") - 1) < 0.02, p + " perplexity " + q);
+      assertTrue(q != r.metric("perplexity"), p + " perplexity equals f32's");
+    }
     // the validation loss pools characters, not names: it is the log of the perplexity
     double[] valLoss = r.history().column("val_loss");
     double[] valPerplexity = r.history().column("val_perplexity");

@@ -2,6 +2,7 @@ package dev.jrnn.bench;
 
 import dev.jrnn.DType;
 import dev.jrnn.Options;
+import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Session;
 import dev.jrnn.Tensor;
@@ -15,9 +16,13 @@ final class JrnnEngine implements Engine {
   private final Session session;
   private final Map<String, Tensor> inputs;
   private final Map<String, Tensor> outputs = new LinkedHashMap<>();
+  private final Precision read;
 
-  JrnnEngine(String backend, Workload w, int threads, Weights weights, Tensor x) {
-    this.session = Session.open(w.graph(), weights, Options.backend(backend).threads(threads));
+  JrnnEngine(String backend, Workload w, int threads, Weights weights, Tensor x, Precision p) {
+    PrecisionProbe.Opened o =
+        PrecisionProbe.open(w.graph(), weights, Options.backend(backend).threads(threads), p);
+    this.session = o.session();
+    this.read = o.read();
     this.inputs = Map.of("x", x);
     Recurrent s = w.spec();
     int ld = s.layers() * s.directions();
@@ -36,6 +41,11 @@ final class JrnnEngine implements Engine {
   @Override
   public float[] output() {
     return outputs.get("y").toFloatArray();
+  }
+
+  @Override
+  public Precision readPrecision() {
+    return read;
   }
 
   /** Node name to backend, for reports. */

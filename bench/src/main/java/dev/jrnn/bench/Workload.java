@@ -3,6 +3,7 @@ package dev.jrnn.bench;
 import dev.jrnn.DType;
 import dev.jrnn.Dim;
 import dev.jrnn.Graph;
+import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Value;
 
@@ -69,6 +70,27 @@ public record Workload(String id, Recurrent spec, int batch, int steps, int inpu
               * spec.directions();
     }
     return total;
+  }
+
+  /**
+   * Bytes of the recurrent weight matrices one timestep reads when they are stored in {@code p}:
+   * each layer and direction's {@code R [G·H, Hout]} at {@code p}'s element size (4, 2 or 1 bytes),
+   * plus, in int8, its f32 row scales ({@code 4·G·H}). The input matrices {@code W} are left out:
+   * they are read once per pass, by the input projection of all timesteps at once.
+   */
+  public long recurrentBytesPerStep(Precision p) {
+    long rows = (long) spec.cell().gates() * spec.hidden();
+    long perMatrix =
+        rows * spec.outputHidden() * p.dtype().byteSize() + (p == Precision.INT8 ? 4 * rows : 0);
+    return perMatrix * spec.layers() * spec.directions();
+  }
+
+  /**
+   * GB/s of recurrent weight traffic: {@link #recurrentBytesPerStep} × T over a pass of {@code ms}
+   * milliseconds.
+   */
+  public double weightGBps(Precision p, double ms) {
+    return (double) recurrentBytesPerStep(p) * steps / (ms * 1e6);
   }
 
   /** x {@code [T, N, I]} in, y (and the final states) out. */

@@ -6,7 +6,8 @@ import java.util.Optional;
  * How a {@link Session} runs: which backend, how many threads and, for a backend with devices,
  * which device. Immutable.
  *
- * <pre>{@code Options.backend("opencl").device("gpu").threads(2)}</pre>
+ * <pre>{@code Options.backend("opencl").device("gpu").threads(2)
+ * Options.backend("java").precision(Precision.BF16)}</pre>
  *
  * <p>The system property {@code -Djrnn.backend=NAME} overrides the backend of every session.
  */
@@ -15,11 +16,13 @@ public final class Options {
   private final String backend;
   private final int threads;
   private final String device; // null: the backend's default
+  private final Precision precision; // null: as the model stores its weights
 
-  private Options(String backend, int threads, String device) {
+  private Options(String backend, int threads, String device, Precision precision) {
     this.backend = backend;
     this.threads = threads;
     this.device = device;
+    this.precision = precision;
   }
 
   /**
@@ -27,7 +30,7 @@ public final class Options {
    * module registers a preferred one) and one thread per available core.
    */
   public static Options defaults() {
-    return new Options("auto", 0, null);
+    return new Options("auto", 0, null, null);
   }
 
   /**
@@ -44,7 +47,7 @@ public final class Options {
     if (name == null || name.isBlank()) {
       throw new IllegalArgumentException("backend name must not be blank");
     }
-    return new Options(name, threads, device);
+    return new Options(name, threads, device, precision);
   }
 
   /** A copy using {@code n ≥ 1} threads ({@code 0}: one per available core). */
@@ -52,7 +55,7 @@ public final class Options {
     if (n < 0) {
       throw new IllegalArgumentException("threads must be >= 0, got " + n);
     }
-    return new Options(backend, n, device);
+    return new Options(backend, n, device, precision);
   }
 
   /**
@@ -64,7 +67,21 @@ public final class Options {
     if (selector == null || selector.isBlank()) {
       throw new IllegalArgumentException("device selector must not be blank");
     }
-    return new Options(backend, threads, selector.strip());
+    return new Options(backend, threads, selector.strip(), precision);
+  }
+
+  /**
+   * A copy that runs the model's weight matrices in {@code p} (see {@link Precision}): f32 weights
+   * are rounded or quantized at open, reduced ones widened or re-quantized. Without it a session
+   * uses the precision the weights are stored in.
+   */
+  public Options precision(Precision p) {
+    return new Options(backend, threads, device, java.util.Objects.requireNonNull(p, "precision"));
+  }
+
+  /** The requested precision, if any (else the weights' own). */
+  public Optional<Precision> requestedPrecision() {
+    return Optional.ofNullable(precision);
   }
 
   /** The requested backend name. */
@@ -89,6 +106,7 @@ public final class Options {
         + ", threads="
         + threadCount()
         + (device != null ? ", device=" + device : "")
+        + (precision != null ? ", precision=" + precision : "")
         + ")";
   }
 }

@@ -29,6 +29,9 @@ public interface Provider {
   /** See {@link Weights#random(Graph, String, long)}. */
   Weights randomWeights(Graph graph, String scheme, long seed);
 
+  /** See {@link Weights#toPrecision(Graph, Precision)}. */
+  Weights convertWeights(Graph graph, Weights weights, Precision precision);
+
   /** See {@link Weights#load(Path)}. */
   Weights readWeights(Path file);
 

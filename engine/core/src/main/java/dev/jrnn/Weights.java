@@ -113,8 +113,9 @@ public final class Weights implements AutoCloseable {
   }
 
   /**
-   * Checks that every weight {@code graph} needs is present, F32 and correctly shaped; throws
-   * naming the first problem.
+   * Checks that every weight {@code graph} needs is present and correctly shaped, and stored as
+   * F32, BF16, or I8 with its F32 per-row scale {@code <name>.scale} beside it (see {@link
+   * Precision}); throws naming the first problem.
    */
   public void checkAgainst(Graph graph) {
     checkOpen();
@@ -132,9 +133,9 @@ public final class Weights implements AutoCloseable {
                         + "; weights given: "
                         + (tensors.isEmpty() ? "none" : String.join(", ", tensors.keySet())));
               }
-              if (t.dtype() != DType.F32) {
+              if (t.dtype() == DType.I32) {
                 throw new IllegalArgumentException(
-                    "weight '" + name + "' must be F32, got " + t.describe());
+                    "weight '" + name + "' must be F32, BF16 or I8, got " + t.describe());
               }
               if (!Arrays.equals(t.shape(), shape)) {
                 throw new IllegalArgumentException(
@@ -145,7 +146,36 @@ public final class Weights implements AutoCloseable {
                         + " but the graph needs "
                         + Arrays.toString(shape));
               }
+              if (t.dtype() == DType.I8) {
+                Tensor s = tensors.get(name + ".scale");
+                if (shape.length != 2
+                    || s == null
+                    || s.dtype() != DType.F32
+                    || !Arrays.equals(s.shape(), new int[] {shape[0]})) {
+                  throw new IllegalArgumentException(
+                      "int8 weight '"
+                          + name
+                          + "' "
+                          + Arrays.toString(shape)
+                          + " needs an F32 scale '"
+                          + name
+                          + ".scale' ["
+                          + (shape.length > 0 ? shape[0] : 0)
+                          + "], got "
+                          + (s == null ? "none" : s.describe()));
+                }
+              }
             });
+  }
+
+  /**
+   * A copy of these weights with {@code graph}'s weight matrices stored in {@code precision} (see
+   * {@link Precision}; int8 adds a {@code <name>.scale} per matrix) and everything else, metadata
+   * included, copied as it is. {@link Precision#F32} widens reduced weights back to f32.
+   */
+  public Weights toPrecision(Graph graph, Precision precision) {
+    checkOpen();
+    return Providers.get().convertWeights(graph, this, precision);
   }
 
   private void checkOpen() {

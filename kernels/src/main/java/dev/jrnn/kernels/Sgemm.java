@@ -1,6 +1,10 @@
 package dev.jrnn.kernels;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,17 +15,47 @@ import jdk.incubator.vector.VectorSpecies;
  * MR}; a last run of 4 rows has a kernel of its own, a single row a GEMV kernel, 2, 3 or 5 rows run
  * through the 6-row kernel with clamped row pointers. Every vector kernel has a scalar twin ({@code
  * -Djrnn.vectorBits=0}) giving the same bits.
+ *
+ * <p>bf16 and int8 panels run through copies of the same kernels that widen each B vector in
+ * registers where the f32 kernel loads it, so they read 2× or 4× fewer weight bytes and keep the
+ * f32 bits (batch-1 GEMV at k = 1024, n = 4096, weights beyond L2: bf16 0.5–0.7×, int8 0.35–0.5×
+ * the f32 time). Blocks of int8 rows taller than {@link #I8_FUSED_ROWS} widen each panel once into
+ * per-thread f32 scratch instead; the scalar twin always does.
  */
 public final class Sgemm {
 
   private static final VectorSpecies<Float> S = Simd.F;
   private static final int VL = Simd.BW;
 
+  /** Ints of one float vector's shape: a bf16 pair per lane. */
+  private static final VectorSpecies<Integer> IS = Simd.VECTOR ? S.withLanes(int.class) : null;
+
+  /**
+   * Bytes loaded per int8 load: one vector's worth, or two vectors' with 128-bit vectors (there is
+   * no 32-bit shape).
+   */
+  private static final VectorSpecies<Byte> BS =
+      Simd.VECTOR
+          ? VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, VL * 8)))
+          : null;
+
+  /** True where one int8 load holds two vectors' bytes (128-bit vectors). */
+  private static final boolean I8_PAIR = Simd.VECTOR && BS.length() == 2 * VL;
+
   /** Vectors per column panel. */
   public static final int NV = Simd.VECTOR && Simd.BW >= 16 ? 4 : 2;
 
   /** Floats per column panel. */
   public static final int NR = NV * VL;
+
+  /**
+   * Most rows of a block whose int8 tiles widen in registers; a taller block widens each panel once
+   * into f32 scratch for the f32 tiles, since every 6-row tile would convert the panel again. At k
+   * = 256, n = 1024, relative to f32 (best of 31): in registers 0.89–1.07× at m = 2..24, 1.17× at
+   * 64; through scratch 1.28–1.45× at m = 2..24, 1.08× at 64. 256-bit vectors (16 registers on
+   * AVX2) cross over earlier: 1.10× against 1.08× at m = 16, 1.17× against 1.08× at m = 24.
+   */
+  static final int I8_FUSED_ROWS = NV == 4 ? 24 : 12;
 
   /** Rows per register tile. */
   public static final int MR = 6;
@@ -42,20 +76,35 @@ public final class Sgemm {
   private Sgemm() {}
 
   /**
-   * B packed into {@code panels} column panels of {@link #NR} floats; panel {@code p} holds {@code
-   * [k][NR]} contiguously at {@code p·k·NR}. Columns past the real ones are zero.
+   * B packed into {@code panels} column panels of {@link #NR} columns; panel {@code p} holds {@code
+   * [k][NR]} contiguously at {@code p·k·NR}. Columns past the real ones are zero. The elements are
+   * f32, or reduced-precision weights (see {@link Format}) that the kernels widen in registers: a
+   * product over reduced panels has the same bits as one over the f32 panels of the widened values.
    */
   public static final class Panels {
-    final float[] data;
+    final Format format;
+    final float[] data; // F32: [panels][k][NR]
+    final int[] pairs; // BF16: [panels][k][NR/2], see Format.BF16
+    final byte[] bytes; // I8: [panels][k][NR]
+    final float[] scale; // I8: per packed column
     final int k;
     final int panels;
     final int mc; // rows of A per pass so the A block stays in L2
 
-    Panels(float[] data, int k, int panels) {
+    private Panels(
+        Format format, float[] data, int[] pairs, byte[] bytes, float[] scale, int k, int panels) {
+      this.format = format;
       this.data = data;
+      this.pairs = pairs;
+      this.bytes = bytes;
+      this.scale = scale;
       this.k = k;
       this.panels = panels;
       this.mc = Math.max(MR, L2_FLOATS / Math.max(1, k) / MR * MR);
+    }
+
+    Panels(float[] data, int k, int panels) {
+      this(Format.F32, data, null, null, null, k, panels);
     }
 
     /** Depth (rows of B). */
@@ -71,6 +120,39 @@ public final class Sgemm {
     /** Packed columns: {@code panels · NR}. */
     public int columns() {
       return panels * NR;
+    }
+
+    /** How the elements are stored. */
+    public Format format() {
+      return format;
+    }
+
+    /** Bytes the packed elements occupy (what a product streams through once). */
+    public long bytes() {
+      return (long) columns() * k * format.bytes + (scale != null ? 4L * scale.length : 0);
+    }
+  }
+
+  /** Element formats of packed {@link Panels}. */
+  public enum Format {
+    /** 32-bit floats. */
+    F32(4),
+    /**
+     * bfloat16: the upper 16 bits of an f32. Stored as pairs in 32-bit ints so that one shift and
+     * one mask widen them: within a panel row, int {@code h·VL + j} holds column {@code 2h·VL + j}
+     * in its low half and column {@code (2h+1)·VL + j} in its high half.
+     */
+    BF16(2),
+    /**
+     * Signed 8-bit integers with an f32 scale per column (the weight matrix's output row): the
+     * value is {@code (float) q · scale}, rounded once, as {@link Quant#dequantize} computes it.
+     */
+    I8(1);
+
+    final int bytes;
+
+    Format(int bytes) {
+      this.bytes = bytes;
     }
   }
 
@@ -95,6 +177,131 @@ public final class Sgemm {
       }
     }
     return new Panels(d, k, panels);
+  }
+
+  /**
+   * {@link #packRows} for bfloat16 weights: {@code w} holds the bf16 bit patterns of the row-major
+   * {@code W [*, k]}.
+   */
+  public static Panels packRowsBf16(short[] w, int wOff, int ldw, int k, int[] colToRow) {
+    int panels = (colToRow.length + NR - 1) / NR;
+    int[] d = new int[Math.multiplyExact(Math.multiplyExact(panels, k), NR / 2)];
+    for (int j = 0; j < colToRow.length; j++) {
+      int row = colToRow[j];
+      if (row < 0) {
+        continue;
+      }
+      int p = j / NR;
+      int col = j % NR;
+      int half = col / VL % 2; // even vectors in the low halves, odd ones in the high halves
+      int slot = (col / VL / 2) * VL + col % VL;
+      int base = wOff + row * ldw;
+      for (int kk = 0; kk < k; kk++) {
+        int at = (p * k + kk) * (NR / 2) + slot;
+        d[at] |= (w[base + kk] & 0xFFFF) << (16 * half);
+      }
+    }
+    return new Panels(Format.BF16, null, d, null, null, k, panels);
+  }
+
+  /**
+   * {@link #packRows} for int8 weights with one scale per row of {@code W}: row {@code r}'s values
+   * are {@code (float) w[r][·] · rowScale[r]}.
+   */
+  public static Panels packRowsI8(
+      byte[] w, int wOff, int ldw, float[] rowScale, int scaleOff, int k, int[] colToRow) {
+    int panels = (colToRow.length + NR - 1) / NR;
+    byte[] d = new byte[Math.multiplyExact(Math.multiplyExact(panels, k), NR)];
+    float[] scale = new float[panels * NR];
+    for (int j = 0; j < colToRow.length; j++) {
+      int row = colToRow[j];
+      if (row < 0) {
+        continue;
+      }
+      int p = j / NR;
+      int col = j % NR;
+      scale[j] = rowScale[scaleOff + row];
+      int base = wOff + row * ldw;
+      for (int kk = 0; kk < k; kk++) {
+        d[(p * k + kk) * NR + col] = w[base + kk];
+      }
+    }
+    return new Panels(Format.I8, null, null, d, scale, k, panels);
+  }
+
+  /**
+   * The f32 values of panel {@code p} ({@code [k][NR]}) written to {@code out} from 0: the scalar
+   * twin's widening.
+   */
+  static void widen(Panels b, int p, float[] out) {
+    int k = b.k;
+    switch (b.format) {
+      case F32 -> System.arraycopy(b.data, p * k * NR, out, 0, k * NR);
+      case BF16 -> {
+        int half = NR / 2;
+        for (int kk = 0; kk < k; kk++) {
+          int src = (p * k + kk) * half;
+          int dst = kk * NR;
+          for (int h = 0; h < NR / VL / 2; h++) {
+            for (int j = 0; j < VL; j++) {
+              int v = b.pairs[src + h * VL + j];
+              out[dst + 2 * h * VL + j] = Float.intBitsToFloat(v << 16);
+              out[dst + (2 * h + 1) * VL + j] = Float.intBitsToFloat(v & 0xFFFF0000);
+            }
+          }
+        }
+      }
+      case I8 -> {
+        for (int kk = 0; kk < k; kk++) {
+          int src = (p * k + kk) * NR;
+          int dst = kk * NR;
+          for (int j = 0; j < NR; j++) {
+            out[dst + j] = Quant.dequantize(b.bytes[src + j], b.scale[p * NR + j]);
+          }
+        }
+      }
+    }
+  }
+
+  /** {@link #widen} with vectors: the same values, a vector at a time. */
+  private static void widenVector(Panels b, int p, float[] out) {
+    int k = b.k;
+    if (b.format == Format.BF16) {
+      for (int kk = 0; kk < k; kk++) {
+        int src = (p * k + kk) * (NR / 2);
+        int dst = kk * NR;
+        for (int h = 0; h < NV / 2; h++) {
+          IntVector v = IntVector.fromArray(IS, b.pairs, src + h * VL);
+          v.lanewise(VectorOperators.LSHL, 16)
+              .reinterpretAsFloats()
+              .intoArray(out, dst + 2 * h * VL);
+          v.and(0xFFFF0000).reinterpretAsFloats().intoArray(out, dst + (2 * h + 1) * VL);
+        }
+      }
+    } else {
+      int parts = I8_PAIR ? 2 : 1;
+      for (int kk = 0; kk < k; kk++) {
+        int src = (p * k + kk) * NR;
+        int dst = kk * NR;
+        for (int j = 0; j < NV; j++) {
+          ByteVector q = ByteVector.fromArray(BS, b.bytes, src + j / parts * parts * VL);
+          ((FloatVector) q.convertShape(VectorOperators.B2F, S, j % parts))
+              .mul(FloatVector.fromArray(S, b.scale, p * NR + j * VL))
+              .intoArray(out, dst + j * VL);
+        }
+      }
+    }
+  }
+
+  /** Per-thread f32 copy of one reduced panel; grows once to the largest panel seen. */
+  private static final ThreadLocal<float[][]> WIDE = ThreadLocal.withInitial(() -> new float[1][0]);
+
+  private static float[] wideScratch(int floats) {
+    float[][] holder = WIDE.get();
+    if (holder[0].length < floats) {
+      holder[0] = new float[floats];
+    }
+    return holder[0];
   }
 
   /** Packs a row-major {@code B [k, n]} (columns padded to a multiple of {@link #NR}). */
@@ -161,33 +368,178 @@ public final class Sgemm {
       int i1 = Math.min(m, i0 + mc);
       for (int q = p0; q < p1; q++) {
         int p = descending ? p1 - 1 - (q - p0) : q;
-        int bo = p * k * NR;
         int col = p * NR;
-        int i = i0;
-        while (i < i1) {
-          int rows = Math.min(MR, i1 - i);
-          int ai = aOff + i * lda;
-          int ci = cOff + i * ldc + col;
-          if (rows == 1) {
-            if (NV == 4) {
-              row1x4(a, ai, b.data, bo, k, c, ci, mode, bias, biasOff + col);
-            } else {
-              row1x2(a, ai, b.data, bo, k, c, ci, mode, bias, biasOff + col);
-            }
-          } else if (rows == 4) {
-            if (NV == 4) {
-              tile4x4(a, ai, lda, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
-            } else {
-              tile4x2(a, ai, lda, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
-            }
-          } else if (NV == 4) {
-            tile6x4(a, ai, lda, rows, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
-          } else {
-            tile6x2(a, ai, lda, rows, b.data, bo, k, c, ci, ldc, mode, bias, biasOff + col);
+        if (b.format == Format.BF16) {
+          panelBf16(
+              i0,
+              i1,
+              a,
+              aOff,
+              lda,
+              b.pairs,
+              p * k * NR / 2,
+              k,
+              c,
+              cOff + col,
+              ldc,
+              mode,
+              bias,
+              biasOff + col);
+        } else if (b.format == Format.I8 && i1 - i0 <= I8_FUSED_ROWS) {
+          panelI8(
+              i0,
+              i1,
+              a,
+              aOff,
+              lda,
+              b.bytes,
+              p * k * NR,
+              b.scale,
+              col,
+              k,
+              c,
+              cOff + col,
+              ldc,
+              mode,
+              bias,
+              biasOff + col);
+        } else {
+          float[] bd = b.data;
+          int bo = p * k * NR;
+          if (b.format != Format.F32) {
+            bd = wideScratch(k * NR);
+            widenVector(b, p, bd);
+            bo = 0;
           }
-          i += rows;
+          panelF32(i0, i1, a, aOff, lda, bd, bo, k, c, cOff + col, ldc, mode, bias, biasOff + col);
         }
       }
+    }
+  }
+
+  // Rows [i0, i1) of A times one panel, in runs of MR rows: a last run of 4 rows has its own
+  // kernel, a single row the GEMV, 2, 3 and 5 rows the 6-row kernel. C and the bias start at the
+  // panel's first column.
+
+  private static void panelF32(
+      int i0,
+      int i1,
+      float[] a,
+      int aOff,
+      int lda,
+      float[] b,
+      int bo,
+      int k,
+      float[] c,
+      int cOff,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    for (int i = i0; i < i1; ) {
+      int rows = Math.min(MR, i1 - i);
+      int ai = aOff + i * lda;
+      int ci = cOff + i * ldc;
+      if (rows == 1) {
+        if (NV == 4) {
+          row1x4(a, ai, b, bo, k, c, ci, mode, bias, bias0);
+        } else {
+          row1x2(a, ai, b, bo, k, c, ci, mode, bias, bias0);
+        }
+      } else if (rows == 4) {
+        if (NV == 4) {
+          tile4x4(a, ai, lda, b, bo, k, c, ci, ldc, mode, bias, bias0);
+        } else {
+          tile4x2(a, ai, lda, b, bo, k, c, ci, ldc, mode, bias, bias0);
+        }
+      } else if (NV == 4) {
+        tile6x4(a, ai, lda, rows, b, bo, k, c, ci, ldc, mode, bias, bias0);
+      } else {
+        tile6x2(a, ai, lda, rows, b, bo, k, c, ci, ldc, mode, bias, bias0);
+      }
+      i += rows;
+    }
+  }
+
+  private static void panelBf16(
+      int i0,
+      int i1,
+      float[] a,
+      int aOff,
+      int lda,
+      int[] b,
+      int bo,
+      int k,
+      float[] c,
+      int cOff,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    for (int i = i0; i < i1; ) {
+      int rows = Math.min(MR, i1 - i);
+      int ai = aOff + i * lda;
+      int ci = cOff + i * ldc;
+      if (rows == 1) {
+        if (NV == 4) {
+          row1x4Bf16(a, ai, b, bo, k, c, ci, mode, bias, bias0);
+        } else {
+          row1x2Bf16(a, ai, b, bo, k, c, ci, mode, bias, bias0);
+        }
+      } else if (rows == 4) {
+        if (NV == 4) {
+          tile4x4Bf16(a, ai, lda, b, bo, k, c, ci, ldc, mode, bias, bias0);
+        } else {
+          tile4x2Bf16(a, ai, lda, b, bo, k, c, ci, ldc, mode, bias, bias0);
+        }
+      } else if (NV == 4) {
+        tile6x4Bf16(a, ai, lda, rows, b, bo, k, c, ci, ldc, mode, bias, bias0);
+      } else {
+        tile6x2Bf16(a, ai, lda, rows, b, bo, k, c, ci, ldc, mode, bias, bias0);
+      }
+      i += rows;
+    }
+  }
+
+  private static void panelI8(
+      int i0,
+      int i1,
+      float[] a,
+      int aOff,
+      int lda,
+      byte[] b,
+      int bo,
+      float[] scale,
+      int so,
+      int k,
+      float[] c,
+      int cOff,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    for (int i = i0; i < i1; ) {
+      int rows = Math.min(MR, i1 - i);
+      int ai = aOff + i * lda;
+      int ci = cOff + i * ldc;
+      if (rows == 1) {
+        if (NV == 4) {
+          row1x4I8(a, ai, b, bo, scale, so, k, c, ci, mode, bias, bias0);
+        } else {
+          row1x2I8(a, ai, b, bo, scale, so, k, c, ci, mode, bias, bias0);
+        }
+      } else if (rows == 4) {
+        if (NV == 4) {
+          tile4x4I8(a, ai, lda, b, bo, scale, so, k, c, ci, ldc, mode, bias, bias0);
+        } else {
+          tile4x2I8(a, ai, lda, b, bo, scale, so, k, c, ci, ldc, mode, bias, bias0);
+        }
+      } else if (NV == 4) {
+        tile6x4I8(a, ai, lda, rows, b, bo, scale, so, k, c, ci, ldc, mode, bias, bias0);
+      } else {
+        tile6x2I8(a, ai, lda, rows, b, bo, scale, so, k, c, ci, ldc, mode, bias, bias0);
+      }
+      i += rows;
     }
   }
 
@@ -216,7 +568,13 @@ public final class Sgemm {
       int i1 = Math.min(m, i0 + b.mc);
       int lone = (i1 - i0) % MR == 1 ? i1 - 1 : -1;
       for (int p = p0; p < p1; p++) {
+        float[] bd = b.data;
         int bo = p * k * NR;
+        if (b.format != Format.F32) {
+          bd = wideScratch(k * NR);
+          widen(b, p, bd);
+          bo = 0;
+        }
         for (int i = i0; i < i1; i++) {
           int ao = aOff + i * lda;
           int co = cOff + i * ldc + p * NR;
@@ -229,17 +587,17 @@ public final class Sgemm {
                 };
             if (i != lone) {
               for (int kk = 0; kk < k; kk++) {
-                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
+                acc = Math.fma(a[ao + kk], bd[bo + kk * NR + j], acc);
               }
             } else {
               float odd = 0f;
               int kk = 0;
               for (; kk + 1 < k; kk += 2) {
-                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
-                odd = Math.fma(a[ao + kk + 1], b.data[bo + (kk + 1) * NR + j], odd);
+                acc = Math.fma(a[ao + kk], bd[bo + kk * NR + j], acc);
+                odd = Math.fma(a[ao + kk + 1], bd[bo + (kk + 1) * NR + j], odd);
               }
               if (kk < k) {
-                acc = Math.fma(a[ao + kk], b.data[bo + kk * NR + j], acc);
+                acc = Math.fma(a[ao + kk], bd[bo + kk * NR + j], acc);
               }
               acc += odd;
             }
@@ -673,6 +1031,1371 @@ public final class Sgemm {
     }
     c0.add(d0).intoArray(c, co);
     c1.add(d1).intoArray(c, co + VL);
+  }
+
+  // The GEMV over reduced panels: row1x4 / row1x2 with each weight vector widened in registers
+  // just before its FMA, in the same order, so the sums have the f32 kernel's bits. bf16: a lane's
+  // low half shifted up, its high half masked (exact). int8: (float) q times the column's scale,
+  // one rounding, as Quant.dequantize.
+
+  private static void row1x4Bf16(
+      float[] a,
+      int ao,
+      int[] b,
+      int bo, // ints: panel p at p·k·NR/2
+      int k,
+      float[] c,
+      int co,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    FloatVector c0, c1, c2, c3;
+    if (mode == Mode.ACCUMULATE) {
+      c0 = FloatVector.fromArray(S, c, co);
+      c1 = FloatVector.fromArray(S, c, co + VL);
+      c2 = FloatVector.fromArray(S, c, co + 2 * VL);
+      c3 = FloatVector.fromArray(S, c, co + 3 * VL);
+    } else if (mode == Mode.BIAS) {
+      c0 = FloatVector.fromArray(S, bias, bias0);
+      c1 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c2 = FloatVector.fromArray(S, bias, bias0 + 2 * VL);
+      c3 = FloatVector.fromArray(S, bias, bias0 + 3 * VL);
+    } else {
+      c0 = FloatVector.zero(S);
+      c1 = c0;
+      c2 = c0;
+      c3 = c0;
+    }
+    FloatVector d0 = FloatVector.zero(S);
+    FloatVector d1 = d0, d2 = d0, d3 = d0;
+    int kk = 0;
+    for (; kk + 1 < k; kk += 2) {
+      int bk = bo + kk * 2 * VL;
+      IntVector v01 = IntVector.fromArray(IS, b, bk);
+      IntVector v23 = IntVector.fromArray(IS, b, bk + VL);
+      FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
+      c0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c0);
+      c1 = v01.and(0xFFFF0000).reinterpretAsFloats().fma(x, c1);
+      c2 = v23.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c2);
+      c3 = v23.and(0xFFFF0000).reinterpretAsFloats().fma(x, c3);
+      v01 = IntVector.fromArray(IS, b, bk + 2 * VL);
+      v23 = IntVector.fromArray(IS, b, bk + 3 * VL);
+      FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
+      d0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(y, d0);
+      d1 = v01.and(0xFFFF0000).reinterpretAsFloats().fma(y, d1);
+      d2 = v23.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(y, d2);
+      d3 = v23.and(0xFFFF0000).reinterpretAsFloats().fma(y, d3);
+    }
+    if (kk < k) {
+      int bk = bo + kk * 2 * VL;
+      IntVector v01 = IntVector.fromArray(IS, b, bk);
+      IntVector v23 = IntVector.fromArray(IS, b, bk + VL);
+      FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
+      c0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c0);
+      c1 = v01.and(0xFFFF0000).reinterpretAsFloats().fma(x, c1);
+      c2 = v23.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c2);
+      c3 = v23.and(0xFFFF0000).reinterpretAsFloats().fma(x, c3);
+    }
+    c0.add(d0).intoArray(c, co);
+    c1.add(d1).intoArray(c, co + VL);
+    c2.add(d2).intoArray(c, co + 2 * VL);
+    c3.add(d3).intoArray(c, co + 3 * VL);
+  }
+
+  private static void row1x2Bf16(
+      float[] a,
+      int ao,
+      int[] b,
+      int bo, // ints: panel p at p·k·NR/2
+      int k,
+      float[] c,
+      int co,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    FloatVector c0, c1;
+    if (mode == Mode.ACCUMULATE) {
+      c0 = FloatVector.fromArray(S, c, co);
+      c1 = FloatVector.fromArray(S, c, co + VL);
+    } else if (mode == Mode.BIAS) {
+      c0 = FloatVector.fromArray(S, bias, bias0);
+      c1 = FloatVector.fromArray(S, bias, bias0 + VL);
+    } else {
+      c0 = FloatVector.zero(S);
+      c1 = c0;
+    }
+    FloatVector d0 = FloatVector.zero(S);
+    FloatVector d1 = d0;
+    int kk = 0;
+    for (; kk + 1 < k; kk += 2) {
+      int bk = bo + kk * VL;
+      IntVector v = IntVector.fromArray(IS, b, bk);
+      FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
+      c0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c0);
+      c1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(x, c1);
+      v = IntVector.fromArray(IS, b, bk + VL);
+      FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
+      d0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(y, d0);
+      d1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(y, d1);
+    }
+    if (kk < k) {
+      IntVector v = IntVector.fromArray(IS, b, bo + kk * VL);
+      FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
+      c0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c0);
+      c1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(x, c1);
+    }
+    c0.add(d0).intoArray(c, co);
+    c1.add(d1).intoArray(c, co + VL);
+  }
+
+  // One load of a vector's bytes and a sign-extending convert per vector (vpmovsxbd, vcvtdq2ps):
+  // loading a row's 64 bytes once and converting parts 0..3 measured slower, 15 against 11 µs per
+  // 256×1024 GEMV, since parts 1..3 cost a byte permute and a blend each.
+  private static void row1x4I8(
+      float[] a,
+      int ao,
+      byte[] b,
+      int bo, // bytes: panel p at p·k·NR
+      float[] scale,
+      int so, // the panel's first column
+      int k,
+      float[] c,
+      int co,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    FloatVector s0 = FloatVector.fromArray(S, scale, so);
+    FloatVector s1 = FloatVector.fromArray(S, scale, so + VL);
+    FloatVector s2 = FloatVector.fromArray(S, scale, so + 2 * VL);
+    FloatVector s3 = FloatVector.fromArray(S, scale, so + 3 * VL);
+    FloatVector c0, c1, c2, c3;
+    if (mode == Mode.ACCUMULATE) {
+      c0 = FloatVector.fromArray(S, c, co);
+      c1 = FloatVector.fromArray(S, c, co + VL);
+      c2 = FloatVector.fromArray(S, c, co + 2 * VL);
+      c3 = FloatVector.fromArray(S, c, co + 3 * VL);
+    } else if (mode == Mode.BIAS) {
+      c0 = FloatVector.fromArray(S, bias, bias0);
+      c1 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c2 = FloatVector.fromArray(S, bias, bias0 + 2 * VL);
+      c3 = FloatVector.fromArray(S, bias, bias0 + 3 * VL);
+    } else {
+      c0 = FloatVector.zero(S);
+      c1 = c0;
+      c2 = c0;
+      c3 = c0;
+    }
+    FloatVector d0 = FloatVector.zero(S);
+    FloatVector d1 = d0, d2 = d0, d3 = d0;
+    int kk = 0;
+    for (; kk + 1 < k; kk += 2) {
+      int bk = bo + kk * 4 * VL;
+      FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
+      c0 =
+          ((FloatVector) ByteVector.fromArray(BS, b, bk).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s0)
+              .fma(x, c0);
+      c1 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s1)
+              .fma(x, c1);
+      c2 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 2 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s2)
+              .fma(x, c2);
+      c3 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 3 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s3)
+              .fma(x, c3);
+      FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
+      d0 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 4 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s0)
+              .fma(y, d0);
+      d1 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 5 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s1)
+              .fma(y, d1);
+      d2 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 6 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s2)
+              .fma(y, d2);
+      d3 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 7 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s3)
+              .fma(y, d3);
+    }
+    if (kk < k) {
+      int bk = bo + kk * 4 * VL;
+      FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
+      c0 =
+          ((FloatVector) ByteVector.fromArray(BS, b, bk).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s0)
+              .fma(x, c0);
+      c1 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s1)
+              .fma(x, c1);
+      c2 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 2 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s2)
+              .fma(x, c2);
+      c3 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 3 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s3)
+              .fma(x, c3);
+    }
+    c0.add(d0).intoArray(c, co);
+    c1.add(d1).intoArray(c, co + VL);
+    c2.add(d2).intoArray(c, co + 2 * VL);
+    c3.add(d3).intoArray(c, co + 3 * VL);
+  }
+
+  // With 128-bit vectors one 64-bit load holds both vectors' bytes (parts 0 and 1).
+  private static void row1x2I8(
+      float[] a,
+      int ao,
+      byte[] b,
+      int bo, // bytes: panel p at p·k·NR
+      float[] scale,
+      int so, // the panel's first column
+      int k,
+      float[] c,
+      int co,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    FloatVector s0 = FloatVector.fromArray(S, scale, so);
+    FloatVector s1 = FloatVector.fromArray(S, scale, so + VL);
+    FloatVector c0, c1;
+    if (mode == Mode.ACCUMULATE) {
+      c0 = FloatVector.fromArray(S, c, co);
+      c1 = FloatVector.fromArray(S, c, co + VL);
+    } else if (mode == Mode.BIAS) {
+      c0 = FloatVector.fromArray(S, bias, bias0);
+      c1 = FloatVector.fromArray(S, bias, bias0 + VL);
+    } else {
+      c0 = FloatVector.zero(S);
+      c1 = c0;
+    }
+    FloatVector d0 = FloatVector.zero(S);
+    FloatVector d1 = d0;
+    int kk = 0;
+    for (; kk + 1 < k; kk += 2) {
+      int bk = bo + kk * 2 * VL;
+      ByteVector q0 = ByteVector.fromArray(BS, b, bk);
+      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + VL);
+      FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
+      c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0).fma(x, c0);
+      c1 =
+          ((FloatVector) q1.convertShape(VectorOperators.B2F, S, I8_PAIR ? 1 : 0))
+              .mul(s1)
+              .fma(x, c1);
+      q0 = ByteVector.fromArray(BS, b, bk + 2 * VL);
+      q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + 3 * VL);
+      FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
+      d0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0).fma(y, d0);
+      d1 =
+          ((FloatVector) q1.convertShape(VectorOperators.B2F, S, I8_PAIR ? 1 : 0))
+              .mul(s1)
+              .fma(y, d1);
+    }
+    if (kk < k) {
+      int bk = bo + kk * 2 * VL;
+      ByteVector q0 = ByteVector.fromArray(BS, b, bk);
+      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + VL);
+      FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
+      c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0).fma(x, c0);
+      c1 =
+          ((FloatVector) q1.convertShape(VectorOperators.B2F, S, I8_PAIR ? 1 : 0))
+              .mul(s1)
+              .fma(x, c1);
+    }
+    c0.add(d0).intoArray(c, co);
+    c1.add(d1).intoArray(c, co + VL);
+  }
+
+  // The tiles over reduced panels: the f32 tiles with each B vector widened in registers where
+  // the f32 tile loads it (bf16 and int8 as in row1x4Bf16 and row1x4I8), the FMAs unchanged.
+
+  private static void tile6x4Bf16(
+      float[] a,
+      int ao,
+      int lda,
+      int rows,
+      int[] b,
+      int bo, // ints: panel p at p·k·NR/2
+      int k,
+      float[] c,
+      int co,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    int a0 = ao;
+    int a1 = ao + Math.min(1, rows - 1) * lda;
+    int a2 = ao + Math.min(2, rows - 1) * lda;
+    int a3 = ao + Math.min(3, rows - 1) * lda;
+    int a4 = ao + Math.min(4, rows - 1) * lda;
+    int a5 = ao + Math.min(5, rows - 1) * lda;
+    int o0 = co;
+    int o1 = co + Math.min(1, rows - 1) * ldc;
+    int o2 = co + Math.min(2, rows - 1) * ldc;
+    int o3 = co + Math.min(3, rows - 1) * ldc;
+    int o4 = co + Math.min(4, rows - 1) * ldc;
+    int o5 = co + Math.min(5, rows - 1) * ldc;
+    FloatVector c00,
+        c01,
+        c02,
+        c03,
+        c10,
+        c11,
+        c12,
+        c13,
+        c20,
+        c21,
+        c22,
+        c23,
+        c30,
+        c31,
+        c32,
+        c33,
+        c40,
+        c41,
+        c42,
+        c43,
+        c50,
+        c51,
+        c52,
+        c53;
+    if (mode == Mode.ACCUMULATE) {
+      c00 = FloatVector.fromArray(S, c, o0);
+      c01 = FloatVector.fromArray(S, c, o0 + VL);
+      c02 = FloatVector.fromArray(S, c, o0 + 2 * VL);
+      c03 = FloatVector.fromArray(S, c, o0 + 3 * VL);
+      c10 = FloatVector.fromArray(S, c, o1);
+      c11 = FloatVector.fromArray(S, c, o1 + VL);
+      c12 = FloatVector.fromArray(S, c, o1 + 2 * VL);
+      c13 = FloatVector.fromArray(S, c, o1 + 3 * VL);
+      c20 = FloatVector.fromArray(S, c, o2);
+      c21 = FloatVector.fromArray(S, c, o2 + VL);
+      c22 = FloatVector.fromArray(S, c, o2 + 2 * VL);
+      c23 = FloatVector.fromArray(S, c, o2 + 3 * VL);
+      c30 = FloatVector.fromArray(S, c, o3);
+      c31 = FloatVector.fromArray(S, c, o3 + VL);
+      c32 = FloatVector.fromArray(S, c, o3 + 2 * VL);
+      c33 = FloatVector.fromArray(S, c, o3 + 3 * VL);
+      c40 = FloatVector.fromArray(S, c, o4);
+      c41 = FloatVector.fromArray(S, c, o4 + VL);
+      c42 = FloatVector.fromArray(S, c, o4 + 2 * VL);
+      c43 = FloatVector.fromArray(S, c, o4 + 3 * VL);
+      c50 = FloatVector.fromArray(S, c, o5);
+      c51 = FloatVector.fromArray(S, c, o5 + VL);
+      c52 = FloatVector.fromArray(S, c, o5 + 2 * VL);
+      c53 = FloatVector.fromArray(S, c, o5 + 3 * VL);
+    } else if (mode == Mode.BIAS) {
+      c00 = FloatVector.fromArray(S, bias, bias0);
+      c01 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c02 = FloatVector.fromArray(S, bias, bias0 + 2 * VL);
+      c03 = FloatVector.fromArray(S, bias, bias0 + 3 * VL);
+      c10 = c00;
+      c11 = c01;
+      c12 = c02;
+      c13 = c03;
+      c20 = c00;
+      c21 = c01;
+      c22 = c02;
+      c23 = c03;
+      c30 = c00;
+      c31 = c01;
+      c32 = c02;
+      c33 = c03;
+      c40 = c00;
+      c41 = c01;
+      c42 = c02;
+      c43 = c03;
+      c50 = c00;
+      c51 = c01;
+      c52 = c02;
+      c53 = c03;
+    } else {
+      c00 = FloatVector.zero(S);
+      c01 = c00;
+      c02 = c00;
+      c03 = c00;
+      c10 = c00;
+      c11 = c00;
+      c12 = c00;
+      c13 = c00;
+      c20 = c00;
+      c21 = c00;
+      c22 = c00;
+      c23 = c00;
+      c30 = c00;
+      c31 = c00;
+      c32 = c00;
+      c33 = c00;
+      c40 = c00;
+      c41 = c00;
+      c42 = c00;
+      c43 = c00;
+      c50 = c00;
+      c51 = c00;
+      c52 = c00;
+      c53 = c00;
+    }
+    for (int kk = 0; kk < k; kk++) {
+      int bk = bo + kk * 2 * VL;
+      IntVector v01 = IntVector.fromArray(IS, b, bk);
+      IntVector v23 = IntVector.fromArray(IS, b, bk + VL);
+      FloatVector b0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector b1 = v01.and(0xFFFF0000).reinterpretAsFloats();
+      FloatVector b2 = v23.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector b3 = v23.and(0xFFFF0000).reinterpretAsFloats();
+      FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+      c00 = b0.fma(x, c00);
+      c01 = b1.fma(x, c01);
+      c02 = b2.fma(x, c02);
+      c03 = b3.fma(x, c03);
+      x = FloatVector.broadcast(S, a[a1 + kk]);
+      c10 = b0.fma(x, c10);
+      c11 = b1.fma(x, c11);
+      c12 = b2.fma(x, c12);
+      c13 = b3.fma(x, c13);
+      x = FloatVector.broadcast(S, a[a2 + kk]);
+      c20 = b0.fma(x, c20);
+      c21 = b1.fma(x, c21);
+      c22 = b2.fma(x, c22);
+      c23 = b3.fma(x, c23);
+      x = FloatVector.broadcast(S, a[a3 + kk]);
+      c30 = b0.fma(x, c30);
+      c31 = b1.fma(x, c31);
+      c32 = b2.fma(x, c32);
+      c33 = b3.fma(x, c33);
+      x = FloatVector.broadcast(S, a[a4 + kk]);
+      c40 = b0.fma(x, c40);
+      c41 = b1.fma(x, c41);
+      c42 = b2.fma(x, c42);
+      c43 = b3.fma(x, c43);
+      x = FloatVector.broadcast(S, a[a5 + kk]);
+      c50 = b0.fma(x, c50);
+      c51 = b1.fma(x, c51);
+      c52 = b2.fma(x, c52);
+      c53 = b3.fma(x, c53);
+    }
+    c00.intoArray(c, o0);
+    c01.intoArray(c, o0 + VL);
+    c02.intoArray(c, o0 + 2 * VL);
+    c03.intoArray(c, o0 + 3 * VL);
+    if (rows > 1) {
+      c10.intoArray(c, o1);
+      c11.intoArray(c, o1 + VL);
+      c12.intoArray(c, o1 + 2 * VL);
+      c13.intoArray(c, o1 + 3 * VL);
+    }
+    if (rows > 2) {
+      c20.intoArray(c, o2);
+      c21.intoArray(c, o2 + VL);
+      c22.intoArray(c, o2 + 2 * VL);
+      c23.intoArray(c, o2 + 3 * VL);
+    }
+    if (rows > 3) {
+      c30.intoArray(c, o3);
+      c31.intoArray(c, o3 + VL);
+      c32.intoArray(c, o3 + 2 * VL);
+      c33.intoArray(c, o3 + 3 * VL);
+    }
+    if (rows > 4) {
+      c40.intoArray(c, o4);
+      c41.intoArray(c, o4 + VL);
+      c42.intoArray(c, o4 + 2 * VL);
+      c43.intoArray(c, o4 + 3 * VL);
+    }
+    if (rows > 5) {
+      c50.intoArray(c, o5);
+      c51.intoArray(c, o5 + VL);
+      c52.intoArray(c, o5 + 2 * VL);
+      c53.intoArray(c, o5 + 3 * VL);
+    }
+  }
+
+  private static void tile6x4I8(
+      float[] a,
+      int ao,
+      int lda,
+      int rows,
+      byte[] b,
+      int bo, // bytes: panel p at p·k·NR
+      float[] scale,
+      int so, // the panel's first column
+      int k,
+      float[] c,
+      int co,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    int a0 = ao;
+    int a1 = ao + Math.min(1, rows - 1) * lda;
+    int a2 = ao + Math.min(2, rows - 1) * lda;
+    int a3 = ao + Math.min(3, rows - 1) * lda;
+    int a4 = ao + Math.min(4, rows - 1) * lda;
+    int a5 = ao + Math.min(5, rows - 1) * lda;
+    int o0 = co;
+    int o1 = co + Math.min(1, rows - 1) * ldc;
+    int o2 = co + Math.min(2, rows - 1) * ldc;
+    int o3 = co + Math.min(3, rows - 1) * ldc;
+    int o4 = co + Math.min(4, rows - 1) * ldc;
+    int o5 = co + Math.min(5, rows - 1) * ldc;
+    FloatVector s0 = FloatVector.fromArray(S, scale, so);
+    FloatVector s1 = FloatVector.fromArray(S, scale, so + VL);
+    FloatVector s2 = FloatVector.fromArray(S, scale, so + 2 * VL);
+    FloatVector s3 = FloatVector.fromArray(S, scale, so + 3 * VL);
+    FloatVector c00,
+        c01,
+        c02,
+        c03,
+        c10,
+        c11,
+        c12,
+        c13,
+        c20,
+        c21,
+        c22,
+        c23,
+        c30,
+        c31,
+        c32,
+        c33,
+        c40,
+        c41,
+        c42,
+        c43,
+        c50,
+        c51,
+        c52,
+        c53;
+    if (mode == Mode.ACCUMULATE) {
+      c00 = FloatVector.fromArray(S, c, o0);
+      c01 = FloatVector.fromArray(S, c, o0 + VL);
+      c02 = FloatVector.fromArray(S, c, o0 + 2 * VL);
+      c03 = FloatVector.fromArray(S, c, o0 + 3 * VL);
+      c10 = FloatVector.fromArray(S, c, o1);
+      c11 = FloatVector.fromArray(S, c, o1 + VL);
+      c12 = FloatVector.fromArray(S, c, o1 + 2 * VL);
+      c13 = FloatVector.fromArray(S, c, o1 + 3 * VL);
+      c20 = FloatVector.fromArray(S, c, o2);
+      c21 = FloatVector.fromArray(S, c, o2 + VL);
+      c22 = FloatVector.fromArray(S, c, o2 + 2 * VL);
+      c23 = FloatVector.fromArray(S, c, o2 + 3 * VL);
+      c30 = FloatVector.fromArray(S, c, o3);
+      c31 = FloatVector.fromArray(S, c, o3 + VL);
+      c32 = FloatVector.fromArray(S, c, o3 + 2 * VL);
+      c33 = FloatVector.fromArray(S, c, o3 + 3 * VL);
+      c40 = FloatVector.fromArray(S, c, o4);
+      c41 = FloatVector.fromArray(S, c, o4 + VL);
+      c42 = FloatVector.fromArray(S, c, o4 + 2 * VL);
+      c43 = FloatVector.fromArray(S, c, o4 + 3 * VL);
+      c50 = FloatVector.fromArray(S, c, o5);
+      c51 = FloatVector.fromArray(S, c, o5 + VL);
+      c52 = FloatVector.fromArray(S, c, o5 + 2 * VL);
+      c53 = FloatVector.fromArray(S, c, o5 + 3 * VL);
+    } else if (mode == Mode.BIAS) {
+      c00 = FloatVector.fromArray(S, bias, bias0);
+      c01 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c02 = FloatVector.fromArray(S, bias, bias0 + 2 * VL);
+      c03 = FloatVector.fromArray(S, bias, bias0 + 3 * VL);
+      c10 = c00;
+      c11 = c01;
+      c12 = c02;
+      c13 = c03;
+      c20 = c00;
+      c21 = c01;
+      c22 = c02;
+      c23 = c03;
+      c30 = c00;
+      c31 = c01;
+      c32 = c02;
+      c33 = c03;
+      c40 = c00;
+      c41 = c01;
+      c42 = c02;
+      c43 = c03;
+      c50 = c00;
+      c51 = c01;
+      c52 = c02;
+      c53 = c03;
+    } else {
+      c00 = FloatVector.zero(S);
+      c01 = c00;
+      c02 = c00;
+      c03 = c00;
+      c10 = c00;
+      c11 = c00;
+      c12 = c00;
+      c13 = c00;
+      c20 = c00;
+      c21 = c00;
+      c22 = c00;
+      c23 = c00;
+      c30 = c00;
+      c31 = c00;
+      c32 = c00;
+      c33 = c00;
+      c40 = c00;
+      c41 = c00;
+      c42 = c00;
+      c43 = c00;
+      c50 = c00;
+      c51 = c00;
+      c52 = c00;
+      c53 = c00;
+    }
+    for (int kk = 0; kk < k; kk++) {
+      int bk = bo + kk * 4 * VL;
+      FloatVector b0 =
+          ((FloatVector) ByteVector.fromArray(BS, b, bk).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s0);
+      FloatVector b1 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s1);
+      FloatVector b2 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 2 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s2);
+      FloatVector b3 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 3 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s3);
+      FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+      c00 = b0.fma(x, c00);
+      c01 = b1.fma(x, c01);
+      c02 = b2.fma(x, c02);
+      c03 = b3.fma(x, c03);
+      x = FloatVector.broadcast(S, a[a1 + kk]);
+      c10 = b0.fma(x, c10);
+      c11 = b1.fma(x, c11);
+      c12 = b2.fma(x, c12);
+      c13 = b3.fma(x, c13);
+      x = FloatVector.broadcast(S, a[a2 + kk]);
+      c20 = b0.fma(x, c20);
+      c21 = b1.fma(x, c21);
+      c22 = b2.fma(x, c22);
+      c23 = b3.fma(x, c23);
+      x = FloatVector.broadcast(S, a[a3 + kk]);
+      c30 = b0.fma(x, c30);
+      c31 = b1.fma(x, c31);
+      c32 = b2.fma(x, c32);
+      c33 = b3.fma(x, c33);
+      x = FloatVector.broadcast(S, a[a4 + kk]);
+      c40 = b0.fma(x, c40);
+      c41 = b1.fma(x, c41);
+      c42 = b2.fma(x, c42);
+      c43 = b3.fma(x, c43);
+      x = FloatVector.broadcast(S, a[a5 + kk]);
+      c50 = b0.fma(x, c50);
+      c51 = b1.fma(x, c51);
+      c52 = b2.fma(x, c52);
+      c53 = b3.fma(x, c53);
+    }
+    c00.intoArray(c, o0);
+    c01.intoArray(c, o0 + VL);
+    c02.intoArray(c, o0 + 2 * VL);
+    c03.intoArray(c, o0 + 3 * VL);
+    if (rows > 1) {
+      c10.intoArray(c, o1);
+      c11.intoArray(c, o1 + VL);
+      c12.intoArray(c, o1 + 2 * VL);
+      c13.intoArray(c, o1 + 3 * VL);
+    }
+    if (rows > 2) {
+      c20.intoArray(c, o2);
+      c21.intoArray(c, o2 + VL);
+      c22.intoArray(c, o2 + 2 * VL);
+      c23.intoArray(c, o2 + 3 * VL);
+    }
+    if (rows > 3) {
+      c30.intoArray(c, o3);
+      c31.intoArray(c, o3 + VL);
+      c32.intoArray(c, o3 + 2 * VL);
+      c33.intoArray(c, o3 + 3 * VL);
+    }
+    if (rows > 4) {
+      c40.intoArray(c, o4);
+      c41.intoArray(c, o4 + VL);
+      c42.intoArray(c, o4 + 2 * VL);
+      c43.intoArray(c, o4 + 3 * VL);
+    }
+    if (rows > 5) {
+      c50.intoArray(c, o5);
+      c51.intoArray(c, o5 + VL);
+      c52.intoArray(c, o5 + 2 * VL);
+      c53.intoArray(c, o5 + 3 * VL);
+    }
+  }
+
+  private static void tile4x4Bf16(
+      float[] a,
+      int ao,
+      int lda,
+      int[] b,
+      int bo, // ints: panel p at p·k·NR/2
+      int k,
+      float[] c,
+      int co,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    int a0 = ao;
+    int a1 = ao + lda;
+    int a2 = ao + 2 * lda;
+    int a3 = ao + 3 * lda;
+    int o0 = co;
+    int o1 = co + ldc;
+    int o2 = co + 2 * ldc;
+    int o3 = co + 3 * ldc;
+    FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+    if (mode == Mode.ACCUMULATE) {
+      c00 = FloatVector.fromArray(S, c, o0);
+      c01 = FloatVector.fromArray(S, c, o0 + VL);
+      c02 = FloatVector.fromArray(S, c, o0 + 2 * VL);
+      c03 = FloatVector.fromArray(S, c, o0 + 3 * VL);
+      c10 = FloatVector.fromArray(S, c, o1);
+      c11 = FloatVector.fromArray(S, c, o1 + VL);
+      c12 = FloatVector.fromArray(S, c, o1 + 2 * VL);
+      c13 = FloatVector.fromArray(S, c, o1 + 3 * VL);
+      c20 = FloatVector.fromArray(S, c, o2);
+      c21 = FloatVector.fromArray(S, c, o2 + VL);
+      c22 = FloatVector.fromArray(S, c, o2 + 2 * VL);
+      c23 = FloatVector.fromArray(S, c, o2 + 3 * VL);
+      c30 = FloatVector.fromArray(S, c, o3);
+      c31 = FloatVector.fromArray(S, c, o3 + VL);
+      c32 = FloatVector.fromArray(S, c, o3 + 2 * VL);
+      c33 = FloatVector.fromArray(S, c, o3 + 3 * VL);
+    } else if (mode == Mode.BIAS) {
+      c00 = FloatVector.fromArray(S, bias, bias0);
+      c01 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c02 = FloatVector.fromArray(S, bias, bias0 + 2 * VL);
+      c03 = FloatVector.fromArray(S, bias, bias0 + 3 * VL);
+      c10 = c00;
+      c11 = c01;
+      c12 = c02;
+      c13 = c03;
+      c20 = c00;
+      c21 = c01;
+      c22 = c02;
+      c23 = c03;
+      c30 = c00;
+      c31 = c01;
+      c32 = c02;
+      c33 = c03;
+    } else {
+      c00 = FloatVector.zero(S);
+      c01 = c00;
+      c02 = c00;
+      c03 = c00;
+      c10 = c00;
+      c11 = c00;
+      c12 = c00;
+      c13 = c00;
+      c20 = c00;
+      c21 = c00;
+      c22 = c00;
+      c23 = c00;
+      c30 = c00;
+      c31 = c00;
+      c32 = c00;
+      c33 = c00;
+    }
+    for (int kk = 0; kk < k; kk++) {
+      int bk = bo + kk * 2 * VL;
+      IntVector v01 = IntVector.fromArray(IS, b, bk);
+      IntVector v23 = IntVector.fromArray(IS, b, bk + VL);
+      FloatVector b0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector b1 = v01.and(0xFFFF0000).reinterpretAsFloats();
+      FloatVector b2 = v23.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector b3 = v23.and(0xFFFF0000).reinterpretAsFloats();
+      FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+      c00 = b0.fma(x, c00);
+      c01 = b1.fma(x, c01);
+      c02 = b2.fma(x, c02);
+      c03 = b3.fma(x, c03);
+      x = FloatVector.broadcast(S, a[a1 + kk]);
+      c10 = b0.fma(x, c10);
+      c11 = b1.fma(x, c11);
+      c12 = b2.fma(x, c12);
+      c13 = b3.fma(x, c13);
+      x = FloatVector.broadcast(S, a[a2 + kk]);
+      c20 = b0.fma(x, c20);
+      c21 = b1.fma(x, c21);
+      c22 = b2.fma(x, c22);
+      c23 = b3.fma(x, c23);
+      x = FloatVector.broadcast(S, a[a3 + kk]);
+      c30 = b0.fma(x, c30);
+      c31 = b1.fma(x, c31);
+      c32 = b2.fma(x, c32);
+      c33 = b3.fma(x, c33);
+    }
+    c00.intoArray(c, o0);
+    c01.intoArray(c, o0 + VL);
+    c02.intoArray(c, o0 + 2 * VL);
+    c03.intoArray(c, o0 + 3 * VL);
+    c10.intoArray(c, o1);
+    c11.intoArray(c, o1 + VL);
+    c12.intoArray(c, o1 + 2 * VL);
+    c13.intoArray(c, o1 + 3 * VL);
+    c20.intoArray(c, o2);
+    c21.intoArray(c, o2 + VL);
+    c22.intoArray(c, o2 + 2 * VL);
+    c23.intoArray(c, o2 + 3 * VL);
+    c30.intoArray(c, o3);
+    c31.intoArray(c, o3 + VL);
+    c32.intoArray(c, o3 + 2 * VL);
+    c33.intoArray(c, o3 + 3 * VL);
+  }
+
+  private static void tile4x4I8(
+      float[] a,
+      int ao,
+      int lda,
+      byte[] b,
+      int bo, // bytes: panel p at p·k·NR
+      float[] scale,
+      int so, // the panel's first column
+      int k,
+      float[] c,
+      int co,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    int a0 = ao;
+    int a1 = ao + lda;
+    int a2 = ao + 2 * lda;
+    int a3 = ao + 3 * lda;
+    int o0 = co;
+    int o1 = co + ldc;
+    int o2 = co + 2 * ldc;
+    int o3 = co + 3 * ldc;
+    FloatVector s0 = FloatVector.fromArray(S, scale, so);
+    FloatVector s1 = FloatVector.fromArray(S, scale, so + VL);
+    FloatVector s2 = FloatVector.fromArray(S, scale, so + 2 * VL);
+    FloatVector s3 = FloatVector.fromArray(S, scale, so + 3 * VL);
+    FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+    if (mode == Mode.ACCUMULATE) {
+      c00 = FloatVector.fromArray(S, c, o0);
+      c01 = FloatVector.fromArray(S, c, o0 + VL);
+      c02 = FloatVector.fromArray(S, c, o0 + 2 * VL);
+      c03 = FloatVector.fromArray(S, c, o0 + 3 * VL);
+      c10 = FloatVector.fromArray(S, c, o1);
+      c11 = FloatVector.fromArray(S, c, o1 + VL);
+      c12 = FloatVector.fromArray(S, c, o1 + 2 * VL);
+      c13 = FloatVector.fromArray(S, c, o1 + 3 * VL);
+      c20 = FloatVector.fromArray(S, c, o2);
+      c21 = FloatVector.fromArray(S, c, o2 + VL);
+      c22 = FloatVector.fromArray(S, c, o2 + 2 * VL);
+      c23 = FloatVector.fromArray(S, c, o2 + 3 * VL);
+      c30 = FloatVector.fromArray(S, c, o3);
+      c31 = FloatVector.fromArray(S, c, o3 + VL);
+      c32 = FloatVector.fromArray(S, c, o3 + 2 * VL);
+      c33 = FloatVector.fromArray(S, c, o3 + 3 * VL);
+    } else if (mode == Mode.BIAS) {
+      c00 = FloatVector.fromArray(S, bias, bias0);
+      c01 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c02 = FloatVector.fromArray(S, bias, bias0 + 2 * VL);
+      c03 = FloatVector.fromArray(S, bias, bias0 + 3 * VL);
+      c10 = c00;
+      c11 = c01;
+      c12 = c02;
+      c13 = c03;
+      c20 = c00;
+      c21 = c01;
+      c22 = c02;
+      c23 = c03;
+      c30 = c00;
+      c31 = c01;
+      c32 = c02;
+      c33 = c03;
+    } else {
+      c00 = FloatVector.zero(S);
+      c01 = c00;
+      c02 = c00;
+      c03 = c00;
+      c10 = c00;
+      c11 = c00;
+      c12 = c00;
+      c13 = c00;
+      c20 = c00;
+      c21 = c00;
+      c22 = c00;
+      c23 = c00;
+      c30 = c00;
+      c31 = c00;
+      c32 = c00;
+      c33 = c00;
+    }
+    for (int kk = 0; kk < k; kk++) {
+      int bk = bo + kk * 4 * VL;
+      FloatVector b0 =
+          ((FloatVector) ByteVector.fromArray(BS, b, bk).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s0);
+      FloatVector b1 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s1);
+      FloatVector b2 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 2 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s2);
+      FloatVector b3 =
+          ((FloatVector)
+                  ByteVector.fromArray(BS, b, bk + 3 * VL).convertShape(VectorOperators.B2F, S, 0))
+              .mul(s3);
+      FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+      c00 = b0.fma(x, c00);
+      c01 = b1.fma(x, c01);
+      c02 = b2.fma(x, c02);
+      c03 = b3.fma(x, c03);
+      x = FloatVector.broadcast(S, a[a1 + kk]);
+      c10 = b0.fma(x, c10);
+      c11 = b1.fma(x, c11);
+      c12 = b2.fma(x, c12);
+      c13 = b3.fma(x, c13);
+      x = FloatVector.broadcast(S, a[a2 + kk]);
+      c20 = b0.fma(x, c20);
+      c21 = b1.fma(x, c21);
+      c22 = b2.fma(x, c22);
+      c23 = b3.fma(x, c23);
+      x = FloatVector.broadcast(S, a[a3 + kk]);
+      c30 = b0.fma(x, c30);
+      c31 = b1.fma(x, c31);
+      c32 = b2.fma(x, c32);
+      c33 = b3.fma(x, c33);
+    }
+    c00.intoArray(c, o0);
+    c01.intoArray(c, o0 + VL);
+    c02.intoArray(c, o0 + 2 * VL);
+    c03.intoArray(c, o0 + 3 * VL);
+    c10.intoArray(c, o1);
+    c11.intoArray(c, o1 + VL);
+    c12.intoArray(c, o1 + 2 * VL);
+    c13.intoArray(c, o1 + 3 * VL);
+    c20.intoArray(c, o2);
+    c21.intoArray(c, o2 + VL);
+    c22.intoArray(c, o2 + 2 * VL);
+    c23.intoArray(c, o2 + 3 * VL);
+    c30.intoArray(c, o3);
+    c31.intoArray(c, o3 + VL);
+    c32.intoArray(c, o3 + 2 * VL);
+    c33.intoArray(c, o3 + 3 * VL);
+  }
+
+  private static void tile6x2Bf16(
+      float[] a,
+      int ao,
+      int lda,
+      int rows,
+      int[] b,
+      int bo, // ints: panel p at p·k·NR/2
+      int k,
+      float[] c,
+      int co,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    int a0 = ao;
+    int a1 = ao + Math.min(1, rows - 1) * lda;
+    int a2 = ao + Math.min(2, rows - 1) * lda;
+    int a3 = ao + Math.min(3, rows - 1) * lda;
+    int a4 = ao + Math.min(4, rows - 1) * lda;
+    int a5 = ao + Math.min(5, rows - 1) * lda;
+    int o0 = co;
+    int o1 = co + Math.min(1, rows - 1) * ldc;
+    int o2 = co + Math.min(2, rows - 1) * ldc;
+    int o3 = co + Math.min(3, rows - 1) * ldc;
+    int o4 = co + Math.min(4, rows - 1) * ldc;
+    int o5 = co + Math.min(5, rows - 1) * ldc;
+    FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (mode == Mode.ACCUMULATE) {
+      c00 = FloatVector.fromArray(S, c, o0);
+      c01 = FloatVector.fromArray(S, c, o0 + VL);
+      c10 = FloatVector.fromArray(S, c, o1);
+      c11 = FloatVector.fromArray(S, c, o1 + VL);
+      c20 = FloatVector.fromArray(S, c, o2);
+      c21 = FloatVector.fromArray(S, c, o2 + VL);
+      c30 = FloatVector.fromArray(S, c, o3);
+      c31 = FloatVector.fromArray(S, c, o3 + VL);
+      c40 = FloatVector.fromArray(S, c, o4);
+      c41 = FloatVector.fromArray(S, c, o4 + VL);
+      c50 = FloatVector.fromArray(S, c, o5);
+      c51 = FloatVector.fromArray(S, c, o5 + VL);
+    } else if (mode == Mode.BIAS) {
+      c00 = FloatVector.fromArray(S, bias, bias0);
+      c01 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c10 = c00;
+      c11 = c01;
+      c20 = c00;
+      c21 = c01;
+      c30 = c00;
+      c31 = c01;
+      c40 = c00;
+      c41 = c01;
+      c50 = c00;
+      c51 = c01;
+    } else {
+      c00 = FloatVector.zero(S);
+      c01 = c00;
+      c10 = c00;
+      c11 = c00;
+      c20 = c00;
+      c21 = c00;
+      c30 = c00;
+      c31 = c00;
+      c40 = c00;
+      c41 = c00;
+      c50 = c00;
+      c51 = c00;
+    }
+    for (int kk = 0; kk < k; kk++) {
+      IntVector v = IntVector.fromArray(IS, b, bo + kk * VL);
+      FloatVector b0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector b1 = v.and(0xFFFF0000).reinterpretAsFloats();
+      FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+      c00 = b0.fma(x, c00);
+      c01 = b1.fma(x, c01);
+      x = FloatVector.broadcast(S, a[a1 + kk]);
+      c10 = b0.fma(x, c10);
+      c11 = b1.fma(x, c11);
+      x = FloatVector.broadcast(S, a[a2 + kk]);
+      c20 = b0.fma(x, c20);
+      c21 = b1.fma(x, c21);
+      x = FloatVector.broadcast(S, a[a3 + kk]);
+      c30 = b0.fma(x, c30);
+      c31 = b1.fma(x, c31);
+      x = FloatVector.broadcast(S, a[a4 + kk]);
+      c40 = b0.fma(x, c40);
+      c41 = b1.fma(x, c41);
+      x = FloatVector.broadcast(S, a[a5 + kk]);
+      c50 = b0.fma(x, c50);
+      c51 = b1.fma(x, c51);
+    }
+    c00.intoArray(c, o0);
+    c01.intoArray(c, o0 + VL);
+    if (rows > 1) {
+      c10.intoArray(c, o1);
+      c11.intoArray(c, o1 + VL);
+    }
+    if (rows > 2) {
+      c20.intoArray(c, o2);
+      c21.intoArray(c, o2 + VL);
+    }
+    if (rows > 3) {
+      c30.intoArray(c, o3);
+      c31.intoArray(c, o3 + VL);
+    }
+    if (rows > 4) {
+      c40.intoArray(c, o4);
+      c41.intoArray(c, o4 + VL);
+    }
+    if (rows > 5) {
+      c50.intoArray(c, o5);
+      c51.intoArray(c, o5 + VL);
+    }
+  }
+
+  private static void tile6x2I8(
+      float[] a,
+      int ao,
+      int lda,
+      int rows,
+      byte[] b,
+      int bo, // bytes: panel p at p·k·NR
+      float[] scale,
+      int so, // the panel's first column
+      int k,
+      float[] c,
+      int co,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    int a0 = ao;
+    int a1 = ao + Math.min(1, rows - 1) * lda;
+    int a2 = ao + Math.min(2, rows - 1) * lda;
+    int a3 = ao + Math.min(3, rows - 1) * lda;
+    int a4 = ao + Math.min(4, rows - 1) * lda;
+    int a5 = ao + Math.min(5, rows - 1) * lda;
+    int o0 = co;
+    int o1 = co + Math.min(1, rows - 1) * ldc;
+    int o2 = co + Math.min(2, rows - 1) * ldc;
+    int o3 = co + Math.min(3, rows - 1) * ldc;
+    int o4 = co + Math.min(4, rows - 1) * ldc;
+    int o5 = co + Math.min(5, rows - 1) * ldc;
+    FloatVector s0 = FloatVector.fromArray(S, scale, so);
+    FloatVector s1 = FloatVector.fromArray(S, scale, so + VL);
+    FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (mode == Mode.ACCUMULATE) {
+      c00 = FloatVector.fromArray(S, c, o0);
+      c01 = FloatVector.fromArray(S, c, o0 + VL);
+      c10 = FloatVector.fromArray(S, c, o1);
+      c11 = FloatVector.fromArray(S, c, o1 + VL);
+      c20 = FloatVector.fromArray(S, c, o2);
+      c21 = FloatVector.fromArray(S, c, o2 + VL);
+      c30 = FloatVector.fromArray(S, c, o3);
+      c31 = FloatVector.fromArray(S, c, o3 + VL);
+      c40 = FloatVector.fromArray(S, c, o4);
+      c41 = FloatVector.fromArray(S, c, o4 + VL);
+      c50 = FloatVector.fromArray(S, c, o5);
+      c51 = FloatVector.fromArray(S, c, o5 + VL);
+    } else if (mode == Mode.BIAS) {
+      c00 = FloatVector.fromArray(S, bias, bias0);
+      c01 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c10 = c00;
+      c11 = c01;
+      c20 = c00;
+      c21 = c01;
+      c30 = c00;
+      c31 = c01;
+      c40 = c00;
+      c41 = c01;
+      c50 = c00;
+      c51 = c01;
+    } else {
+      c00 = FloatVector.zero(S);
+      c01 = c00;
+      c10 = c00;
+      c11 = c00;
+      c20 = c00;
+      c21 = c00;
+      c30 = c00;
+      c31 = c00;
+      c40 = c00;
+      c41 = c00;
+      c50 = c00;
+      c51 = c00;
+    }
+    for (int kk = 0; kk < k; kk++) {
+      int bk = bo + kk * 2 * VL;
+      ByteVector q0 = ByteVector.fromArray(BS, b, bk);
+      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + VL);
+      FloatVector b0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0);
+      FloatVector b1 =
+          ((FloatVector) q1.convertShape(VectorOperators.B2F, S, I8_PAIR ? 1 : 0)).mul(s1);
+      FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+      c00 = b0.fma(x, c00);
+      c01 = b1.fma(x, c01);
+      x = FloatVector.broadcast(S, a[a1 + kk]);
+      c10 = b0.fma(x, c10);
+      c11 = b1.fma(x, c11);
+      x = FloatVector.broadcast(S, a[a2 + kk]);
+      c20 = b0.fma(x, c20);
+      c21 = b1.fma(x, c21);
+      x = FloatVector.broadcast(S, a[a3 + kk]);
+      c30 = b0.fma(x, c30);
+      c31 = b1.fma(x, c31);
+      x = FloatVector.broadcast(S, a[a4 + kk]);
+      c40 = b0.fma(x, c40);
+      c41 = b1.fma(x, c41);
+      x = FloatVector.broadcast(S, a[a5 + kk]);
+      c50 = b0.fma(x, c50);
+      c51 = b1.fma(x, c51);
+    }
+    c00.intoArray(c, o0);
+    c01.intoArray(c, o0 + VL);
+    if (rows > 1) {
+      c10.intoArray(c, o1);
+      c11.intoArray(c, o1 + VL);
+    }
+    if (rows > 2) {
+      c20.intoArray(c, o2);
+      c21.intoArray(c, o2 + VL);
+    }
+    if (rows > 3) {
+      c30.intoArray(c, o3);
+      c31.intoArray(c, o3 + VL);
+    }
+    if (rows > 4) {
+      c40.intoArray(c, o4);
+      c41.intoArray(c, o4 + VL);
+    }
+    if (rows > 5) {
+      c50.intoArray(c, o5);
+      c51.intoArray(c, o5 + VL);
+    }
+  }
+
+  private static void tile4x2Bf16(
+      float[] a,
+      int ao,
+      int lda,
+      int[] b,
+      int bo, // ints: panel p at p·k·NR/2
+      int k,
+      float[] c,
+      int co,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    int a0 = ao;
+    int a1 = ao + lda;
+    int a2 = ao + 2 * lda;
+    int a3 = ao + 3 * lda;
+    int o0 = co;
+    int o1 = co + ldc;
+    int o2 = co + 2 * ldc;
+    int o3 = co + 3 * ldc;
+    FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+    if (mode == Mode.ACCUMULATE) {
+      c00 = FloatVector.fromArray(S, c, o0);
+      c01 = FloatVector.fromArray(S, c, o0 + VL);
+      c10 = FloatVector.fromArray(S, c, o1);
+      c11 = FloatVector.fromArray(S, c, o1 + VL);
+      c20 = FloatVector.fromArray(S, c, o2);
+      c21 = FloatVector.fromArray(S, c, o2 + VL);
+      c30 = FloatVector.fromArray(S, c, o3);
+      c31 = FloatVector.fromArray(S, c, o3 + VL);
+    } else if (mode == Mode.BIAS) {
+      c00 = FloatVector.fromArray(S, bias, bias0);
+      c01 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c10 = c00;
+      c11 = c01;
+      c20 = c00;
+      c21 = c01;
+      c30 = c00;
+      c31 = c01;
+    } else {
+      c00 = FloatVector.zero(S);
+      c01 = c00;
+      c10 = c00;
+      c11 = c00;
+      c20 = c00;
+      c21 = c00;
+      c30 = c00;
+      c31 = c00;
+    }
+    for (int kk = 0; kk < k; kk++) {
+      IntVector v = IntVector.fromArray(IS, b, bo + kk * VL);
+      FloatVector b0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector b1 = v.and(0xFFFF0000).reinterpretAsFloats();
+      FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+      c00 = b0.fma(x, c00);
+      c01 = b1.fma(x, c01);
+      x = FloatVector.broadcast(S, a[a1 + kk]);
+      c10 = b0.fma(x, c10);
+      c11 = b1.fma(x, c11);
+      x = FloatVector.broadcast(S, a[a2 + kk]);
+      c20 = b0.fma(x, c20);
+      c21 = b1.fma(x, c21);
+      x = FloatVector.broadcast(S, a[a3 + kk]);
+      c30 = b0.fma(x, c30);
+      c31 = b1.fma(x, c31);
+    }
+    c00.intoArray(c, o0);
+    c01.intoArray(c, o0 + VL);
+    c10.intoArray(c, o1);
+    c11.intoArray(c, o1 + VL);
+    c20.intoArray(c, o2);
+    c21.intoArray(c, o2 + VL);
+    c30.intoArray(c, o3);
+    c31.intoArray(c, o3 + VL);
+  }
+
+  private static void tile4x2I8(
+      float[] a,
+      int ao,
+      int lda,
+      byte[] b,
+      int bo, // bytes: panel p at p·k·NR
+      float[] scale,
+      int so, // the panel's first column
+      int k,
+      float[] c,
+      int co,
+      int ldc,
+      Mode mode,
+      float[] bias,
+      int bias0) {
+    int a0 = ao;
+    int a1 = ao + lda;
+    int a2 = ao + 2 * lda;
+    int a3 = ao + 3 * lda;
+    int o0 = co;
+    int o1 = co + ldc;
+    int o2 = co + 2 * ldc;
+    int o3 = co + 3 * ldc;
+    FloatVector s0 = FloatVector.fromArray(S, scale, so);
+    FloatVector s1 = FloatVector.fromArray(S, scale, so + VL);
+    FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+    if (mode == Mode.ACCUMULATE) {
+      c00 = FloatVector.fromArray(S, c, o0);
+      c01 = FloatVector.fromArray(S, c, o0 + VL);
+      c10 = FloatVector.fromArray(S, c, o1);
+      c11 = FloatVector.fromArray(S, c, o1 + VL);
+      c20 = FloatVector.fromArray(S, c, o2);
+      c21 = FloatVector.fromArray(S, c, o2 + VL);
+      c30 = FloatVector.fromArray(S, c, o3);
+      c31 = FloatVector.fromArray(S, c, o3 + VL);
+    } else if (mode == Mode.BIAS) {
+      c00 = FloatVector.fromArray(S, bias, bias0);
+      c01 = FloatVector.fromArray(S, bias, bias0 + VL);
+      c10 = c00;
+      c11 = c01;
+      c20 = c00;
+      c21 = c01;
+      c30 = c00;
+      c31 = c01;
+    } else {
+      c00 = FloatVector.zero(S);
+      c01 = c00;
+      c10 = c00;
+      c11 = c00;
+      c20 = c00;
+      c21 = c00;
+      c30 = c00;
+      c31 = c00;
+    }
+    for (int kk = 0; kk < k; kk++) {
+      int bk = bo + kk * 2 * VL;
+      ByteVector q0 = ByteVector.fromArray(BS, b, bk);
+      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + VL);
+      FloatVector b0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0);
+      FloatVector b1 =
+          ((FloatVector) q1.convertShape(VectorOperators.B2F, S, I8_PAIR ? 1 : 0)).mul(s1);
+      FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
+      c00 = b0.fma(x, c00);
+      c01 = b1.fma(x, c01);
+      x = FloatVector.broadcast(S, a[a1 + kk]);
+      c10 = b0.fma(x, c10);
+      c11 = b1.fma(x, c11);
+      x = FloatVector.broadcast(S, a[a2 + kk]);
+      c20 = b0.fma(x, c20);
+      c21 = b1.fma(x, c21);
+      x = FloatVector.broadcast(S, a[a3 + kk]);
+      c30 = b0.fma(x, c30);
+      c31 = b1.fma(x, c31);
+    }
+    c00.intoArray(c, o0);
+    c01.intoArray(c, o0 + VL);
+    c10.intoArray(c, o1);
+    c11.intoArray(c, o1 + VL);
+    c20.intoArray(c, o2);
+    c21.intoArray(c, o2 + VL);
+    c30.intoArray(c, o3);
+    c31.intoArray(c, o3 + VL);
   }
 
   // 4 rows x 4 vectors: exactly 4 rows, the common remainder (64 = 10 x 6 + 4); no clamping.

@@ -96,10 +96,10 @@ class AllocationFreeTest {
       kernels.put("softmaxRows", () -> Elementwise.softmaxRows(x, y, 4, n / 4, false));
       kernels.put("logSoftmaxRows", () -> Elementwise.softmaxRows(x, y, 4, n / 4, true));
       int k = 33;
-      float[] a = Ref.random(r, 11 * k, 1);
+      float[] a = Ref.random(r, 40 * k, 1);
       Sgemm.Panels b =
           Sgemm.pack(Ref.random(r, k * 2 * Sgemm.NR, 1), 0, 2 * Sgemm.NR, k, 2 * Sgemm.NR);
-      float[] out = new float[11 * b.columns()];
+      float[] out = new float[40 * b.columns()];
       float[] bias = Ref.random(r, b.columns(), 1);
       for (Sgemm.Mode mode : Sgemm.Mode.values()) {
         for (int m : new int[] {1, 4, 11}) {
@@ -108,6 +108,34 @@ class AllocationFreeTest {
               () -> Sgemm.gemm(m, a, 0, k, b, 0, 2, out, 0, b.columns(), mode, bias, 0));
         }
       }
+      // Reduced panels: widened in registers, or (int8, 40 rows) into scratch allocated once.
+      int cols = 2 * Sgemm.NR;
+      float[] w = Ref.random(r, cols * k, 1);
+      short[] wb = new short[w.length];
+      byte[] wq = new byte[w.length];
+      float[] scale = new float[cols];
+      int[] rowsOf = new int[cols];
+      for (int j = 0; j < cols; j++) {
+        rowsOf[j] = j;
+        scale[j] = Quant.rowScale(w, j * k, k);
+        for (int kk = 0; kk < k; kk++) {
+          wb[j * k + kk] = Quant.toBf16(w[j * k + kk]);
+          wq[j * k + kk] = Quant.quantize(w[j * k + kk], scale[j]);
+        }
+      }
+      Map<String, Sgemm.Panels> reduced = new LinkedHashMap<>();
+      reduced.put("bf16", Sgemm.packRowsBf16(wb, 0, k, k, rowsOf));
+      reduced.put("int8", Sgemm.packRowsI8(wq, 0, k, scale, 0, k, rowsOf));
+      reduced.forEach(
+          (format, rb) -> {
+            for (int m : new int[] {1, 4, 11, 40}) {
+              kernels.put(
+                  "gemm " + format + " m=" + m,
+                  () ->
+                      Sgemm.gemm(
+                          m, a, 0, k, rb, 0, 2, out, 0, rb.columns(), Sgemm.Mode.BIAS, bias, 0));
+            }
+          });
       Map<String, Long> allocating = new LinkedHashMap<>();
       kernels.forEach(
           (name, kernel) -> {

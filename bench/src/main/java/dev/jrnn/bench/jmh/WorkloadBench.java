@@ -1,6 +1,7 @@
 package dev.jrnn.bench.jmh;
 
 import dev.jrnn.DType;
+import dev.jrnn.Precision;
 import dev.jrnn.Tensor;
 import dev.jrnn.Weights;
 import dev.jrnn.bench.Engine;
@@ -22,8 +23,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The standard workloads (f32 inference, outputs preallocated) on a jrnn backend or on ONNX Runtime
- * ({@code ort}), same weights and input for all, {@code threads} threads each.
+ * The standard workloads (inference, outputs preallocated) on a jrnn backend or on ONNX Runtime
+ * ({@code ort}), same weights and input for all, {@code threads} threads each, with the weight
+ * matrices in {@code precision} (f32, bf16 or int8; {@code ort} runs f32 only).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -44,6 +46,9 @@ public class WorkloadBench {
   @Param({"1", "2"})
   public int threads;
 
+  @Param({"f32"})
+  public String precision;
+
   private Workload w;
   private Weights weights;
   private Tensor x;
@@ -54,7 +59,7 @@ public class WorkloadBench {
     w = Workload.byId(workload);
     weights = Weights.random(w.graph(), 1);
     x = input(w);
-    e = Engine.open(engine, w, threads, weights, x);
+    e = Engine.open(engine, w, threads, weights, x, Precision.parse(precision));
   }
 
   /** The input every engine sees: uniform in [-1, 1), seed 2. */

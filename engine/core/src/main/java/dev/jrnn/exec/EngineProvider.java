@@ -4,6 +4,7 @@ import dev.jrnn.Graph;
 import dev.jrnn.Model;
 import dev.jrnn.ModelFormatException;
 import dev.jrnn.Options;
+import dev.jrnn.Precision;
 import dev.jrnn.Provider;
 import dev.jrnn.Session;
 import dev.jrnn.Tensor;
@@ -61,6 +62,11 @@ public final class EngineProvider implements Provider {
   @Override
   public Weights randomWeights(Graph graph, String scheme, long seed) {
     return Initializers.random(IrGraph.of(graph), scheme, seed);
+  }
+
+  @Override
+  public Weights convertWeights(Graph graph, Weights weights, Precision precision) {
+    return NodeWeights.convert(IrGraph.of(graph), weights, precision);
   }
 
   @Override

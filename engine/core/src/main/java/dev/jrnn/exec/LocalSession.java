@@ -65,7 +65,16 @@ final class LocalSession implements Session {
         o,
         contexts ->
             new LocalSession(
-                graph, new Program(graph, where, contexts, weights, o.threadCount()), primary, o));
+                graph,
+                new Program(
+                    graph,
+                    where,
+                    contexts,
+                    weights,
+                    o.threadCount(),
+                    o.requestedPrecision().orElse(null)),
+                primary,
+                o));
   }
 
   /** {@code options} with the backend {@code -Djrnn.backend} names, if it names one. */

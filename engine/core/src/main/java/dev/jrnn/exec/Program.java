@@ -1,6 +1,7 @@
 package dev.jrnn.exec;
 
 import dev.jrnn.DType;
+import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.Weights;
@@ -59,7 +60,8 @@ final class Program implements AutoCloseable {
       Map<Node, Backend> where,
       Map<Backend, Backend.Context> ctx,
       Weights weights,
-      int threads) {
+      int threads,
+      Precision precision) {
     this.graph = graph;
     this.threads = threads;
     this.contexts = List.copyOf(ctx.values());
@@ -91,6 +93,7 @@ final class Program implements AutoCloseable {
     outSlots = new int[order.length][];
     kernels = new CompiledNode[order.length];
     placement = new String[order.length];
+    Set<String> widened = new HashSet<>();
     for (int k = 0; k < order.length; k++) {
       Node n = order[k];
       inSlots[k] = new int[n.inputCount()];
@@ -104,7 +107,13 @@ final class Program implements AutoCloseable {
       }
       Backend b = where.get(n);
       placement[k] = b.name();
-      kernels[k] = ctx.get(b).compile(n, weightsOf(n, weights));
+      List<Tensor> owned = new ArrayList<>();
+      try {
+        kernels[k] =
+            ctx.get(b).compile(n, NodeWeights.of(n, weights, precision, b, owned, widened));
+      } finally {
+        owned.forEach(Tensor::close);
+      }
     }
     inputNames = graph.inputValues().keySet().toArray(String[]::new);
     inputSlots = new int[inputNames.length];

@@ -179,7 +179,17 @@ public final class TrainingProgram implements AutoCloseable {
     IrGraph graph = IrGraph.of(g);
     Objects.requireNonNull(weights, "weights");
     Options o = LocalSession.withForcedBackend(Objects.requireNonNull(options, "options"));
+    NodeWeights.requireF32(graph, weights);
     weights.checkAgainst(graph);
+    o.requestedPrecision()
+        .filter(p -> p != dev.jrnn.Precision.F32)
+        .ifPresent(
+            p -> {
+              throw new IllegalArgumentException(
+                  "training runs in f32; precision "
+                      + p
+                      + " applies to sessions (quantize the trained weights for inference)");
+            });
     Backend primary = Placement.choose(o.backendName());
     Map<Node, Backend> where = Placement.placeForTraining(graph, primary, true);
     return Placement.withContexts(
@@ -386,6 +396,7 @@ public final class TrainingProgram implements AutoCloseable {
     }
     if (!same) { // the same tensors as last time were checked then, and their maps are kept
       weights.checkAgainst(graph);
+      NodeWeights.requireF32(graph, weights);
       for (int k = 0; k < order.size(); k++) {
         nodeWeights.set(k, Program.weightsOf(order.get(k), weights));
       }

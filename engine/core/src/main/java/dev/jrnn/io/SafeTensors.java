@@ -22,8 +22,9 @@ import java.util.Map;
  * Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header
  * naming each tensor's dtype, shape and byte range, then the raw little-endian data.
  *
- * <p>Reading checks every declared size against the file before allocating. F32, F64, F16 and BF16
- * tensors load as F32; I32 and I64 as I32 (I64 values must fit in 32 bits).
+ * <p>Reading checks every declared size against the file before allocating. F32, F64 and F16
+ * tensors load as F32; I32 and I64 as I32 (I64 values must fit in 32 bits); BF16 and I8 stay as
+ * they are (reduced-precision weights, see {@code dev.jrnn.Precision}).
  */
 public final class SafeTensors {
 
@@ -164,9 +165,10 @@ public final class SafeTensors {
           case "F32", "I32" -> 4;
           case "F64", "I64" -> 8;
           case "F16", "BF16" -> 2;
+          case "I8" -> 1;
           default ->
               throw new ModelFormatException(
-                  at + " has dtype " + dtype + "; supported: F32, F64, F16, BF16, I32, I64");
+                  at + " has dtype " + dtype + "; supported: F32, F64, F16, BF16, I8, I32, I64");
         };
     long bytes = multiply(count, elem, at);
     if (end - begin != bytes) {
@@ -182,8 +184,14 @@ public final class SafeTensors {
               + bytes);
     }
     MemorySegment src = seg.asSlice(dataStart + begin, bytes);
-    boolean isInt = dtype.startsWith("I");
-    Tensor t = Tensor.allocate(isInt ? DType.I32 : DType.F32, shape);
+    DType type =
+        switch (dtype) {
+          case "BF16" -> DType.BF16; // kept as bfloat16: reduced-precision weights
+          case "I8" -> DType.I8;
+          case "I32", "I64" -> DType.I32;
+          default -> DType.F32;
+        };
+    Tensor t = Tensor.allocate(type, shape);
     MemorySegment dst = t.segment();
     switch (dtype) {
       case "F32" -> copy32(src, dst, count, F32);
@@ -211,13 +219,8 @@ public final class SafeTensors {
           dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.float16ToFloat(src.getAtIndex(l, i)));
         }
       }
-      default -> { // BF16
-        var l = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-        for (long i = 0; i < count; i++) {
-          int bits = (src.getAtIndex(l, i) & 0xffff) << 16;
-          dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.intBitsToFloat(bits));
-        }
-      }
+      case "I8" -> MemorySegment.copy(src, 0, dst, 0, count);
+      default -> copy16(src, dst, count); // BF16
     }
     return t;
   }
@@ -228,6 +231,11 @@ public final class SafeTensors {
     } else {
       MemorySegment.copy(src, le, 0, dst, le.withOrder(ByteOrder.nativeOrder()), 0, count);
     }
+  }
+
+  private static void copy16(MemorySegment src, MemorySegment dst, long count) {
+    var le = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    MemorySegment.copy(src, le, 0, dst, le.withOrder(ByteOrder.nativeOrder()), 0, count);
   }
 
   private static long multiply(long a, long b, String at) {
@@ -250,7 +258,7 @@ public final class SafeTensors {
     for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
       Tensor t = e.getValue();
       Map<String, Object> entry = new LinkedHashMap<>();
-      entry.put("dtype", t.dtype() == DType.F32 ? "F32" : "I32");
+      entry.put("dtype", t.dtype().name());
       entry.put("shape", t.shape());
       entry.put("data_offsets", List.of(offset, offset + t.byteSize()));
       header.put(e.getKey(), entry);
@@ -275,7 +283,12 @@ public final class SafeTensors {
       out.asSlice(8 + json.length, padded - json.length).fill((byte) ' ');
       long at = 8 + padded;
       for (Tensor t : order) {
-        copy32(t.segment(), out.asSlice(at, t.byteSize()), t.size(), F32);
+        MemorySegment dst = out.asSlice(at, t.byteSize());
+        switch (t.dtype()) {
+          case F32, I32 -> copy32(t.segment(), dst, t.size(), F32);
+          case BF16 -> copy16(t.segment(), dst, t.size());
+          case I8 -> MemorySegment.copy(t.segment(), 0, dst, 0, t.size());
+        }
         at += t.byteSize();
       }
       out.force();

@@ -10,6 +10,7 @@ import dev.jrnn.ir.DataOp;
 import dev.jrnn.ir.IrGraph;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
+import dev.jrnn.ir.Precisions;
 import dev.jrnn.ir.WeightSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,9 +46,21 @@ public final class TorchImport {
     }
   }
 
+  /** A state_dict's tensors, bfloat16 ones widened to F32 (exact). */
   static SafeTensors.Contents readStateDict(Path file) {
     try {
-      return SafeTensors.read(file);
+      SafeTensors.Contents c = SafeTensors.read(file);
+      c.tensors()
+          .replaceAll(
+              (name, t) -> {
+                if (t.dtype() != DType.BF16) {
+                  return t;
+                }
+                try (t) {
+                  return Tensor.of(Precisions.floats(name, t, null), t.shape());
+                }
+              });
+      return c;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }

@@ -167,7 +167,9 @@ public sealed interface Op
     public List<WeightSpec> weights(String node, TensorType[] x) {
       double bound = 1.0 / Math.sqrt(in);
       List<WeightSpec> w = new ArrayList<>();
-      w.add(new WeightSpec(node + ".weight", new int[] {out, in}, WeightSpec.Init.UNIFORM, bound));
+      w.add(
+          new WeightSpec(
+              node + ".weight", new int[] {out, in}, WeightSpec.Init.UNIFORM, bound, true));
       if (bias) {
         w.add(new WeightSpec(node + ".bias", new int[] {out}, WeightSpec.Init.UNIFORM, bound));
       }
@@ -449,15 +451,15 @@ public sealed interface Op
         int inSize = layerInputSize(l);
         for (int d = 0; d < spec.directions(); d++) {
           String p = weightPrefix(node, l, d);
-          w.add(new WeightSpec(p + "W", new int[] {g * h, inSize}, u, bound));
-          w.add(new WeightSpec(p + "R", new int[] {g * h, hout}, u, bound));
+          w.add(new WeightSpec(p + "W", new int[] {g * h, inSize}, u, bound, true));
+          w.add(new WeightSpec(p + "R", new int[] {g * h, hout}, u, bound, true));
           w.add(new WeightSpec(p + "bW", new int[] {g * h}, u, bound));
           w.add(new WeightSpec(p + "bR", new int[] {g * h}, u, bound));
           if (spec.hasPeepholes()) {
             w.add(new WeightSpec(p + "P", new int[] {3 * h}, u, bound));
           }
           if (spec.projection() > 0) {
-            w.add(new WeightSpec(p + "Wp", new int[] {hout, h}, u, bound));
+            w.add(new WeightSpec(p + "Wp", new int[] {hout, h}, u, bound, true));
           }
         }
       }

@@ -12,8 +12,10 @@ import java.util.SplittableRandom;
  * @param shape required shape
  * @param init how to initialise it randomly
  * @param scale bound of the uniform distribution, or standard deviation of the normal one
+ * @param matrix whether this is a weight matrix that reduced precisions apply to (see {@link
+ *     dev.jrnn.Precision}): recurrent {@code W}, {@code R}, {@code Wp} and {@code Linear} weights
  */
-public record WeightSpec(String name, int[] shape, Init init, double scale) {
+public record WeightSpec(String name, int[] shape, Init init, double scale, boolean matrix) {
 
   /** Random initialisation scheme. */
   public enum Init {
@@ -24,6 +26,14 @@ public record WeightSpec(String name, int[] shape, Init init, double scale) {
 
   public WeightSpec {
     shape = shape.clone();
+    if (matrix && shape.length != 2) {
+      throw new IllegalArgumentException(name + ": a weight matrix needs rank 2");
+    }
+  }
+
+  /** A parameter that always stays f32 (biases, peepholes, embeddings). */
+  public WeightSpec(String name, int[] shape, Init init, double scale) {
+    this(name, shape, init, scale, false);
   }
 
   /** A new tensor of this shape, filled from {@code rnd} as {@link #init} says. */
@@ -59,7 +69,8 @@ public record WeightSpec(String name, int[] shape, Init init, double scale) {
         && name.equals(w.name)
         && Arrays.equals(shape, w.shape)
         && init == w.init
-        && Double.compare(scale, w.scale) == 0;
+        && Double.compare(scale, w.scale) == 0
+        && matrix == w.matrix;
   }
 
   @Override

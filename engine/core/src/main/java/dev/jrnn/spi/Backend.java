@@ -1,6 +1,7 @@
 package dev.jrnn.spi;
 
 import dev.jrnn.Options;
+import dev.jrnn.Precision;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Node;
 import java.util.Map;
@@ -28,6 +29,17 @@ public interface Backend {
    */
   default String untrainable(Node node) {
     return name() + " has no backward pass for " + node.op().kind();
+  }
+
+  /**
+   * Whether this backend's kernels for {@code node} read its weight matrices in reduced precision
+   * {@code p} ({@link Precision#BF16} or {@link Precision#INT8}); if not, a session gives it their
+   * values widened to f32. When true, {@link Context#compile} gets BF16 tensors, or I8 tensors each
+   * with its F32 per-row scale {@code <name>.scale}, for the matrices (see {@code
+   * dev.jrnn.ir.Precisions}).
+   */
+  default boolean reducedWeights(Node node, Precision p) {
+    return false;
   }
 
   /** Preference when the user asks for {@code auto}: among available backends, the highest wins. */

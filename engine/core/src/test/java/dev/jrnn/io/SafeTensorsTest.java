@@ -91,8 +91,8 @@ class SafeTensorsTest {
   }
 
   @Test
-  void convertsWiderAndNarrowerTypes() {
-    // F64 [2] = {1.5, -2}, I64 [1] = {7}, F16 [1] = 1.0, BF16 [1] = 2.0
+  void convertsWiderAndNarrowerTypesAndKeepsReducedWeights() {
+    // F64 [2] = {1.5, -2}, I64 [1] = {7}, F16 [1] = 1.0, BF16 [1] = 2.0 (kept as BF16)
     String h =
         "{\"d\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]},"
             + "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[16,24]},"
@@ -107,7 +107,36 @@ class SafeTensorsTest {
       assertArrayEquals(new float[] {1.5f, -2f}, c.tensors().get("d").toFloatArray());
       assertArrayEquals(new int[] {7}, c.tensors().get("i").toIntArray());
       assertArrayEquals(new float[] {1f}, c.tensors().get("h").toFloatArray());
-      assertArrayEquals(new float[] {2f}, c.tensors().get("b").toFloatArray());
+      Tensor bf = c.tensors().get("b");
+      assertEquals(DType.BF16, bf.dtype());
+      assertArrayEquals(new float[] {2f}, dev.jrnn.ir.Precisions.floats("b", bf, null));
+    }
+  }
+
+  @Test
+  void writesAndReadsReducedTensorsBitForBit(@TempDir Path dir) throws IOException {
+    Path p = dir.resolve("r.safetensors");
+    Map<String, Tensor> m = new LinkedHashMap<>();
+    try (Tensor b = Tensor.allocate(DType.BF16, 3);
+        Tensor q = Tensor.allocate(DType.I8, 2, 3)) {
+      short[] bits = {(short) 0x3f80, (short) 0xc040, (short) 0x7f80};
+      byte[] ints = {-127, 0, 5, 127, -1, 64};
+      for (int i = 0; i < 3; i++) {
+        b.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i, bits[i]);
+      }
+      for (int i = 0; i < 6; i++) {
+        q.segment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, ints[i]);
+      }
+      m.put("b", b);
+      m.put("q", q);
+      SafeTensors.write(p, m, Map.of());
+      try (SafeTensors.Contents c = SafeTensors.read(p)) {
+        assertEquals(DType.BF16, c.tensors().get("b").dtype());
+        assertArrayEquals(bits, dev.jrnn.ir.Precisions.bf16(c.tensors().get("b")));
+        assertEquals(DType.I8, c.tensors().get("q").dtype());
+        assertArrayEquals(new int[] {2, 3}, c.tensors().get("q").shape());
+        assertArrayEquals(ints, dev.jrnn.ir.Precisions.int8(c.tensors().get("q")));
+      }
     }
   }
 

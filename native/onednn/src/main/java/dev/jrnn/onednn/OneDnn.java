@@ -1,6 +1,7 @@
 package dev.jrnn.onednn;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -172,12 +173,114 @@ final class OneDnn {
 
   /** A memory descriptor of f32 {@code dims} in layout {@code tag}, allocated in {@code arena}. */
   static MemorySegment md(Arena arena, int tag, long... dims) {
+    return typedMd(arena, Dnnl.dnnl_f32(), tag, dims);
+  }
+
+  /**
+   * A memory descriptor of {@code dims} of data type {@code dt} ({@link #BF16}, ...); a name of its
+   * own, as an overload of {@link #md} would take int dimensions for the type and tag.
+   */
+  static MemorySegment typedMd(Arena arena, int dt, int tag, long... dims) {
     MemorySegment md = dnnl_memory_desc_t.allocate(arena);
     MemorySegment d = arena.allocateFrom(JAVA_LONG, dims);
     check(
-        Dnnl.dnnl_memory_desc_init_by_tag(md, dims.length, d, Dnnl.dnnl_f32(), tag),
+        Dnnl.dnnl_memory_desc_init_by_tag(md, dims.length, d, dt, tag),
         "dnnl_memory_desc_init_by_tag");
     return md;
+  }
+
+  // dnnl_data_type_t values of oneDNN 2.6 (dnnl_types.h) outside the committed bindings' filter.
+  static final int BF16 = 2;
+  static final int S8 = 5;
+  static final int U8 = 6;
+
+  // dnnl_cpu_isa_t bits (dnnl_types.h): an ISA's value contains the bits of every ISA it extends.
+  static final int ISA_AVX512_CORE_VNNI = 0x67;
+  static final int ISA_AVX512_CORE_BF16 = 0xe7;
+
+  /*
+   * Functions of libdnnl.so.2 outside the filter of the committed bindings (jextract/dnnl.args),
+   * called through handles of their own like omp_set_num_threads; adding them there and running
+   * make bindings would make them plain calls.
+   */
+  private static final MethodHandle EFFECTIVE_ISA =
+      dnnlFunction("dnnl_get_effective_cpu_isa", FunctionDescriptor.of(JAVA_INT));
+  private static final MethodHandle SET_DATA_QPARAMS =
+      dnnlFunction(
+          "dnnl_primitive_attr_set_rnn_data_qparams",
+          FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_FLOAT, JAVA_FLOAT));
+  private static final MethodHandle SET_WEIGHTS_QPARAMS =
+      dnnlFunction(
+          "dnnl_primitive_attr_set_rnn_weights_qparams",
+          FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+
+  /** A handle on {@code name} of libdnnl.so.2, or null where the library does not load. */
+  private static MethodHandle dnnlFunction(String name, FunctionDescriptor fd) {
+    try {
+      return SymbolLookup.libraryLookup("libdnnl.so.2", Arena.global())
+          .find(name)
+          .map(f -> Linker.nativeLinker().downcallHandle(f, fd))
+          .orElse(null);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  /**
+   * The {@code dnnl_cpu_isa_t} oneDNN dispatches to on this machine (its CPU, capped by {@code
+   * ONEDNN_MAX_CPU_ISA}), or 0 where unknown.
+   */
+  static int effectiveIsa() {
+    if (EFFECTIVE_ISA == null || !availability().available()) {
+      return 0;
+    }
+    try {
+      return (int) EFFECTIVE_ISA.invokeExact();
+    } catch (Throwable e) {
+      throw new IllegalStateException("dnnl_get_effective_cpu_isa failed", e);
+    }
+  }
+
+  /** Whether the effective ISA includes every bit of {@code isa}. */
+  static boolean hasIsa(int isa) {
+    return (effectiveIsa() & isa) == isa;
+  }
+
+  /** {@code dnnl_primitive_attr_set_rnn_data_qparams}: u8 = x · scale + shift, for every state. */
+  static void setRnnDataQparams(MemorySegment attr, float scale, float shift) {
+    try {
+      check(
+          (int) SET_DATA_QPARAMS.invokeExact(attr, scale, shift),
+          "dnnl_primitive_attr_set_rnn_data_qparams");
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException("dnnl_primitive_attr_set_rnn_data_qparams failed", e);
+    }
+  }
+
+  /**
+   * {@code dnnl_primitive_attr_set_rnn_weights_qparams} with one scale per output channel (mask 24:
+   * the gate and output dimensions of {@code ldigo}): s8 = w · scales[g·H + o].
+   */
+  static void setRnnWeightsQparams(MemorySegment attr, float[] scales, Arena tmp) {
+    MemorySegment s = tmp.allocateFrom(JAVA_FLOAT, scales);
+    try {
+      check(
+          (int) SET_WEIGHTS_QPARAMS.invokeExact(attr, (long) scales.length, 24, s),
+          "dnnl_primitive_attr_set_rnn_weights_qparams");
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException("dnnl_primitive_attr_set_rnn_weights_qparams failed", e);
+    }
+  }
+
+  /** A new primitive attribute, freed with {@code tmp}. */
+  static MemorySegment attr(Arena tmp) {
+    MemorySegment out = tmp.allocate(ADDRESS);
+    check(Dnnl.dnnl_primitive_attr_create(out), "dnnl_primitive_attr_create");
+    return handle(out).reinterpret(tmp, Dnnl::dnnl_primitive_attr_destroy);
   }
 
   /** The descriptor a primitive descriptor holds for {@code what}; valid while {@code pd} is. */
@@ -219,12 +322,23 @@ final class OneDnn {
       MemorySegment dstMd,
       MemorySegment dst,
       Arena tmp) {
+    reorder(engine, srcMd, src, dstMd, dst, MemorySegment.NULL, tmp);
+  }
+
+  /** {@link #reorder} with primitive attributes {@code attr} (e.g. int8 weight scales). */
+  static void reorder(
+      MemorySegment engine,
+      MemorySegment srcMd,
+      MemorySegment src,
+      MemorySegment dstMd,
+      MemorySegment dst,
+      MemorySegment attr,
+      Arena tmp) {
     MemorySegment from = memory(engine, srcMd, src, tmp);
     try {
       MemorySegment rpdOut = tmp.allocate(ADDRESS);
       check(
-          Dnnl.dnnl_reorder_primitive_desc_create(
-              rpdOut, srcMd, engine, dstMd, engine, MemorySegment.NULL),
+          Dnnl.dnnl_reorder_primitive_desc_create(rpdOut, srcMd, engine, dstMd, engine, attr),
           "dnnl_reorder_primitive_desc_create");
       MemorySegment rpd = handle(rpdOut);
       MemorySegment rprimOut = tmp.allocate(ADDRESS);

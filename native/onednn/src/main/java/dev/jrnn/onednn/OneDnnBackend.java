@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 
 import dev.jrnn.Activation;
 import dev.jrnn.Options;
+import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Node;
@@ -84,6 +85,22 @@ public final class OneDnnBackend implements Backend {
       return "oneDNN's " + s.cell() + " has fixed activations";
     }
     return null;
+  }
+
+  /**
+   * Recurrent layers in bf16 (where the CPU has AVX512_BF16) and in int8 (LSTM without peepholes or
+   * projection, GRU without linear-before-reset, on AVX512_VNNI); see {@link Reduced} for the
+   * formats and {@link #reducedWhyNot} for the reasons of a refusal.
+   */
+  @Override
+  public boolean reducedWeights(Node node, Precision p) {
+    return reducedWhyNot(node, p) == null;
+  }
+
+  /** Why onednn does not run {@code node} with weight matrices in {@code p}, or null. */
+  static String reducedWhyNot(Node node, Precision p) {
+    String why = whyNot(node);
+    return why != null ? why : Reduced.whyNot(node, p);
   }
 
   /** onednn trains every recurrent layer it runs (forward_training and backward primitives). */
@@ -169,6 +186,11 @@ public final class OneDnnBackend implements Backend {
         return null;
       }
       RnnStack stack = stack(node, weights);
+      if (stack.precision != Precision.F32) {
+        stack.close();
+        throw new IllegalArgumentException(
+            "onednn trains in f32; '" + node.name() + "' has " + stack.precision + " weights");
+      }
       try {
         OneDnnTrainable t = new OneDnnTrainable(stack);
         return register(t, t);

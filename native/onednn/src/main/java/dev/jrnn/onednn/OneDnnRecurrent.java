@@ -1,5 +1,6 @@
 package dev.jrnn.onednn;
 
+import dev.jrnn.Precision;
 import dev.jrnn.Tensor;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.ExecContext;
@@ -30,7 +31,8 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
     this.primitives =
         new PrimitiveCache<>(
             CAPACITY,
-            (steps, batch) -> stack.create(steps, batch, RnnDescriptors.Prop.INFERENCE, null),
+            (steps, batch, range) ->
+                stack.create(steps, batch, range, RnnDescriptors.Prop.INFERENCE, null),
             RnnStack::close);
   }
 
@@ -45,38 +47,129 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
     OneDnn.setThreads(stack.ctx.threads);
     long stamp = stack.beginCall();
     try {
-      boolean lstm = stack.lstm;
-      long hBytes = stack.stateBytes(call.batch(), stack.hout);
-      long cBytes = stack.stateBytes(call.batch(), stack.hidden);
-      // Missing states are zeros in, or discarded out, from the call's scratch.
-      MemorySegment h0s = call.h0() != null ? OneDnn.segment(call.h0()) : zeros(ec.scratch(hBytes));
-      MemorySegment c0s =
-          !lstm ? null : call.c0() != null ? OneDnn.segment(call.c0()) : zeros(ec.scratch(cBytes));
-      MemorySegment hNs = call.hN() != null ? OneDnn.segment(call.hN()) : ec.scratch(hBytes);
-      MemorySegment cNs =
-          !lstm ? null : call.cN() != null ? OneDnn.segment(call.cN()) : ec.scratch(cBytes);
-      MemorySegment ys = OneDnn.segment(call.y());
-      MemorySegment input = OneDnn.segment(call.x());
-      try (PrimitiveCache<Primitives[]>.Lease lease =
-          primitives.acquire(call.steps(), call.batch())) {
-        Primitives[] prims = lease.value(); // this shape's set, not freed while the lease lasts
-        MemorySegment stream = stack.stream(ec);
-        for (int gi = 0; gi < prims.length; gi++) {
-          WeightGroup g = stack.groups.get(gi);
-          boolean last = gi == prims.length - 1;
-          MemorySegment output =
-              last && ys != null ? ys : ec.scratch(stack.layerBytes(call.steps(), call.batch()));
-          EnumMap<Arg, MemorySegment> data = new EnumMap<>(Arg.class);
-          data.put(Arg.SRC_LAYER, input);
-          data.put(Arg.DST_LAYER, output);
-          stack.states(g, call.batch(), data, h0s, c0s, Arg.SRC_ITER, Arg.SRC_ITER_C);
-          stack.states(g, call.batch(), data, hNs, cNs, Arg.DST_ITER, Arg.DST_ITER_C);
-          prims[gi].execute(data, ec.scratch(prims[gi].scratchpadBytes), stream);
-          input = output;
-        }
+      switch (stack.precision) {
+        case F32 -> runF32(call, ec);
+        case BF16 -> runBf16(call, ec);
+        case INT8 -> runInt8(call, ec);
       }
     } finally {
       stack.endCall(stamp);
+    }
+  }
+
+  private void runF32(RnnStack.Call call, ExecContext ec) {
+    boolean lstm = stack.lstm;
+    long hBytes = stack.stateBytes(call.batch(), stack.hout);
+    long cBytes = stack.stateBytes(call.batch(), stack.hidden);
+    // Missing states are zeros in, or discarded out, from the call's scratch.
+    MemorySegment h0s = call.h0() != null ? OneDnn.segment(call.h0()) : zeros(ec.scratch(hBytes));
+    MemorySegment c0s =
+        !lstm ? null : call.c0() != null ? OneDnn.segment(call.c0()) : zeros(ec.scratch(cBytes));
+    MemorySegment hNs = call.hN() != null ? OneDnn.segment(call.hN()) : ec.scratch(hBytes);
+    MemorySegment cNs =
+        !lstm ? null : call.cN() != null ? OneDnn.segment(call.cN()) : ec.scratch(cBytes);
+    MemorySegment ys = OneDnn.segment(call.y());
+    runGroups(call, ec, 0, OneDnn.segment(call.x()), ys, h0s, c0s, hNs, cNs);
+  }
+
+  /**
+   * bf16: x and h0 rounded to bf16 on the way in, y and hN widened on the way out; layer outputs
+   * between groups stay bf16, the LSTM cell state f32.
+   */
+  private void runBf16(RnnStack.Call call, ExecContext ec) {
+    boolean lstm = stack.lstm;
+    int batch = call.batch();
+    long hN = stack.stateBytes(batch, stack.hout) / 4; // elements
+    long cBytes = stack.stateBytes(batch, stack.hidden);
+    long xN = call.x().size();
+    MemorySegment x16 = ec.scratch(xN * 2);
+    Reduced.toBf16(OneDnn.segment(call.x()), x16, xN);
+    MemorySegment h0s = ec.scratch(hN * 2);
+    if (call.h0() != null) {
+      Reduced.toBf16(OneDnn.segment(call.h0()), h0s, hN);
+    } else {
+      zeros(h0s);
+    }
+    MemorySegment c0s =
+        !lstm ? null : call.c0() != null ? OneDnn.segment(call.c0()) : zeros(ec.scratch(cBytes));
+    MemorySegment hNs = ec.scratch(hN * 2);
+    MemorySegment cNs =
+        !lstm ? null : call.cN() != null ? OneDnn.segment(call.cN()) : ec.scratch(cBytes);
+    MemorySegment y16 = ec.scratch(stack.layerBytes(call.steps(), batch, 2));
+    runGroups(call, ec, 0, x16, y16, h0s, c0s, hNs, cNs);
+    if (call.y() != null) {
+      Reduced.fromBf16(y16, OneDnn.segment(call.y()), call.y().size());
+    }
+    if (call.hN() != null) {
+      Reduced.fromBf16(hNs, OneDnn.segment(call.hN()), hN);
+    }
+  }
+
+  /**
+   * int8: x quantized to u8 over a data range calibrated from this call's x and h0 (see {@link
+   * Reduced}); states, the cell state and y stay f32 (oneDNN quantizes and dequantizes them with
+   * the same range); layer outputs between groups are u8.
+   */
+  private void runInt8(RnnStack.Call call, ExecContext ec) {
+    long xN = call.x().size();
+    MemorySegment xs = OneDnn.segment(call.x());
+    float max = Reduced.maxAbs(xs, xN, "input x");
+    if (call.h0() != null) {
+      max = Math.max(max, Reduced.maxAbs(OneDnn.segment(call.h0()), call.h0().size(), "h0"));
+    }
+    int range = Reduced.rangeExponent(max);
+    MemorySegment x8 = ec.scratch(xN);
+    Reduced.toU8(xs, x8, xN, Reduced.dataScale(range));
+    boolean lstm = stack.lstm;
+    long hBytes = stack.stateBytes(call.batch(), stack.hout);
+    long cBytes = stack.stateBytes(call.batch(), stack.hidden);
+    MemorySegment h0s = call.h0() != null ? OneDnn.segment(call.h0()) : zeros(ec.scratch(hBytes));
+    MemorySegment c0s =
+        !lstm ? null : call.c0() != null ? OneDnn.segment(call.c0()) : zeros(ec.scratch(cBytes));
+    MemorySegment hNs = call.hN() != null ? OneDnn.segment(call.hN()) : ec.scratch(hBytes);
+    MemorySegment cNs =
+        !lstm ? null : call.cN() != null ? OneDnn.segment(call.cN()) : ec.scratch(cBytes);
+    runGroups(call, ec, range, x8, OneDnn.segment(call.y()), h0s, c0s, hNs, cNs);
+  }
+
+  /**
+   * Runs every group on this shape's primitives (and int8 {@code range}): {@code input} in the
+   * stack's activation type, {@code ys} the last group's output (scratch when null), states as the
+   * primitives take them.
+   */
+  private void runGroups(
+      RnnStack.Call call,
+      ExecContext ec,
+      int range,
+      MemorySegment input,
+      MemorySegment ys,
+      MemorySegment h0s,
+      MemorySegment c0s,
+      MemorySegment hNs,
+      MemorySegment cNs) {
+    try (PrimitiveCache<Primitives[]>.Lease lease =
+        primitives.acquire(call.steps(), call.batch(), range)) {
+      Primitives[] prims = lease.value(); // this shape's set, not freed while the lease lasts
+      MemorySegment stream = stack.stream(ec);
+      for (int gi = 0; gi < prims.length; gi++) {
+        WeightGroup g = stack.groups.get(gi);
+        boolean last = gi == prims.length - 1;
+        MemorySegment output =
+            last && ys != null
+                ? ys
+                : ec.scratch(
+                    stack.layerBytes(
+                        call.steps(),
+                        call.batch(),
+                        last && stack.precision == Precision.INT8 ? 4 : stack.activationBytes()));
+        EnumMap<Arg, MemorySegment> data = new EnumMap<>(Arg.class);
+        data.put(Arg.SRC_LAYER, input);
+        data.put(Arg.DST_LAYER, output);
+        stack.states(g, call.batch(), data, h0s, c0s, Arg.SRC_ITER, Arg.SRC_ITER_C);
+        stack.states(g, call.batch(), data, hNs, cNs, Arg.DST_ITER, Arg.DST_ITER_C);
+        prims[gi].execute(data, ec.scratch(prims[gi].scratchpadBytes), stream);
+        input = output;
+      }
     }
   }
 

@@ -8,10 +8,11 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Primitive sets by shape (T, N), at most {@code capacity} of them, least recently used evicted
- * first. oneDNN 2.6's RNN primitives fix T and N at creation (their descriptors reject {@code
- * DNNL_RUNTIME_DIM_VAL} with {@code dnnl_unimplemented}), so each new shape needs new primitives;
- * keeping every one would grow without bound with the shapes a session sees.
+ * Primitive sets by shape (T, N) (and a variant, e.g. an int8 data range), at most {@code capacity}
+ * of them, least recently used evicted first. oneDNN 2.6's RNN primitives fix T and N at creation
+ * (their descriptors reject {@code DNNL_RUNTIME_DIM_VAL} with {@code dnnl_unimplemented}), so each
+ * new shape needs new primitives; keeping every one would grow without bound with the shapes a
+ * session sees.
  *
  * <p>A call holds its set with a {@link Lease} while oneDNN runs it. An evicted set is destroyed at
  * once when no lease is out, else when the last lease closes: never while a call uses it. A set is
@@ -25,10 +26,18 @@ final class PrimitiveCache<V> implements AutoCloseable {
     V create(int steps, int batch);
   }
 
+  /** Makes the set of one shape and variant (e.g. an int8 data range). */
+  @FunctionalInterface
+  interface VariantFactory<V> {
+    V create(int steps, int batch, int variant);
+  }
+
+  private record Key(int steps, int batch, int variant) {}
+
   private final int capacity;
-  private final Factory<V> factory;
+  private final VariantFactory<V> factory;
   private final Consumer<V> destroy;
-  private final LinkedHashMap<Long, Entry<V>> entries = new LinkedHashMap<>(16, 0.75f, true);
+  private final LinkedHashMap<Key, Entry<V>> entries = new LinkedHashMap<>(16, 0.75f, true);
   private boolean closed; // guarded by this
 
   private static final class Entry<V> {
@@ -63,6 +72,13 @@ final class PrimitiveCache<V> implements AutoCloseable {
   }
 
   PrimitiveCache(int capacity, Factory<V> factory, Consumer<V> destroy) {
+    this(
+        capacity,
+        (VariantFactory<V>) (steps, batch, variant) -> factory.create(steps, batch),
+        destroy);
+  }
+
+  PrimitiveCache(int capacity, VariantFactory<V> factory, Consumer<V> destroy) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be >= 1, got " + capacity);
     }
@@ -73,7 +89,12 @@ final class PrimitiveCache<V> implements AutoCloseable {
 
   /** The set for shape (T, N), made on first use; the caller closes the lease after the call. */
   Lease acquire(int steps, int batch) {
-    long key = ((long) steps << 32) | (batch & 0xffffffffL);
+    return acquire(steps, batch, 0);
+  }
+
+  /** The set for shape (T, N) and {@code variant}, made on first use, as {@link #acquire}. */
+  Lease acquire(int steps, int batch, int variant) {
+    Key key = new Key(steps, batch, variant);
     Entry<V> e;
     boolean create = false;
     synchronized (this) {
@@ -92,7 +113,7 @@ final class PrimitiveCache<V> implements AutoCloseable {
       V value = null;
       Throwable failure = null;
       try {
-        value = factory.create(steps, batch);
+        value = factory.create(steps, batch, variant);
       } catch (RuntimeException | Error t) {
         failure = t;
       }
@@ -133,13 +154,13 @@ final class PrimitiveCache<V> implements AutoCloseable {
   }
 
   /** Drops a failed entry and evicts the least recently used beyond the capacity. */
-  private void evictBeyondCapacity(Long failedKey, Entry<V> failed) {
+  private void evictBeyondCapacity(Key failedKey, Entry<V> failed) {
     List<Entry<V>> dead = new ArrayList<>();
     synchronized (this) {
       if (failedKey != null && entries.remove(failedKey, failed)) {
         failed.evicted = true;
       }
-      Iterator<Map.Entry<Long, Entry<V>>> it = entries.entrySet().iterator();
+      Iterator<Map.Entry<Key, Entry<V>>> it = entries.entrySet().iterator();
       while (entries.size() > capacity && it.hasNext()) {
         Entry<V> old = it.next().getValue();
         it.remove();

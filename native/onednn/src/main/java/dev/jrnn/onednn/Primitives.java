@@ -4,6 +4,7 @@ import static dev.jrnn.onednn.OneDnn.check;
 import static dev.jrnn.onednn.OneDnn.handle;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
+import dev.jrnn.Precision;
 import dev.jrnn.onednn.ffi.Dnnl;
 import dev.jrnn.onednn.ffi.dnnl_exec_arg_t;
 import java.lang.foreign.Arena;
@@ -45,6 +46,7 @@ final class Primitives implements AutoCloseable {
       int batch,
       boolean first,
       boolean last,
+      int range,
       RnnDescriptors.Prop prop,
       Primitives hint) {
     this.group = g;
@@ -59,6 +61,10 @@ final class Primitives implements AutoCloseable {
         check(
             Dnnl.dnnl_primitive_attr_set_scratchpad_mode(attr, Dnnl.dnnl_scratchpad_mode_user()),
             "dnnl_primitive_attr_set_scratchpad_mode");
+        if (s.precision == Precision.INT8) {
+          OneDnn.setRnnDataQparams(attr, Reduced.dataScale(range), Reduced.SHIFT);
+          OneDnn.setRnnWeightsQparams(attr, g.int8Scales(), tmp);
+        }
         MemorySegment pdOut = tmp.allocate(ADDRESS);
         check(
             Dnnl.dnnl_primitive_desc_create(

@@ -1,7 +1,7 @@
 package dev.jrnn.onednn;
 
 import static dev.jrnn.onednn.OneDnn.check;
-import static dev.jrnn.onednn.OneDnn.md;
+import static dev.jrnn.onednn.OneDnn.typedMd;
 
 import dev.jrnn.Recurrent;
 import dev.jrnn.onednn.ffi.Dnnl;
@@ -54,32 +54,65 @@ final class RnnDescriptors {
     EnumMap<Arg, MemorySegment> m = new EnumMap<>(Arg.class);
     for (boolean diff :
         prop == Prop.BACKWARD ? new boolean[] {false, true} : new boolean[] {false}) {
+      // Gradients are f32; data and weights in the stack's precision (see Reduced).
+      ArgType dt = a -> diff ? Dnnl.dnnl_f32() : s.dataType(a, last);
+      ArgType wt = a -> diff ? Dnnl.dnnl_f32() : s.weightType(a);
       m.put(
           pick(Arg.SRC_LAYER, diff),
-          md(tmp, first && bf ? Dnnl.dnnl_ntc() : Dnnl.dnnl_tnc(), steps, batch, g.slc));
-      m.put(pick(Arg.SRC_ITER, diff), md(tmp, Dnnl.dnnl_ldnc(), l, dirs, batch, hout));
-      m.put(pick(Arg.SRC_ITER_C, diff), md(tmp, Dnnl.dnnl_ldnc(), l, dirs, batch, hidden));
-      m.put(pick(Arg.WEIGHTS_LAYER, diff), md(tmp, any, l, dirs, g.slc, gates, hidden));
-      m.put(pick(Arg.WEIGHTS_ITER, diff), md(tmp, any, l, dirs, hout, gates, hidden));
-      m.put(pick(Arg.BIAS, diff), md(tmp, any, l, dirs, s.biasGates(), hidden));
+          typedMd(
+              tmp,
+              dt.of(Arg.SRC_LAYER),
+              first && bf ? Dnnl.dnnl_ntc() : Dnnl.dnnl_tnc(),
+              steps,
+              batch,
+              g.slc));
+      m.put(
+          pick(Arg.SRC_ITER, diff),
+          typedMd(tmp, dt.of(Arg.SRC_ITER), Dnnl.dnnl_ldnc(), l, dirs, batch, hout));
+      m.put(
+          pick(Arg.SRC_ITER_C, diff),
+          typedMd(tmp, dt.of(Arg.SRC_ITER_C), Dnnl.dnnl_ldnc(), l, dirs, batch, hidden));
+      m.put(
+          pick(Arg.WEIGHTS_LAYER, diff),
+          typedMd(tmp, wt.of(Arg.WEIGHTS_LAYER), any, l, dirs, g.slc, gates, hidden));
+      m.put(
+          pick(Arg.WEIGHTS_ITER, diff),
+          typedMd(tmp, wt.of(Arg.WEIGHTS_ITER), any, l, dirs, hout, gates, hidden));
+      m.put(
+          pick(Arg.BIAS, diff), typedMd(tmp, wt.of(Arg.BIAS), any, l, dirs, s.biasGates(), hidden));
       if (s.spec.hasPeepholes()) {
-        m.put(pick(Arg.WEIGHTS_PEEPHOLE, diff), md(tmp, any, l, dirs, 3, hidden));
+        m.put(
+            pick(Arg.WEIGHTS_PEEPHOLE, diff),
+            typedMd(tmp, wt.of(Arg.WEIGHTS_PEEPHOLE), any, l, dirs, 3, hidden));
       }
       if (s.spec.projection() > 0) {
-        m.put(pick(Arg.WEIGHTS_PROJECTION, diff), md(tmp, any, l, dirs, hidden, hout));
+        m.put(
+            pick(Arg.WEIGHTS_PROJECTION, diff),
+            typedMd(tmp, wt.of(Arg.WEIGHTS_PROJECTION), any, l, dirs, hidden, hout));
       }
       m.put(
           pick(Arg.DST_LAYER, diff),
-          md(
+          typedMd(
               tmp,
+              dt.of(Arg.DST_LAYER),
               last && bf ? Dnnl.dnnl_ntc() : Dnnl.dnnl_tnc(),
               steps,
               batch,
               s.spec.outputSize()));
-      m.put(pick(Arg.DST_ITER, diff), md(tmp, Dnnl.dnnl_ldnc(), l, dirs, batch, hout));
-      m.put(pick(Arg.DST_ITER_C, diff), md(tmp, Dnnl.dnnl_ldnc(), l, dirs, batch, hidden));
+      m.put(
+          pick(Arg.DST_ITER, diff),
+          typedMd(tmp, dt.of(Arg.DST_ITER), Dnnl.dnnl_ldnc(), l, dirs, batch, hout));
+      m.put(
+          pick(Arg.DST_ITER_C, diff),
+          typedMd(tmp, dt.of(Arg.DST_ITER_C), Dnnl.dnnl_ldnc(), l, dirs, batch, hidden));
     }
     return describe(tmp, s.spec, s.lbr, m, prop);
+  }
+
+  /** The data type of an argument. */
+  @FunctionalInterface
+  private interface ArgType {
+    int of(Arg a);
   }
 
   private static Arg pick(Arg a, boolean diff) {

@@ -2,7 +2,9 @@ package dev.jrnn.onednn;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import dev.jrnn.Precision;
 import dev.jrnn.Tensor;
+import dev.jrnn.ir.Precisions;
 import dev.jrnn.onednn.ffi.Dnnl;
 import dev.jrnn.onednn.ffi.dnnl_memory_desc_t;
 import java.lang.foreign.Arena;
@@ -33,6 +35,7 @@ final class WeightGroup implements AutoCloseable {
   private final Arena arena = Arena.ofShared(); // the plain weights
   private final EnumMap<Arg, MemorySegment> user = new EnumMap<>(Arg.class);
   private final List<Reordered> reordered = new ArrayList<>(); // guarded by this
+  private float[] int8Scales; // int8: per output channel, see commonScales; guarded by this
   private boolean closed; // guarded by this
 
   /** A weight in a layout a primitive chose, with its own memory. */
@@ -56,15 +59,16 @@ final class WeightGroup implements AutoCloseable {
     try {
       int n = (l1 - l0) * stack.dirs;
       long gh = (long) stack.gates * stack.hidden;
-      user.put(Arg.WEIGHTS_LAYER, arena.allocate(n * gh * slc * 4, 64));
-      user.put(Arg.WEIGHTS_ITER, arena.allocate(n * gh * stack.hout * 4, 64));
+      int mb = stack.precision == Precision.BF16 ? 2 : 4; // a matrix element (int8: f32 values)
+      user.put(Arg.WEIGHTS_LAYER, arena.allocate(n * gh * slc * mb, 64));
+      user.put(Arg.WEIGHTS_ITER, arena.allocate(n * gh * stack.hout * mb, 64));
       user.put(Arg.BIAS, arena.allocate((long) n * stack.biasGates() * stack.hidden * 4, 64));
       if (stack.spec.hasPeepholes()) {
         user.put(Arg.WEIGHTS_PEEPHOLE, arena.allocate((long) n * 3 * stack.hidden * 4, 64));
       }
       if (stack.spec.projection() > 0) {
         user.put(
-            Arg.WEIGHTS_PROJECTION, arena.allocate((long) n * stack.hout * stack.hidden * 4, 64));
+            Arg.WEIGHTS_PROJECTION, arena.allocate((long) n * stack.hout * stack.hidden * mb, 64));
       }
       load(w);
     } catch (RuntimeException | Error e) {
@@ -90,11 +94,13 @@ final class WeightGroup implements AutoCloseable {
     checkOpen();
     int k = 0;
     int h = stack.hidden;
+    int gh = stack.gates * h;
+    float[][] rowScales = new float[2 * layers() * stack.dirs][]; // int8: W's and R's
     for (int l = l0; l < l1; l++) {
       for (int d = 0; d < stack.dirs; d++, k++) {
         String p = stack.op.weightPrefix(stack.node, l, d);
-        put(Arg.WEIGHTS_LAYER, k, weight(w, p + "W").toFloatArray());
-        put(Arg.WEIGHTS_ITER, k, weight(w, p + "R").toFloatArray());
+        rowScales[2 * k] = matrix(Arg.WEIGHTS_LAYER, k, w, p + "W", gh, slc);
+        rowScales[2 * k + 1] = matrix(Arg.WEIGHTS_ITER, k, w, p + "R", gh, stack.hout);
         float[] bw = weight(w, p + "bW").toFloatArray();
         float[] br = weight(w, p + "bR").toFloatArray();
         float[] b = new float[stack.biasGates() * h];
@@ -110,15 +116,103 @@ final class WeightGroup implements AutoCloseable {
           put(Arg.WEIGHTS_PEEPHOLE, k, weight(w, p + "P").toFloatArray());
         }
         if (stack.spec.projection() > 0) {
-          put(Arg.WEIGHTS_PROJECTION, k, weight(w, p + "Wp").toFloatArray());
+          matrix(Arg.WEIGHTS_PROJECTION, k, w, p + "Wp", stack.hout, h);
         }
       }
     }
+    if (stack.precision == Precision.INT8) {
+      int8Scales = commonScales(rowScales, gh);
+    }
     try (Arena tmp = Arena.ofConfined()) {
       for (Reordered r : reordered) {
-        OneDnn.reorder(stack.engine, userMd(tmp, r.arg), user.get(r.arg), r.md, r.memory, tmp);
+        OneDnn.reorder(
+            stack.engine,
+            userMd(tmp, r.arg),
+            user.get(r.arg),
+            r.md,
+            r.memory,
+            reorderAttr(r.arg, tmp),
+            tmp);
       }
     }
+  }
+
+  /**
+   * Copies matrix {@code name} [rows, cols] of layer slot {@code k} in: f32 and bf16 as they are
+   * ({@code ldgoi}, {@code ldoi}); int8 as its f32 values transposed to {@code ldigo}, which oneDNN
+   * quantizes with {@link #int8Scales} (its s8 reorders to the brgemm layout read {@code ldigo}
+   * only). Returns an int8 matrix's row scales, else null.
+   */
+  private float[] matrix(Arg a, int k, Map<String, Tensor> w, String name, int rows, int cols) {
+    Tensor t = weight(w, name);
+    Precision p = Precisions.of(t.dtype());
+    if (p != stack.precision || t.size() != (long) rows * cols) {
+      throw new IllegalArgumentException(
+          "weight '"
+              + name
+              + "' must be "
+              + stack.precision.dtype()
+              + " ["
+              + rows
+              + ", "
+              + cols
+              + "], got "
+              + t.describe());
+    }
+    switch (p) {
+      case F32 -> put(a, k, t.toFloatArray());
+      case BF16 -> {
+        long bytes = t.segment().byteSize();
+        MemorySegment.copy(t.segment(), 0, user.get(a), k * bytes, bytes);
+      }
+      case INT8 -> {
+        String sn = Precisions.scaleName(name);
+        Tensor scale = w.get(sn);
+        float[] f = Precisions.floats(name, t, scale);
+        float[] igo = new float[f.length];
+        for (int r = 0; r < rows; r++) {
+          for (int c = 0; c < cols; c++) {
+            igo[c * rows + r] = f[r * cols + c];
+          }
+        }
+        put(a, k, igo);
+        return Precisions.rowScales(name, t, scale);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * oneDNN's int8 weight scales, one per output channel (gate·H + o) for {@code W}, {@code R} and
+   * every layer and direction of the group at once: 1 / the largest of their row scales.
+   */
+  private static float[] commonScales(float[][] rowScales, int channels) {
+    float[] common = new float[channels];
+    for (float[] s : rowScales) {
+      for (int i = 0; i < channels; i++) {
+        common[i] = Math.max(common[i], s[i]);
+      }
+    }
+    for (int i = 0; i < channels; i++) {
+      common[i] = 1f / common[i];
+    }
+    return common;
+  }
+
+  /** The int8 weight scales the group's primitives and reorders take (see {@link #load}). */
+  synchronized float[] int8Scales() {
+    return int8Scales;
+  }
+
+  /** The attributes of the reorder of {@code arg}: its int8 scales, or none. */
+  private MemorySegment reorderAttr(Arg arg, Arena tmp) {
+    if (stack.precision != Precision.INT8
+        || (arg != Arg.WEIGHTS_LAYER && arg != Arg.WEIGHTS_ITER)) {
+      return MemorySegment.NULL;
+    }
+    MemorySegment attr = OneDnn.attr(tmp);
+    OneDnn.setRnnWeightsQparams(attr, int8Scales, tmp);
+    return attr;
   }
 
   private static Tensor weight(Map<String, Tensor> w, String name) {
@@ -158,7 +252,14 @@ final class WeightGroup implements AutoCloseable {
       r.memory =
           OneDnn.memory(stack.engine, r.md, buf, tmp)
               .reinterpret(r.arena, Dnnl::dnnl_memory_destroy);
-      OneDnn.reorder(stack.engine, userMd(tmp, arg), user.get(arg), r.md, r.memory, tmp);
+      OneDnn.reorder(
+          stack.engine,
+          userMd(tmp, arg),
+          user.get(arg),
+          r.md,
+          r.memory,
+          reorderAttr(arg, tmp),
+          tmp);
     } catch (RuntimeException | Error e) {
       r.arena.close();
       throw e;
@@ -196,12 +297,16 @@ final class WeightGroup implements AutoCloseable {
     int dirs = stack.dirs;
     int g = stack.gates;
     int h = stack.hidden;
+    // int8 matrices are f32 values in ldigo (see matrix); bf16 ones bf16
+    boolean int8 = stack.precision == Precision.INT8;
+    int mt = stack.precision == Precision.BF16 ? OneDnn.BF16 : Dnnl.dnnl_f32();
+    int goi = int8 ? Dnnl.dnnl_ldigo() : Dnnl.dnnl_ldgoi();
     return switch (arg) {
-      case WEIGHTS_LAYER -> OneDnn.md(a, Dnnl.dnnl_ldgoi(), l, dirs, slc, g, h);
-      case WEIGHTS_ITER -> OneDnn.md(a, Dnnl.dnnl_ldgoi(), l, dirs, stack.hout, g, h);
+      case WEIGHTS_LAYER -> OneDnn.typedMd(a, mt, goi, l, dirs, slc, g, h);
+      case WEIGHTS_ITER -> OneDnn.typedMd(a, mt, goi, l, dirs, stack.hout, g, h);
       case BIAS -> OneDnn.md(a, Dnnl.dnnl_ldgo(), l, dirs, stack.biasGates(), h);
       case WEIGHTS_PEEPHOLE -> OneDnn.md(a, Dnnl.dnnl_ldgo(), l, dirs, 3, h);
-      case WEIGHTS_PROJECTION -> OneDnn.md(a, Dnnl.dnnl_ldoi(), l, dirs, h, stack.hout);
+      case WEIGHTS_PROJECTION -> OneDnn.typedMd(a, mt, Dnnl.dnnl_ldoi(), l, dirs, h, stack.hout);
       default -> throw new IllegalArgumentException(arg.name());
     };
   }

@@ -1,6 +1,7 @@
 package dev.jrnn.backend.java;
 
 import dev.jrnn.Options;
+import dev.jrnn.Precision;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
@@ -36,6 +37,12 @@ public final class JavaBackend implements Backend {
   @Override
   public String unsupported(Node node) {
     return null; // every op
+  }
+
+  /** Recurrent layers and linear layers read bf16 and int8 weight panels, widened in registers. */
+  @Override
+  public boolean reducedWeights(Node node, Precision p) {
+    return node.op() instanceof Op.RecurrentLayer || node.op() instanceof Op.Linear;
   }
 
   @Override

@@ -8,6 +8,7 @@ import dev.jrnn.ir.Folding;
 import dev.jrnn.ir.IrValue;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
+import dev.jrnn.ir.Precisions;
 import dev.jrnn.ir.Shapes;
 import dev.jrnn.ir.TensorType;
 import dev.jrnn.kernels.Act;
@@ -98,6 +99,28 @@ final class JavaOps {
     };
   }
 
+  /**
+   * Packs weight matrix {@code name} ({@code [*, k]}, row-major) for {@code x · Wᵀ} as {@link
+   * Sgemm#packRows} does, in the precision it comes in: F32, BF16, or I8 with its {@code .scale}.
+   */
+  static Sgemm.Panels packRows(Map<String, Tensor> weights, String name, int k, int[] colToRow) {
+    Tensor t = weights.get(name);
+    return switch (t.dtype()) {
+      case F32 -> Sgemm.packRows(t.toFloatArray(), 0, k, k, colToRow);
+      case BF16 -> Sgemm.packRowsBf16(Precisions.bf16(t), 0, k, k, colToRow);
+      case I8 ->
+          Sgemm.packRowsI8(
+              Precisions.int8(t),
+              0,
+              k,
+              Precisions.rowScales(name, t, weights.get(Precisions.scaleName(name))),
+              0,
+              k,
+              colToRow);
+      case I32 -> throw new IllegalArgumentException("weight '" + name + "' is I32");
+    };
+  }
+
   /** y = x · Wᵀ + b on the packed GEMM; rows go through reusable float scratch. */
   static final class Linear implements CompiledNode {
     private final Op.Linear op;
@@ -121,8 +144,7 @@ final class JavaOps {
       for (int j = 0; j < map.length; j++) {
         map[j] = j;
       }
-      this.w =
-          Sgemm.packRows(weights.get(name + ".weight").toFloatArray(), 0, op.in(), op.in(), map);
+      this.w = packRows(weights, name + ".weight", op.in(), map);
       this.bias = new float[w.columns()];
       if (op.bias()) {
         float[] b = weights.get(name + ".bias").toFloatArray();

@@ -119,12 +119,10 @@ final class JavaRecurrent implements CompiledNode {
   private Dir pack(String node, int l, int d, Map<String, Tensor> weights) {
     String pre = op.weightPrefix(node, l, d);
     Dir dir = new Dir(op.isReverse(d), op.layerInputSize(l));
-    float[] w = weights.get(pre + "W").toFloatArray();
-    float[] r = weights.get(pre + "R").toFloatArray();
     float[] bw = weights.get(pre + "bW").toFloatArray();
     float[] br = weights.get(pre + "bR").toFloatArray();
     int[] all = columns(0, gates, gates);
-    dir.w = Sgemm.packRows(w, 0, dir.inSize, dir.inSize, all);
+    dir.w = JavaOps.packRows(weights, pre + "W", dir.inSize, all);
     dir.bias = new float[dir.w.columns()];
     boolean lbr = cell == Recurrent.Cell.GRU && spec.isLinearBeforeReset();
     for (int j = 0; j < all.length; j++) {
@@ -135,17 +133,17 @@ final class JavaRecurrent implements CompiledNode {
       }
     }
     if (resetFirst) {
-      dir.r = Sgemm.packRows(r, 0, hout, hout, columns(0, 2, 2));
-      dir.rn = Sgemm.packRows(r, 0, hout, hout, columns(2, 1, 1));
+      dir.r = JavaOps.packRows(weights, pre + "R", hout, columns(0, 2, 2));
+      dir.rn = JavaOps.packRows(weights, pre + "R", hout, columns(2, 1, 1));
     } else {
-      dir.r = Sgemm.packRows(r, 0, hout, hout, all);
+      dir.r = JavaOps.packRows(weights, pre + "R", hout, all);
     }
     if (spec.projection() > 0) {
       int[] map = new int[pp];
       for (int j = 0; j < pp; j++) {
         map[j] = j < hout ? j : -1;
       }
-      dir.wp = Sgemm.packRows(weights.get(pre + "Wp").toFloatArray(), 0, hidden, hidden, map);
+      dir.wp = JavaOps.packRows(weights, pre + "Wp", hidden, map);
     }
     int dd = d;
     Act f = JavaOps.act(spec.activation(dd, 0));

@@ -1,0 +1,245 @@
+package dev.jrnn.onednn;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import dev.jrnn.Precision;
+import dev.jrnn.Recurrent;
+import dev.jrnn.ir.Node;
+import dev.jrnn.ir.Op;
+import dev.jrnn.kernels.Quant;
+import dev.jrnn.kernels.Simd;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Which recurrent layers onednn runs with reduced-precision weights, and the conversions at the
+ * boundary of such a layer. oneDNN 2.6 ties the activations' type to the weights' (rnn.md, "Data
+ * Type Support"; {@code check_data_type_consistency_fwd} in src/common/rnn.cpp):
+ *
+ * <ul>
+ *   <li><b>bf16</b>: weights, {@code src/dst_layer} and {@code src/dst_iter} in bf16; bias,
+ *       peepholes and the LSTM cell state in f32; f32 accumulation. Every cell but LSTM with
+ *       projection, which oneDNN 2.6 accepts in bf16 but computes wrongly. jrnn rounds the input
+ *       and h0 to bf16 (nearest, ties to even) and widens y and hN; layer outputs between
+ *       primitives stay bf16. Only where the CPU has AVX512_BF16 (elsewhere oneDNN emulates it,
+ *       slowly).
+ *   <li><b>int8</b> (forward inference of LSTM without peepholes and GRU without
+ *       linear-before-reset, on AVX512_VNNI): s8 weights with one scale per output channel (gate·H
+ *       + o), shared by {@code W} and {@code R} and by every layer and direction of a primitive, so
+ *       jrnn's per-row scales become the largest per channel (a row with a smaller scale is
+ *       re-rounded to it); u8 {@code src_layer} with one data scale and shift for the input and
+ *       every hidden state; f32 {@code src/dst_iter}, cell state and y (u8 between primitives). The
+ *       data range is calibrated per call: [-R, R], R the power of two ≥ max(1, |x|, |h0|) (1 as
+ *       LSTM and GRU states lie in [-1, 1]); u8 = rint(x·127/R + 128), saturated. oneDNN 2.6 gets
+ *       the bidirectional sum wrong in int8 (it saturates the sum of the two directions' u8 codes),
+ *       so that merge is refused.
+ * </ul>
+ */
+final class Reduced {
+
+  private Reduced() {}
+
+  /** The data-range exponents a stack may use (R = 2^e, e in [0, MAX_RANGE_EXPONENT]). */
+  static final int MAX_RANGE_EXPONENT = 128; // 2^128 > Float.MAX_VALUE
+
+  private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+  /** u8 zero point: u8 = x · scale + SHIFT. */
+  static final float SHIFT = 128f;
+
+  /**
+   * Why onednn does not run {@code node} with weight matrices in {@code p}, or null when it does. A
+   * node onednn does not run at all is the caller's concern ({@code whyNot}).
+   */
+  static String whyNot(Node node, Precision p) {
+    if (p == Precision.F32) {
+      return null;
+    }
+    if (!(node.op() instanceof Op.RecurrentLayer r)) {
+      return "onednn runs recurrent layers only";
+    }
+    return whyNot(r.spec(), p);
+  }
+
+  /** Why onednn does not run a layer of {@code s} with weight matrices in {@code p}, or null. */
+  static String whyNot(Recurrent s, Precision p) {
+    return switch (p) {
+      case F32 -> null;
+      case BF16 -> bf16WhyNot(s);
+      case INT8 -> int8WhyNot(s);
+    };
+  }
+
+  private static String bf16WhyNot(Recurrent s) {
+    if (Boolean.getBoolean("jrnn.onednn.noBf16")) {
+      return "bf16 is switched off (-Djrnn.onednn.noBf16=true)";
+    }
+    if (!OneDnn.hasIsa(OneDnn.ISA_AVX512_CORE_BF16)) {
+      return "the CPU (oneDNN ISA 0x"
+          + Integer.toHexString(OneDnn.effectiveIsa())
+          + ") has no AVX512_BF16";
+    }
+    if (s.projection() > 0) {
+      // Its docs list projection as unsupported in bf16, but its descriptor is accepted.
+      return "oneDNN 2.6 computes bf16 LSTM with projection wrongly (max |diff| 0.18 from"
+          + " reference at T = 1)";
+    }
+    return null;
+  }
+
+  private static String int8WhyNot(Recurrent s) {
+    if (!OneDnn.hasIsa(OneDnn.ISA_AVX512_CORE_VNNI)) {
+      // Without VNNI oneDNN's u8·s8 products saturate at 16 bits for 8-bit weights.
+      return "the CPU (oneDNN ISA 0x"
+          + Integer.toHexString(OneDnn.effectiveIsa())
+          + ") has no AVX512_VNNI";
+    }
+    if (s.directions() == 2 && s.merge() == Recurrent.Merge.SUM) {
+      // copy_res_layer_fwd_template adds the directions' u8 codes and saturates the sum to u8
+      return "oneDNN 2.6 computes int8 bidirectional-sum wrongly (it saturates the sum of the"
+          + " directions' u8 codes before dequantizing)";
+    }
+    return switch (s.cell()) {
+      case RNN -> "oneDNN 2.6 has no int8 vanilla RNN (int8 is LSTM and GRU only)";
+      case GRU ->
+          s.isLinearBeforeReset()
+              ? "oneDNN 2.6 has no int8 linear-before-reset GRU (int8 is LSTM and GRU only)"
+              : null;
+      case LSTM ->
+          s.hasPeepholes()
+              ? "oneDNN 2.6 has no int8 LSTM with peepholes"
+              : s.projection() > 0
+                  ? "jrnn does not run oneDNN's int8 LSTM with projection: its one data scale"
+                      + " would have to cover the projected state, which is not bounded by 1"
+                  : null;
+    };
+  }
+
+  // Vector twins of the boundary loops (jrnn.vectorBits=0: the scalar ones), same results.
+  private static final VectorSpecies<Float> F = Simd.F;
+  private static final VectorSpecies<Integer> I =
+      F == null ? null : VectorSpecies.of(int.class, F.vectorShape());
+  private static final VectorSpecies<Short> S =
+      F == null
+          ? null
+          : VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+  private static final VectorSpecies<Byte> B = // a byte per float lane, where such a shape exists
+      F == null || F.length() < 8
+          ? null
+          : VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
+
+  /** {@code n} floats of {@code src} rounded to bf16 (nearest, ties to even) into {@code dst}. */
+  static void toBf16(MemorySegment src, MemorySegment dst, long n) {
+    long i = 0;
+    if (F != null) {
+      for (long end = n - n % F.length(); i < end; i += F.length()) {
+        FloatVector v = FloatVector.fromMemorySegment(F, src, i * 4, ORDER);
+        IntVector bits = v.reinterpretAsInts();
+        IntVector rounded =
+            bits.add(0x7FFF)
+                .add(bits.lanewise(VectorOperators.LSHR, 16).and(1))
+                .lanewise(VectorOperators.LSHR, 16);
+        IntVector nan = bits.lanewise(VectorOperators.LSHR, 16).or(0x40); // as Quant.toBf16
+        rounded = rounded.blend(nan, v.test(VectorOperators.IS_NAN).cast(I));
+        ((ShortVector) rounded.convertShape(VectorOperators.I2S, S, 0))
+            .intoMemorySegment(dst, i * 2, ORDER);
+      }
+    }
+    for (; i < n; i++) {
+      dst.setAtIndex(JAVA_SHORT, i, Quant.toBf16(src.getAtIndex(JAVA_FLOAT, i)));
+    }
+  }
+
+  /** {@code n} bf16 values of {@code src} widened (exactly) into {@code dst}. */
+  static void fromBf16(MemorySegment src, MemorySegment dst, long n) {
+    long i = 0;
+    if (F != null) {
+      for (long end = n - n % F.length(); i < end; i += F.length()) {
+        ShortVector b = ShortVector.fromMemorySegment(S, src, i * 2, ORDER);
+        ((IntVector) b.convertShape(VectorOperators.S2I, I, 0))
+            .lanewise(VectorOperators.LSHL, 16)
+            .reinterpretAsFloats()
+            .intoMemorySegment(dst, i * 4, ORDER);
+      }
+    }
+    for (; i < n; i++) {
+      dst.setAtIndex(JAVA_FLOAT, i, Quant.fromBf16(src.getAtIndex(JAVA_SHORT, i)));
+    }
+  }
+
+  /** The largest |x| of {@code n} floats; throws naming {@code what} on a NaN or infinity. */
+  static float maxAbs(MemorySegment src, long n, String what) {
+    float max = 0f;
+    long i = 0;
+    if (F != null) {
+      FloatVector acc = FloatVector.zero(F);
+      for (long end = n - n % F.length(); i < end; i += F.length()) {
+        acc = acc.max(FloatVector.fromMemorySegment(F, src, i * 4, ORDER).abs()); // NaN stays NaN
+      }
+      max = acc.reduceLanes(VectorOperators.MAX);
+    }
+    for (; i < n; i++) {
+      max = Math.max(max, Math.abs(src.getAtIndex(JAVA_FLOAT, i)));
+    }
+    if (!(max <= Float.MAX_VALUE)) {
+      for (long j = 0; j < n; j++) {
+        float v = src.getAtIndex(JAVA_FLOAT, j);
+        if (!Float.isFinite(v)) {
+          throw new IllegalArgumentException(
+              what
+                  + " ["
+                  + j
+                  + "] is "
+                  + v
+                  + ": onednn's int8 layers quantize activations, which needs finite values");
+        }
+      }
+    }
+    return max;
+  }
+
+  /** The exponent e ≥ 0 of the smallest power of two ≥ {@code maxAbs}. */
+  static int rangeExponent(float maxAbs) {
+    if (maxAbs <= 1f) {
+      return 0;
+    }
+    int e = Math.getExponent(maxAbs);
+    return Math.min(MAX_RANGE_EXPONENT, maxAbs == Math.scalb(1f, e) ? e : e + 1);
+  }
+
+  /** oneDNN's data scale for range [-2^e, 2^e]: u8 = x · scale + {@link #SHIFT}. */
+  static float dataScale(int e) {
+    return Math.scalb(127f, -e);
+  }
+
+  /** {@code n} floats quantized to u8 = rint(x · scale + shift), saturated, as oneDNN does. */
+  static void toU8(MemorySegment src, MemorySegment dst, long n, float scale) {
+    long i = 0;
+    if (B != null) {
+      for (long end = n - n % F.length(); i < end; i += F.length()) {
+        FloatVector q =
+            FloatVector.fromMemorySegment(F, src, i * 4, ORDER)
+                .mul(scale)
+                .add(SHIFT)
+                .max(0f)
+                .min(255f)
+                .add(0x1p23f); // in [2^23, 2^23 + 255] the sum is rounded to an integer, to even
+        ((ByteVector) q.reinterpretAsInts().convertShape(VectorOperators.I2B, B, 0))
+            .intoMemorySegment(dst, i, ORDER);
+      }
+    }
+    for (; i < n; i++) {
+      float q = (float) Math.rint(src.getAtIndex(JAVA_FLOAT, i) * scale + SHIFT);
+      dst.set(JAVA_BYTE, i, (byte) (int) Math.max(0f, Math.min(255f, q)));
+    }
+  }
+}
