@@ -109,6 +109,16 @@ public final class Fixture implements AutoCloseable {
     return Boolean.TRUE.equals(config.get(key));
   }
 
+  /** Features per input step. */
+  public int inputSize() {
+    return integer("input");
+  }
+
+  /** Time steps of the input {@code x}. */
+  public int steps() {
+    return tensor("x").dim(spec().isBatchFirst() ? 1 : 0);
+  }
+
   /** The layer's spec, named {@code rnn} so the weight names match. */
   @SuppressWarnings("unchecked")
   public Recurrent spec() {

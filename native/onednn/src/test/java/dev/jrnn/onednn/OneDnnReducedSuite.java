@@ -5,6 +5,7 @@ import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
 import dev.jrnn.testing.DifferentialSuite;
 import dev.jrnn.testing.GoldenSuite;
+import dev.jrnn.testing.ReducedBounds;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 
@@ -70,7 +71,7 @@ abstract class OneDnnReducedSuite extends DifferentialSuite {
     int dirs = c.direction() == Recurrent.Direction.BIDIRECTIONAL ? 2 : 1;
     int above = c.merge() == Recurrent.Merge.SUM ? c.hidden() : c.hidden() * dirs;
     int k = c.hidden() + (c.layers() > 1 ? Math.max(c.input(), above) : c.input());
-    return 2 * u * (1 + Math.sqrt(sources * k / c.hidden() * c.steps() * c.layers()));
+    return ReducedBounds.bound(u, sources, c.hidden(), k, c.steps(), c.layers());
   }
 
   @AfterAll
