@@ -150,25 +150,41 @@ final class ClOpsTraining {
     }
   }
 
+  /**
+   * A node without weights whose forward is its inference kernel, built once, and which keeps
+   * nothing for backward beyond what the executor holds (inputs and outputs).
+   */
+  abstract static class Weightless implements TrainableNode {
+    final OpenClContext owner;
+    private final dev.jrnn.spi.CompiledNode forward;
+
+    Weightless(OpenClContext owner, dev.jrnn.spi.CompiledNode forward) {
+      this.owner = owner;
+      this.forward = forward;
+    }
+
+    @Override
+    public final void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      forward.run(in, out, ctx);
+    }
+
+    @Override
+    public final Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
+      run(in, out, ctx);
+      return NOTHING;
+    }
+
+    @Override
+    public final void updateWeights(Map<String, Tensor> weights) {}
+  }
+
   /** An element-wise activation: backward from its input, kept by the executor. */
-  static final class Unary implements TrainableNode {
-    private final OpenClContext owner;
+  static final class Unary extends Weightless {
     private final Activation fn;
 
     Unary(OpenClContext owner, Activation fn) {
-      this.owner = owner;
+      super(owner, ClOps.unary(owner, fn));
       this.fn = fn;
-    }
-
-    @Override
-    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      ClOps.unary(owner, fn).run(in, out, ctx);
-    }
-
-    @Override
-    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      run(in, out, ctx);
-      return NOTHING;
     }
 
     @Override
@@ -213,9 +229,6 @@ final class ClOpsTraining {
         lane.finish();
       }
     }
-
-    @Override
-    public void updateWeights(Map<String, Tensor> weights) {}
   }
 
   /** An embedding table on the device: the gather forward, a grouped column sum backward. */
@@ -334,26 +347,12 @@ final class ClOpsTraining {
   }
 
   /** Softmax or log-softmax along an axis: backward from the output y, one work-item per line. */
-  static final class Softmax implements TrainableNode {
+  static final class Softmax extends Weightless {
     private final Op.Softmax op;
-    private final dev.jrnn.spi.CompiledNode forward;
-    private final OpenClContext owner;
 
     Softmax(OpenClContext owner, Op.Softmax op) {
-      this.owner = owner;
+      super(owner, ClOps.softmax(owner, op));
       this.op = op;
-      this.forward = ClOps.softmax(owner, op);
-    }
-
-    @Override
-    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      forward.run(in, out, ctx);
-    }
-
-    @Override
-    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      run(in, out, ctx);
-      return NOTHING;
     }
 
     @Override
@@ -405,32 +404,15 @@ final class ClOpsTraining {
         lane.finish();
       }
     }
-
-    @Override
-    public void updateWeights(Map<String, Tensor> weights) {}
   }
 
   /** Each row's last valid step: backward scatters dy there, zeros elsewhere. */
-  static final class LastStep implements TrainableNode {
+  static final class LastStep extends Weightless {
     private final Op.LastStep op;
-    private final dev.jrnn.spi.CompiledNode forward;
-    private final OpenClContext owner;
 
     LastStep(OpenClContext owner, Op.LastStep op) {
-      this.owner = owner;
+      super(owner, ClOps.lastStep(owner, op));
       this.op = op;
-      this.forward = ClOps.lastStep(owner, op);
-    }
-
-    @Override
-    public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      forward.run(in, out, ctx);
-    }
-
-    @Override
-    public Saved forward(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      run(in, out, ctx);
-      return NOTHING;
     }
 
     @Override
@@ -484,9 +466,6 @@ final class ClOpsTraining {
         lane.finish();
       }
     }
-
-    @Override
-    public void updateWeights(Map<String, Tensor> weights) {}
   }
 
   /**
