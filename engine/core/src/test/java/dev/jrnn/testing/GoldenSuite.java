@@ -24,6 +24,7 @@ public abstract class GoldenSuite {
   public static final double TOLERANCE = 1e-5;
 
   private final Map<String, Double> worst = new ConcurrentHashMap<>();
+  private final Map<String, Double> ratio = new ConcurrentHashMap<>(); // max|diff| / tolerance
 
   /** The backend under test. */
   protected abstract Options options();
@@ -54,9 +55,10 @@ public abstract class GoldenSuite {
         max = Math.max(max, d);
       }
       worst.put(name, max);
+      ratio.put(name, max / tol);
       System.out.printf(
-          "%-10s %-28s ran on %-9s max|diff| %.2e (%s )%n",
-          s.backend(), name, s.placement().get("rnn"), max, detail);
+          "%-10s %-28s ran on %-9s max|diff| %.2e bound %.2e (%s )%n",
+          s.backend(), name, s.placement().get("rnn"), max, tol, detail);
       assertTrue(max <= tol, name + ": max abs diff " + max + " > " + tol + ":" + detail);
     }
   }
@@ -70,5 +72,12 @@ public abstract class GoldenSuite {
                 System.out.printf(
                     "%s: %d fixtures, largest max|diff| %.2e (%s)%n",
                     options().backendName(), worst.size(), e.getValue(), e.getKey()));
+    ratio.entrySet().stream()
+        .max(Map.Entry.comparingByValue())
+        .ifPresent(
+            e ->
+                System.out.printf(
+                    "%s: largest max|diff|/bound %.2f (%s)%n",
+                    options(), e.getValue(), e.getKey()));
   }
 }
