@@ -1,5 +1,9 @@
 package dev.jrnn.kernels;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -21,11 +25,22 @@ import jdk.incubator.vector.VectorSpecies;
  * f32 bits (batch-1 GEMV at k = 1024, n = 4096, weights beyond L2: bf16 0.5–0.7×, int8 0.35–0.5×
  * the f32 time). Blocks of int8 rows taller than {@link #I8_FUSED_ROWS} widen each panel once into
  * per-thread f32 scratch instead; the scalar twin always does.
+ *
+ * <p>Offsets into the panels are {@code long}s: computed from an {@code int} element index, C2
+ * keeps a bounds check on every segment load, which in the bf16 GEMV (ALU-bound: a widening op and
+ * an FMA per vector) costs the ports the arithmetic needs (1024×256: 9.3 µs against 6.5–7.1 µs).
+ * The f32 GEMVs go one step further and step a long offset as the loop variable (W1 f32 on one
+ * thread, median 2.42 → 2.15 ms); the same loop shape made the bf16 and int8 GEMVs slower (W1 bf16
+ * 1.78 → 2.2 ms, int8 2.34 → 3.07), so they compute a long offset from the k index.
  */
 public final class Sgemm {
 
   private static final VectorSpecies<Float> S = Simd.F;
   private static final int VL = Simd.BW;
+  private static final ByteOrder NO = ByteOrder.nativeOrder();
+
+  /** Alignment of {@link Panels#aligned} copies: a cache line, so no vector load splits two. */
+  private static final long LINE = 64;
 
   /** Ints of one float vector's shape: a bf16 pair per lane. */
   private static final VectorSpecies<Integer> IS = Simd.VECTOR ? S.withLanes(int.class) : null;
@@ -80,23 +95,28 @@ public final class Sgemm {
    * [k][NR]} contiguously at {@code p·k·NR}. Columns past the real ones are zero. The elements are
    * f32, or reduced-precision weights (see {@link Format}) that the kernels widen in registers: a
    * product over reduced panels has the same bits as one over the f32 panels of the widened values.
+   *
+   * <p>The elements live in a {@link MemorySegment}: a Java array as packed, which only tests and
+   * one-off products should multiply with, or a cache-line-aligned native copy ({@link #aligned},
+   * refreshed in place by {@link #copyTo}) that the backends run on. Both matter for speed: a
+   * 1024×256 f32 GEMV (W1's recurrent step) measured 8.6–8.9 µs aligned against 11.6–13.1 µs at the
+   * other offsets of a Java array, whose address the program neither knows nor keeps across a
+   * garbage collection (bf16: 7.2 against 9.3–9.9 µs); and a bf16 GEMV over an array-backed segment
+   * ran 11.3 µs, 28 µs once native ones had run through the same kernel (two segment kinds at one
+   * call site), and made the native ones slower too.
    */
   public static final class Panels {
     final Format format;
-    final float[] data; // F32: [panels][k][NR]
-    final int[] pairs; // BF16: [panels][k][NR/2], see Format.BF16
-    final byte[] bytes; // I8: [panels][k][NR]
+    final MemorySegment seg; // F32: [panels][k][NR] floats; BF16: [panels][k][NR/2] ints, see
+    // Format.BF16; I8: [panels][k][NR] bytes
     final float[] scale; // I8: per packed column
     final int k;
     final int panels;
     final int mc; // rows of A per pass so the A block stays in L2
 
-    private Panels(
-        Format format, float[] data, int[] pairs, byte[] bytes, float[] scale, int k, int panels) {
+    private Panels(Format format, MemorySegment seg, float[] scale, int k, int panels) {
       this.format = format;
-      this.data = data;
-      this.pairs = pairs;
-      this.bytes = bytes;
+      this.seg = seg;
       this.scale = scale;
       this.k = k;
       this.panels = panels;
@@ -104,7 +124,44 @@ public final class Sgemm {
     }
 
     Panels(float[] data, int k, int panels) {
-      this(Format.F32, data, null, null, null, k, panels);
+      this(Format.F32, MemorySegment.ofArray(data), null, k, panels);
+    }
+
+    /**
+     * The same panels copied into native memory from {@code arena} at a cache-line boundary: freed
+     * when the arena closes, after which using them throws {@link IllegalStateException}.
+     */
+    public Panels aligned(Arena arena) {
+      MemorySegment copy = arena.allocate(seg.byteSize(), LINE);
+      copy.copyFrom(seg);
+      return new Panels(format, copy, scale == null ? null : scale.clone(), k, panels);
+    }
+
+    /**
+     * Overwrites {@code dst}'s elements with these (same format and shape), so weights that change
+     * every training step keep their memory; returns {@code dst}.
+     */
+    public Panels copyTo(Panels dst) {
+      if (dst.format != format || dst.k != k || dst.panels != panels) {
+        throw new IllegalArgumentException(
+            "panels differ: "
+                + format
+                + " "
+                + k
+                + "×"
+                + columns()
+                + " into "
+                + dst.format
+                + " "
+                + dst.k
+                + "×"
+                + dst.columns());
+      }
+      dst.seg.copyFrom(seg);
+      if (scale != null) {
+        System.arraycopy(scale, 0, dst.scale, 0, scale.length);
+      }
+      return dst;
     }
 
     /** Depth (rows of B). */
@@ -201,7 +258,7 @@ public final class Sgemm {
         d[at] |= (w[base + kk] & 0xFFFF) << (16 * half);
       }
     }
-    return new Panels(Format.BF16, null, d, null, null, k, panels);
+    return new Panels(Format.BF16, MemorySegment.ofArray(d), null, k, panels);
   }
 
   /**
@@ -226,7 +283,7 @@ public final class Sgemm {
         d[(p * k + kk) * NR + col] = w[base + kk];
       }
     }
-    return new Panels(Format.I8, null, null, d, scale, k, panels);
+    return new Panels(Format.I8, MemorySegment.ofArray(d), scale, k, panels);
   }
 
   /**
@@ -236,7 +293,8 @@ public final class Sgemm {
   static void widen(Panels b, int p, float[] out) {
     int k = b.k;
     switch (b.format) {
-      case F32 -> System.arraycopy(b.data, p * k * NR, out, 0, k * NR);
+      case F32 ->
+          MemorySegment.copy(b.seg, ValueLayout.JAVA_FLOAT, 4L * p * k * NR, out, 0, k * NR);
       case BF16 -> {
         int half = NR / 2;
         for (int kk = 0; kk < k; kk++) {
@@ -244,7 +302,7 @@ public final class Sgemm {
           int dst = kk * NR;
           for (int h = 0; h < NR / VL / 2; h++) {
             for (int j = 0; j < VL; j++) {
-              int v = b.pairs[src + h * VL + j];
+              int v = b.seg.getAtIndex(ValueLayout.JAVA_INT, src + h * VL + j);
               out[dst + 2 * h * VL + j] = Float.intBitsToFloat(v << 16);
               out[dst + (2 * h + 1) * VL + j] = Float.intBitsToFloat(v & 0xFFFF0000);
             }
@@ -256,26 +314,29 @@ public final class Sgemm {
           int src = (p * k + kk) * NR;
           int dst = kk * NR;
           for (int j = 0; j < NR; j++) {
-            out[dst + j] = Quant.dequantize(b.bytes[src + j], b.scale[p * NR + j]);
+            out[dst + j] =
+                Quant.dequantize(b.seg.get(ValueLayout.JAVA_BYTE, src + j), b.scale[p * NR + j]);
           }
         }
       }
     }
   }
 
-  /** {@link #widen} with vectors: the same values, a vector at a time. */
-  private static void widenVector(Panels b, int p, float[] out) {
+  /** {@link #widen} with vectors into a segment: the same values, a vector at a time. */
+  private static void widenVector(Panels b, int p, MemorySegment out) {
     int k = b.k;
     if (b.format == Format.BF16) {
       for (int kk = 0; kk < k; kk++) {
         int src = (p * k + kk) * (NR / 2);
         int dst = kk * NR;
         for (int h = 0; h < NV / 2; h++) {
-          IntVector v = IntVector.fromArray(IS, b.pairs, src + h * VL);
+          IntVector v = IntVector.fromMemorySegment(IS, b.seg, 4L * (src + h * VL), NO);
           v.lanewise(VectorOperators.LSHL, 16)
               .reinterpretAsFloats()
-              .intoArray(out, dst + 2 * h * VL);
-          v.and(0xFFFF0000).reinterpretAsFloats().intoArray(out, dst + (2 * h + 1) * VL);
+              .intoMemorySegment(out, 4L * (dst + 2 * h * VL), NO);
+          v.and(0xFFFF0000)
+              .reinterpretAsFloats()
+              .intoMemorySegment(out, 4L * (dst + (2 * h + 1) * VL), NO);
         }
       }
     } else {
@@ -284,24 +345,42 @@ public final class Sgemm {
         int src = (p * k + kk) * NR;
         int dst = kk * NR;
         for (int j = 0; j < NV; j++) {
-          ByteVector q = ByteVector.fromArray(BS, b.bytes, src + j / parts * parts * VL);
+          ByteVector q = ByteVector.fromMemorySegment(BS, b.seg, src + j / parts * parts * VL, NO);
           ((FloatVector) q.convertShape(VectorOperators.B2F, S, j % parts))
               .mul(FloatVector.fromArray(S, b.scale, p * NR + j * VL))
-              .intoArray(out, dst + j * VL);
+              .intoMemorySegment(out, 4L * (dst + j * VL), NO);
         }
       }
     }
   }
 
-  /** Per-thread f32 copy of one reduced panel; grows once to the largest panel seen. */
-  private static final ThreadLocal<float[][]> WIDE = ThreadLocal.withInitial(() -> new float[1][0]);
+  /**
+   * Per-thread f32 copy of one reduced panel: an array for the scalar twin and, for the vector
+   * kernels (which must see native segments only, see {@link Panels}), native memory that lives as
+   * long as the thread (one panel, k·NR floats; released by the collector after the thread ends).
+   * Each grows once to the largest panel seen.
+   */
+  private static final class Wide {
+    float[] floats = new float[0];
+    MemorySegment seg = MemorySegment.NULL;
+  }
 
-  private static float[] wideScratch(int floats) {
-    float[][] holder = WIDE.get();
-    if (holder[0].length < floats) {
-      holder[0] = new float[floats];
+  private static final ThreadLocal<Wide> WIDE = ThreadLocal.withInitial(Wide::new);
+
+  private static float[] wideArray(int floats) {
+    Wide w = WIDE.get();
+    if (w.floats.length < floats) {
+      w.floats = new float[floats];
     }
-    return holder[0];
+    return w.floats;
+  }
+
+  private static MemorySegment wideSegment(long floats) {
+    Wide w = WIDE.get();
+    if (w.seg.byteSize() < 4 * floats) {
+      w.seg = Arena.ofAuto().allocate(4 * floats, LINE);
+    }
+    return w.seg;
   }
 
   /** Packs a row-major {@code B [k, n]} (columns padded to a multiple of {@link #NR}). */
@@ -376,7 +455,7 @@ public final class Sgemm {
               a,
               aOff,
               lda,
-              b.pairs,
+              b.seg,
               p * k * NR / 2,
               k,
               c,
@@ -392,7 +471,7 @@ public final class Sgemm {
               a,
               aOff,
               lda,
-              b.bytes,
+              b.seg,
               p * k * NR,
               b.scale,
               col,
@@ -404,10 +483,10 @@ public final class Sgemm {
               bias,
               biasOff + col);
         } else {
-          float[] bd = b.data;
+          MemorySegment bd = b.seg;
           int bo = p * k * NR;
           if (b.format != Format.F32) {
-            bd = wideScratch(k * NR);
+            bd = wideSegment((long) k * NR);
             widenVector(b, p, bd);
             bo = 0;
           }
@@ -427,7 +506,7 @@ public final class Sgemm {
       float[] a,
       int aOff,
       int lda,
-      float[] b,
+      MemorySegment b,
       int bo,
       int k,
       float[] c,
@@ -467,7 +546,7 @@ public final class Sgemm {
       float[] a,
       int aOff,
       int lda,
-      int[] b,
+      MemorySegment b,
       int bo,
       int k,
       float[] c,
@@ -507,7 +586,7 @@ public final class Sgemm {
       float[] a,
       int aOff,
       int lda,
-      byte[] b,
+      MemorySegment b,
       int bo,
       float[] scale,
       int so,
@@ -568,13 +647,10 @@ public final class Sgemm {
       int i1 = Math.min(m, i0 + b.mc);
       int lone = (i1 - i0) % MR == 1 ? i1 - 1 : -1;
       for (int p = p0; p < p1; p++) {
-        float[] bd = b.data;
-        int bo = p * k * NR;
-        if (b.format != Format.F32) {
-          bd = wideScratch(k * NR);
-          widen(b, p, bd);
-          bo = 0;
-        }
+        // The scalar twin reads every panel through an f32 copy (a plain array).
+        float[] bd = wideArray(k * NR);
+        widen(b, p, bd);
+        int bo = 0;
         for (int i = i0; i < i1; i++) {
           int ao = aOff + i * lda;
           int co = cOff + i * ldc + p * NR;
@@ -619,7 +695,7 @@ public final class Sgemm {
       int ao,
       int lda,
       int rows,
-      float[] b,
+      MemorySegment b,
       int bo,
       int k,
       float[] c,
@@ -741,11 +817,11 @@ public final class Sgemm {
       c53 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 4 * VL;
-      FloatVector b0 = FloatVector.fromArray(S, b, bk);
-      FloatVector b1 = FloatVector.fromArray(S, b, bk + VL);
-      FloatVector b2 = FloatVector.fromArray(S, b, bk + 2 * VL);
-      FloatVector b3 = FloatVector.fromArray(S, b, bk + 3 * VL);
+      long bk = bo + kk * (4L * VL);
+      FloatVector b0 = FloatVector.fromMemorySegment(S, b, 4L * bk, NO);
+      FloatVector b1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + VL), NO);
+      FloatVector b2 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 2 * VL), NO);
+      FloatVector b3 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 3 * VL), NO);
       FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
       c00 = b0.fma(x, c00);
       c01 = b1.fma(x, c01);
@@ -817,7 +893,7 @@ public final class Sgemm {
   private static void row1x4(
       float[] a,
       int ao,
-      float[] b,
+      MemorySegment b,
       int bo,
       int k,
       float[] c,
@@ -846,26 +922,27 @@ public final class Sgemm {
     FloatVector d1 = d0, d2 = d0, d3 = d0;
     // k unrolled by two with separate accumulators: more independent FMAs in flight.
     int kk = 0;
-    for (; kk + 1 < k; kk += 2) {
-      int bk = bo + kk * 4 * VL;
+    // The offset is the loop's own long induction variable (see "Offsets" in the class doc).
+    long end = bo + (k & ~1) * (4L * VL);
+    for (long bk = bo; bk < end; bk += 8L * VL, kk += 2) {
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
-      c0 = FloatVector.fromArray(S, b, bk).fma(x, c0);
-      c1 = FloatVector.fromArray(S, b, bk + VL).fma(x, c1);
-      c2 = FloatVector.fromArray(S, b, bk + 2 * VL).fma(x, c2);
-      c3 = FloatVector.fromArray(S, b, bk + 3 * VL).fma(x, c3);
+      c0 = FloatVector.fromMemorySegment(S, b, 4L * bk, NO).fma(x, c0);
+      c1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + VL), NO).fma(x, c1);
+      c2 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 2 * VL), NO).fma(x, c2);
+      c3 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 3 * VL), NO).fma(x, c3);
       FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
-      d0 = FloatVector.fromArray(S, b, bk + 4 * VL).fma(y, d0);
-      d1 = FloatVector.fromArray(S, b, bk + 5 * VL).fma(y, d1);
-      d2 = FloatVector.fromArray(S, b, bk + 6 * VL).fma(y, d2);
-      d3 = FloatVector.fromArray(S, b, bk + 7 * VL).fma(y, d3);
+      d0 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 4 * VL), NO).fma(y, d0);
+      d1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 5 * VL), NO).fma(y, d1);
+      d2 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 6 * VL), NO).fma(y, d2);
+      d3 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 7 * VL), NO).fma(y, d3);
     }
     if (kk < k) {
-      int bk = bo + kk * 4 * VL;
+      long bk = bo + kk * (4L * VL);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
-      c0 = FloatVector.fromArray(S, b, bk).fma(x, c0);
-      c1 = FloatVector.fromArray(S, b, bk + VL).fma(x, c1);
-      c2 = FloatVector.fromArray(S, b, bk + 2 * VL).fma(x, c2);
-      c3 = FloatVector.fromArray(S, b, bk + 3 * VL).fma(x, c3);
+      c0 = FloatVector.fromMemorySegment(S, b, 4L * bk, NO).fma(x, c0);
+      c1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + VL), NO).fma(x, c1);
+      c2 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 2 * VL), NO).fma(x, c2);
+      c3 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 3 * VL), NO).fma(x, c3);
     }
     c0.add(d0).intoArray(c, co);
     c1.add(d1).intoArray(c, co + VL);
@@ -879,7 +956,7 @@ public final class Sgemm {
       int ao,
       int lda,
       int rows,
-      float[] b,
+      MemorySegment b,
       int bo,
       int k,
       float[] c,
@@ -942,9 +1019,9 @@ public final class Sgemm {
       c51 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 2 * VL;
-      FloatVector b0 = FloatVector.fromArray(S, b, bk);
-      FloatVector b1 = FloatVector.fromArray(S, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      FloatVector b0 = FloatVector.fromMemorySegment(S, b, 4L * bk, NO);
+      FloatVector b1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + VL), NO);
       FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
       c00 = b0.fma(x, c00);
       c01 = b1.fma(x, c01);
@@ -991,7 +1068,7 @@ public final class Sgemm {
   private static void row1x2(
       float[] a,
       int ao,
-      float[] b,
+      MemorySegment b,
       int bo,
       int k,
       float[] c,
@@ -1014,20 +1091,21 @@ public final class Sgemm {
     FloatVector d1 = d0;
     // k unrolled by two with separate accumulators: more independent FMAs in flight.
     int kk = 0;
-    for (; kk + 1 < k; kk += 2) {
-      int bk = bo + kk * 2 * VL;
+    // The offset is the loop's own long induction variable (see "Offsets" in the class doc).
+    long end = bo + (k & ~1) * (2L * VL);
+    for (long bk = bo; bk < end; bk += 4L * VL, kk += 2) {
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
-      c0 = FloatVector.fromArray(S, b, bk).fma(x, c0);
-      c1 = FloatVector.fromArray(S, b, bk + VL).fma(x, c1);
+      c0 = FloatVector.fromMemorySegment(S, b, 4L * bk, NO).fma(x, c0);
+      c1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + VL), NO).fma(x, c1);
       FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
-      d0 = FloatVector.fromArray(S, b, bk + 2 * VL).fma(y, d0);
-      d1 = FloatVector.fromArray(S, b, bk + 3 * VL).fma(y, d1);
+      d0 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 2 * VL), NO).fma(y, d0);
+      d1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 3 * VL), NO).fma(y, d1);
     }
     if (kk < k) {
-      int bk = bo + kk * 2 * VL;
+      long bk = bo + kk * (2L * VL);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
-      c0 = FloatVector.fromArray(S, b, bk).fma(x, c0);
-      c1 = FloatVector.fromArray(S, b, bk + VL).fma(x, c1);
+      c0 = FloatVector.fromMemorySegment(S, b, 4L * bk, NO).fma(x, c0);
+      c1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + VL), NO).fma(x, c1);
     }
     c0.add(d0).intoArray(c, co);
     c1.add(d1).intoArray(c, co + VL);
@@ -1041,7 +1119,7 @@ public final class Sgemm {
   private static void row1x4Bf16(
       float[] a,
       int ao,
-      int[] b,
+      MemorySegment b,
       int bo, // ints: panel p at p·k·NR/2
       int k,
       float[] c,
@@ -1070,16 +1148,16 @@ public final class Sgemm {
     FloatVector d1 = d0, d2 = d0, d3 = d0;
     int kk = 0;
     for (; kk + 1 < k; kk += 2) {
-      int bk = bo + kk * 2 * VL;
-      IntVector v01 = IntVector.fromArray(IS, b, bk);
-      IntVector v23 = IntVector.fromArray(IS, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      IntVector v01 = IntVector.fromMemorySegment(IS, b, 4L * bk, NO);
+      IntVector v23 = IntVector.fromMemorySegment(IS, b, 4L * (bk + VL), NO);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
       c0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c0);
       c1 = v01.and(0xFFFF0000).reinterpretAsFloats().fma(x, c1);
       c2 = v23.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c2);
       c3 = v23.and(0xFFFF0000).reinterpretAsFloats().fma(x, c3);
-      v01 = IntVector.fromArray(IS, b, bk + 2 * VL);
-      v23 = IntVector.fromArray(IS, b, bk + 3 * VL);
+      v01 = IntVector.fromMemorySegment(IS, b, 4L * (bk + 2 * VL), NO);
+      v23 = IntVector.fromMemorySegment(IS, b, 4L * (bk + 3 * VL), NO);
       FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
       d0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(y, d0);
       d1 = v01.and(0xFFFF0000).reinterpretAsFloats().fma(y, d1);
@@ -1087,9 +1165,9 @@ public final class Sgemm {
       d3 = v23.and(0xFFFF0000).reinterpretAsFloats().fma(y, d3);
     }
     if (kk < k) {
-      int bk = bo + kk * 2 * VL;
-      IntVector v01 = IntVector.fromArray(IS, b, bk);
-      IntVector v23 = IntVector.fromArray(IS, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      IntVector v01 = IntVector.fromMemorySegment(IS, b, 4L * bk, NO);
+      IntVector v23 = IntVector.fromMemorySegment(IS, b, 4L * (bk + VL), NO);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
       c0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c0);
       c1 = v01.and(0xFFFF0000).reinterpretAsFloats().fma(x, c1);
@@ -1105,7 +1183,7 @@ public final class Sgemm {
   private static void row1x2Bf16(
       float[] a,
       int ao,
-      int[] b,
+      MemorySegment b,
       int bo, // ints: panel p at p·k·NR/2
       int k,
       float[] c,
@@ -1128,18 +1206,18 @@ public final class Sgemm {
     FloatVector d1 = d0;
     int kk = 0;
     for (; kk + 1 < k; kk += 2) {
-      int bk = bo + kk * VL;
-      IntVector v = IntVector.fromArray(IS, b, bk);
+      long bk = bo + kk * (long) VL;
+      IntVector v = IntVector.fromMemorySegment(IS, b, 4L * bk, NO);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
       c0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c0);
       c1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(x, c1);
-      v = IntVector.fromArray(IS, b, bk + VL);
+      v = IntVector.fromMemorySegment(IS, b, 4L * (bk + VL), NO);
       FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
       d0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(y, d0);
       d1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(y, d1);
     }
     if (kk < k) {
-      IntVector v = IntVector.fromArray(IS, b, bo + kk * VL);
+      IntVector v = IntVector.fromMemorySegment(IS, b, 4L * (bo + kk * (long) VL), NO);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
       c0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x, c0);
       c1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(x, c1);
@@ -1154,7 +1232,7 @@ public final class Sgemm {
   private static void row1x4I8(
       float[] a,
       int ao,
-      byte[] b,
+      MemorySegment b,
       int bo, // bytes: panel p at p·k·NR
       float[] scale,
       int so, // the panel's first column
@@ -1189,69 +1267,83 @@ public final class Sgemm {
     FloatVector d1 = d0, d2 = d0, d3 = d0;
     int kk = 0;
     for (; kk + 1 < k; kk += 2) {
-      int bk = bo + kk * 4 * VL;
+      long bk = bo + kk * (4L * VL);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
       c0 =
-          ((FloatVector) ByteVector.fromArray(BS, b, bk).convertShape(VectorOperators.B2F, S, 0))
+          ((FloatVector)
+                  ByteVector.fromMemorySegment(BS, b, bk, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s0)
               .fma(x, c0);
       c1 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s1)
               .fma(x, c1);
       c2 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 2 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 2 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s2)
               .fma(x, c2);
       c3 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 3 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 3 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s3)
               .fma(x, c3);
       FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
       d0 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 4 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 4 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s0)
               .fma(y, d0);
       d1 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 5 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 5 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s1)
               .fma(y, d1);
       d2 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 6 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 6 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s2)
               .fma(y, d2);
       d3 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 7 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 7 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s3)
               .fma(y, d3);
     }
     if (kk < k) {
-      int bk = bo + kk * 4 * VL;
+      long bk = bo + kk * (4L * VL);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
       c0 =
-          ((FloatVector) ByteVector.fromArray(BS, b, bk).convertShape(VectorOperators.B2F, S, 0))
+          ((FloatVector)
+                  ByteVector.fromMemorySegment(BS, b, bk, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s0)
               .fma(x, c0);
       c1 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s1)
               .fma(x, c1);
       c2 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 2 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 2 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s2)
               .fma(x, c2);
       c3 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 3 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 3 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s3)
               .fma(x, c3);
     }
@@ -1265,7 +1357,7 @@ public final class Sgemm {
   private static void row1x2I8(
       float[] a,
       int ao,
-      byte[] b,
+      MemorySegment b,
       int bo, // bytes: panel p at p·k·NR
       float[] scale,
       int so, // the panel's first column
@@ -1292,17 +1384,17 @@ public final class Sgemm {
     FloatVector d1 = d0;
     int kk = 0;
     for (; kk + 1 < k; kk += 2) {
-      int bk = bo + kk * 2 * VL;
-      ByteVector q0 = ByteVector.fromArray(BS, b, bk);
-      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      ByteVector q0 = ByteVector.fromMemorySegment(BS, b, bk, NO);
+      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromMemorySegment(BS, b, bk + VL, NO);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
       c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0).fma(x, c0);
       c1 =
           ((FloatVector) q1.convertShape(VectorOperators.B2F, S, I8_PAIR ? 1 : 0))
               .mul(s1)
               .fma(x, c1);
-      q0 = ByteVector.fromArray(BS, b, bk + 2 * VL);
-      q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + 3 * VL);
+      q0 = ByteVector.fromMemorySegment(BS, b, bk + 2 * VL, NO);
+      q1 = I8_PAIR ? q0 : ByteVector.fromMemorySegment(BS, b, bk + 3 * VL, NO);
       FloatVector y = FloatVector.broadcast(S, a[ao + kk + 1]);
       d0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0).fma(y, d0);
       d1 =
@@ -1311,9 +1403,9 @@ public final class Sgemm {
               .fma(y, d1);
     }
     if (kk < k) {
-      int bk = bo + kk * 2 * VL;
-      ByteVector q0 = ByteVector.fromArray(BS, b, bk);
-      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      ByteVector q0 = ByteVector.fromMemorySegment(BS, b, bk, NO);
+      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromMemorySegment(BS, b, bk + VL, NO);
       FloatVector x = FloatVector.broadcast(S, a[ao + kk]);
       c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0).fma(x, c0);
       c1 =
@@ -1333,7 +1425,7 @@ public final class Sgemm {
       int ao,
       int lda,
       int rows,
-      int[] b,
+      MemorySegment b,
       int bo, // ints: panel p at p·k·NR/2
       int k,
       float[] c,
@@ -1455,9 +1547,9 @@ public final class Sgemm {
       c53 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 2 * VL;
-      IntVector v01 = IntVector.fromArray(IS, b, bk);
-      IntVector v23 = IntVector.fromArray(IS, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      IntVector v01 = IntVector.fromMemorySegment(IS, b, 4L * bk, NO);
+      IntVector v23 = IntVector.fromMemorySegment(IS, b, 4L * (bk + VL), NO);
       FloatVector b0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector b1 = v01.and(0xFFFF0000).reinterpretAsFloats();
       FloatVector b2 = v23.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -1534,7 +1626,7 @@ public final class Sgemm {
       int ao,
       int lda,
       int rows,
-      byte[] b,
+      MemorySegment b,
       int bo, // bytes: panel p at p·k·NR
       float[] scale,
       int so, // the panel's first column
@@ -1662,21 +1754,26 @@ public final class Sgemm {
       c53 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 4 * VL;
+      long bk = bo + kk * (4L * VL);
       FloatVector b0 =
-          ((FloatVector) ByteVector.fromArray(BS, b, bk).convertShape(VectorOperators.B2F, S, 0))
+          ((FloatVector)
+                  ByteVector.fromMemorySegment(BS, b, bk, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s0);
       FloatVector b1 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s1);
       FloatVector b2 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 2 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 2 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s2);
       FloatVector b3 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 3 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 3 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s3);
       FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
       c00 = b0.fma(x, c00);
@@ -1749,7 +1846,7 @@ public final class Sgemm {
       float[] a,
       int ao,
       int lda,
-      int[] b,
+      MemorySegment b,
       int bo, // ints: panel p at p·k·NR/2
       int k,
       float[] c,
@@ -1820,9 +1917,9 @@ public final class Sgemm {
       c33 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 2 * VL;
-      IntVector v01 = IntVector.fromArray(IS, b, bk);
-      IntVector v23 = IntVector.fromArray(IS, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      IntVector v01 = IntVector.fromMemorySegment(IS, b, 4L * bk, NO);
+      IntVector v23 = IntVector.fromMemorySegment(IS, b, 4L * (bk + VL), NO);
       FloatVector b0 = v01.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector b1 = v01.and(0xFFFF0000).reinterpretAsFloats();
       FloatVector b2 = v23.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -1870,7 +1967,7 @@ public final class Sgemm {
       float[] a,
       int ao,
       int lda,
-      byte[] b,
+      MemorySegment b,
       int bo, // bytes: panel p at p·k·NR
       float[] scale,
       int so, // the panel's first column
@@ -1947,21 +2044,26 @@ public final class Sgemm {
       c33 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 4 * VL;
+      long bk = bo + kk * (4L * VL);
       FloatVector b0 =
-          ((FloatVector) ByteVector.fromArray(BS, b, bk).convertShape(VectorOperators.B2F, S, 0))
+          ((FloatVector)
+                  ByteVector.fromMemorySegment(BS, b, bk, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s0);
       FloatVector b1 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s1);
       FloatVector b2 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 2 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 2 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s2);
       FloatVector b3 =
           ((FloatVector)
-                  ByteVector.fromArray(BS, b, bk + 3 * VL).convertShape(VectorOperators.B2F, S, 0))
+                  ByteVector.fromMemorySegment(BS, b, bk + 3 * VL, NO)
+                      .convertShape(VectorOperators.B2F, S, 0))
               .mul(s3);
       FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
       c00 = b0.fma(x, c00);
@@ -2007,7 +2109,7 @@ public final class Sgemm {
       int ao,
       int lda,
       int rows,
-      int[] b,
+      MemorySegment b,
       int bo, // ints: panel p at p·k·NR/2
       int k,
       float[] c,
@@ -2070,7 +2172,7 @@ public final class Sgemm {
       c51 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      IntVector v = IntVector.fromArray(IS, b, bo + kk * VL);
+      IntVector v = IntVector.fromMemorySegment(IS, b, 4L * (bo + kk * (long) VL), NO);
       FloatVector b0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector b1 = v.and(0xFFFF0000).reinterpretAsFloats();
       FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
@@ -2121,7 +2223,7 @@ public final class Sgemm {
       int ao,
       int lda,
       int rows,
-      byte[] b,
+      MemorySegment b,
       int bo, // bytes: panel p at p·k·NR
       float[] scale,
       int so, // the panel's first column
@@ -2188,9 +2290,9 @@ public final class Sgemm {
       c51 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 2 * VL;
-      ByteVector q0 = ByteVector.fromArray(BS, b, bk);
-      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      ByteVector q0 = ByteVector.fromMemorySegment(BS, b, bk, NO);
+      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromMemorySegment(BS, b, bk + VL, NO);
       FloatVector b0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0);
       FloatVector b1 =
           ((FloatVector) q1.convertShape(VectorOperators.B2F, S, I8_PAIR ? 1 : 0)).mul(s1);
@@ -2241,7 +2343,7 @@ public final class Sgemm {
       float[] a,
       int ao,
       int lda,
-      int[] b,
+      MemorySegment b,
       int bo, // ints: panel p at p·k·NR/2
       int k,
       float[] c,
@@ -2288,7 +2390,7 @@ public final class Sgemm {
       c31 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      IntVector v = IntVector.fromArray(IS, b, bo + kk * VL);
+      IntVector v = IntVector.fromMemorySegment(IS, b, 4L * (bo + kk * (long) VL), NO);
       FloatVector b0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
       FloatVector b1 = v.and(0xFFFF0000).reinterpretAsFloats();
       FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
@@ -2318,7 +2420,7 @@ public final class Sgemm {
       float[] a,
       int ao,
       int lda,
-      byte[] b,
+      MemorySegment b,
       int bo, // bytes: panel p at p·k·NR
       float[] scale,
       int so, // the panel's first column
@@ -2369,9 +2471,9 @@ public final class Sgemm {
       c31 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 2 * VL;
-      ByteVector q0 = ByteVector.fromArray(BS, b, bk);
-      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromArray(BS, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      ByteVector q0 = ByteVector.fromMemorySegment(BS, b, bk, NO);
+      ByteVector q1 = I8_PAIR ? q0 : ByteVector.fromMemorySegment(BS, b, bk + VL, NO);
       FloatVector b0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, S, 0)).mul(s0);
       FloatVector b1 =
           ((FloatVector) q1.convertShape(VectorOperators.B2F, S, I8_PAIR ? 1 : 0)).mul(s1);
@@ -2403,7 +2505,7 @@ public final class Sgemm {
       float[] a,
       int ao,
       int lda,
-      float[] b,
+      MemorySegment b,
       int bo,
       int k,
       float[] c,
@@ -2474,11 +2576,11 @@ public final class Sgemm {
       c33 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 4 * VL;
-      FloatVector b0 = FloatVector.fromArray(S, b, bk);
-      FloatVector b1 = FloatVector.fromArray(S, b, bk + VL);
-      FloatVector b2 = FloatVector.fromArray(S, b, bk + 2 * VL);
-      FloatVector b3 = FloatVector.fromArray(S, b, bk + 3 * VL);
+      long bk = bo + kk * (4L * VL);
+      FloatVector b0 = FloatVector.fromMemorySegment(S, b, 4L * bk, NO);
+      FloatVector b1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + VL), NO);
+      FloatVector b2 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 2 * VL), NO);
+      FloatVector b3 = FloatVector.fromMemorySegment(S, b, 4L * (bk + 3 * VL), NO);
       FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
       c00 = b0.fma(x, c00);
       c01 = b1.fma(x, c01);
@@ -2523,7 +2625,7 @@ public final class Sgemm {
       float[] a,
       int ao,
       int lda,
-      float[] b,
+      MemorySegment b,
       int bo,
       int k,
       float[] c,
@@ -2570,9 +2672,9 @@ public final class Sgemm {
       c31 = c00;
     }
     for (int kk = 0; kk < k; kk++) {
-      int bk = bo + kk * 2 * VL;
-      FloatVector b0 = FloatVector.fromArray(S, b, bk);
-      FloatVector b1 = FloatVector.fromArray(S, b, bk + VL);
+      long bk = bo + kk * (2L * VL);
+      FloatVector b0 = FloatVector.fromMemorySegment(S, b, 4L * bk, NO);
+      FloatVector b1 = FloatVector.fromMemorySegment(S, b, 4L * (bk + VL), NO);
       FloatVector x = FloatVector.broadcast(S, a[a0 + kk]);
       c00 = b0.fma(x, c00);
       c01 = b1.fma(x, c01);

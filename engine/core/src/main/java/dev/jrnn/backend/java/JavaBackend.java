@@ -11,6 +11,7 @@ import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.TrainableNode;
+import java.lang.foreign.Arena;
 import java.util.Map;
 
 /**
@@ -53,26 +54,31 @@ public final class JavaBackend implements Backend {
   @Override
   public Context open(Options options) {
     WorkerPool pool = new WorkerPool(options.threadCount());
+    // Packed weights: native, cache-line aligned, freed with the session (see Sgemm.Panels).
+    Arena packed = Arena.ofShared();
     return new Context() {
       @Override
       public CompiledNode compile(Node node, Map<String, Tensor> weights) {
         if (node.op() instanceof Op.RecurrentLayer r) {
-          return new JavaRecurrent(r, node.name(), weights, pool);
+          return new JavaRecurrent(r, node.name(), weights, pool, packed);
         }
-        return JavaOps.compile(node, weights);
+        return JavaOps.compile(node, weights, packed);
       }
 
       @Override
       public TrainableNode compileForTraining(Node node, Map<String, Tensor> weights) {
         if (node.op() instanceof Op.RecurrentLayer r) {
-          return new JavaRecurrentTraining(r, node.name(), weights, pool);
+          return new JavaRecurrentTraining(r, node.name(), weights, pool, packed);
         }
-        return JavaTraining.compile(node, weights);
+        return JavaTraining.compile(node, weights, packed);
       }
 
       @Override
       public void close() {
         pool.close();
+        if (packed.scope().isAlive()) {
+          packed.close();
+        }
       }
     };
   }

@@ -18,6 +18,7 @@ import dev.jrnn.kernels.Sgemm;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.FoldKernel;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
@@ -31,10 +32,18 @@ final class JavaOps {
   private JavaOps() {}
 
   static CompiledNode compile(Node node, Map<String, Tensor> weights) {
+    return compile(node, weights, null);
+  }
+
+  /**
+   * {@link #compile} with packed weight matrices copied into {@code arena} (cache-line aligned,
+   * freed with it), or kept in Java arrays when null.
+   */
+  static CompiledNode compile(Node node, Map<String, Tensor> weights, Arena arena) {
     String name = node.name();
     return switch (node.op()) {
       case Op.Embedding e -> embedding(e, weights.get(name + ".weight").toFloatArray(), node);
-      case Op.Linear l -> new Linear(l, weights, name);
+      case Op.Linear l -> new Linear(l, weights, name, arena);
       case Op.Unary u -> unary(u.fn());
       case Op.Softmax s -> (in, out, ctx) -> softmax(s, in[0], out[0]);
       case Op.Binary b -> new Binary(b.fn());
@@ -101,9 +110,17 @@ final class JavaOps {
 
   /**
    * Packs weight matrix {@code name} ({@code [*, k]}, row-major) for {@code x · Wᵀ} as {@link
-   * Sgemm#packRows} does, in the precision it comes in: F32, BF16, or I8 with its {@code .scale}.
+   * Sgemm#packRows} does, in the precision it comes in: F32, BF16, or I8 with its {@code .scale};
+   * into {@code arena}'s aligned native memory unless it is null.
    */
-  static Sgemm.Panels packRows(Map<String, Tensor> weights, String name, int k, int[] colToRow) {
+  static Sgemm.Panels packRows(
+      Map<String, Tensor> weights, String name, int k, int[] colToRow, Arena arena) {
+    Sgemm.Panels p = packRows(weights, name, k, colToRow);
+    return arena == null ? p : p.aligned(arena);
+  }
+
+  private static Sgemm.Panels packRows(
+      Map<String, Tensor> weights, String name, int k, int[] colToRow) {
     Tensor t = weights.get(name);
     return switch (t.dtype()) {
       case F32 -> Sgemm.packRows(t.toFloatArray(), 0, k, k, colToRow);
@@ -124,28 +141,31 @@ final class JavaOps {
   /** y = x · Wᵀ + b on the packed GEMM; rows go through reusable float scratch. */
   static final class Linear implements CompiledNode {
     private final Op.Linear op;
+    private final String name;
+    private final int[] map; // packed column -> row of the weight
     private final Sgemm.Panels w;
     private final float[] bias;
-    private final Object key; // of the scratch in a call's workspace
 
-    Linear(Op.Linear op, Map<String, Tensor> weights, String name) {
-      this(op, weights, name, null);
-    }
-
-    /**
-     * A Linear whose scratch lives under {@code cacheKey} (this one when null): a training node
-     * that repacks its weights every step keeps one key, so the workspace does not gain an entry
-     * (and its buffers) per step.
-     */
-    Linear(Op.Linear op, Map<String, Tensor> weights, String name, Object cacheKey) {
-      this.key = cacheKey != null ? cacheKey : this;
+    /** The packed weights go to {@code arena} (aligned, freed with it) unless it is null. */
+    Linear(Op.Linear op, Map<String, Tensor> weights, String name, Arena arena) {
       this.op = op;
-      int[] map = new int[op.out()];
+      this.name = name;
+      this.map = new int[op.out()];
       for (int j = 0; j < map.length; j++) {
         map[j] = j;
       }
-      this.w = packRows(weights, name + ".weight", op.in(), map);
+      this.w = packRows(weights, name + ".weight", op.in(), map, arena);
       this.bias = new float[w.columns()];
+      copyBias(weights);
+    }
+
+    /** New values for the weights (same shapes, F32), written over the packed ones. */
+    void update(Map<String, Tensor> weights) {
+      packRows(weights, name + ".weight", op.in(), map).copyTo(w);
+      copyBias(weights);
+    }
+
+    private void copyBias(Map<String, Tensor> weights) {
       if (op.bias()) {
         float[] b = weights.get(name + ".bias").toFloatArray();
         System.arraycopy(b, 0, bias, 0, b.length);
@@ -159,7 +179,7 @@ final class JavaOps {
 
     @Override
     public void run(Tensor[] in, Tensor[] out, ExecContext ctx) {
-      Buffers buf = ctx.cache(key, k -> new Buffers());
+      Buffers buf = ctx.cache(this, k -> new Buffers());
       int rows = (int) (in[0].size() / op.in());
       if (buf.a.length < rows * op.in()) {
         buf.a = new float[rows * op.in()];

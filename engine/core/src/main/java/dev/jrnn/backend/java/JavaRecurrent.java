@@ -10,6 +10,7 @@ import dev.jrnn.kernels.Simd;
 import dev.jrnn.kernels.WorkerPool;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.ExecContext;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
@@ -86,7 +87,13 @@ final class JavaRecurrent implements CompiledNode {
     }
   }
 
-  JavaRecurrent(Op.RecurrentLayer op, String node, Map<String, Tensor> weights, WorkerPool pool) {
+  /** Packs the weights of {@code node} into {@code arena} (aligned, freed with the session). */
+  JavaRecurrent(
+      Op.RecurrentLayer op,
+      String node,
+      Map<String, Tensor> weights,
+      WorkerPool pool,
+      Arena arena) {
     this.op = op;
     this.spec = op.spec();
     this.cell = spec.cell();
@@ -111,18 +118,18 @@ final class JavaRecurrent implements CompiledNode {
     this.layers = new Dir[spec.layers()][dirs];
     for (int l = 0; l < spec.layers(); l++) {
       for (int d = 0; d < dirs; d++) {
-        layers[l][d] = pack(node, l, d, weights);
+        layers[l][d] = pack(node, l, d, weights, arena);
       }
     }
   }
 
-  private Dir pack(String node, int l, int d, Map<String, Tensor> weights) {
+  private Dir pack(String node, int l, int d, Map<String, Tensor> weights, Arena arena) {
     String pre = op.weightPrefix(node, l, d);
     Dir dir = new Dir(op.isReverse(d), op.layerInputSize(l));
     float[] bw = weights.get(pre + "bW").toFloatArray();
     float[] br = weights.get(pre + "bR").toFloatArray();
     int[] all = columns(0, gates, gates);
-    dir.w = JavaOps.packRows(weights, pre + "W", dir.inSize, all);
+    dir.w = JavaOps.packRows(weights, pre + "W", dir.inSize, all, arena);
     dir.bias = new float[dir.w.columns()];
     boolean lbr = cell == Recurrent.Cell.GRU && spec.isLinearBeforeReset();
     for (int j = 0; j < all.length; j++) {
@@ -133,17 +140,17 @@ final class JavaRecurrent implements CompiledNode {
       }
     }
     if (resetFirst) {
-      dir.r = JavaOps.packRows(weights, pre + "R", hout, columns(0, 2, 2));
-      dir.rn = JavaOps.packRows(weights, pre + "R", hout, columns(2, 1, 1));
+      dir.r = JavaOps.packRows(weights, pre + "R", hout, columns(0, 2, 2), arena);
+      dir.rn = JavaOps.packRows(weights, pre + "R", hout, columns(2, 1, 1), arena);
     } else {
-      dir.r = JavaOps.packRows(weights, pre + "R", hout, all);
+      dir.r = JavaOps.packRows(weights, pre + "R", hout, all, arena);
     }
     if (spec.projection() > 0) {
       int[] map = new int[pp];
       for (int j = 0; j < pp; j++) {
         map[j] = j < hout ? j : -1;
       }
-      dir.wp = JavaOps.packRows(weights, pre + "Wp", hidden, map);
+      dir.wp = JavaOps.packRows(weights, pre + "Wp", hidden, map, arena);
     }
     int dd = d;
     Act f = JavaOps.act(spec.activation(dd, 0));

@@ -16,6 +16,7 @@ import dev.jrnn.kernels.WorkerPool;
 import dev.jrnn.spi.DropoutStreams;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.TrainableNode;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -85,6 +86,7 @@ final class JavaRecurrentTraining implements TrainableNode {
   private final boolean resetFirst; // GRU, reset before the recurrent product
   private final boolean keepDerivatives; // a derivative plane (clip, or slopes outputs hide)
   private final WorkerPool pool;
+  private final Arena arena; // of the packed weights
   private volatile Dir[][] weights; // [layer][direction]
   private final java.util.function.Function<Object, Scratch> newScratch = k -> new Scratch();
 
@@ -110,9 +112,18 @@ final class JavaRecurrentTraining implements TrainableNode {
     Cells.Rnn rnn;
   }
 
+  /**
+   * Packs the weights of {@code node} into native memory from {@code arena} (freed with the
+   * session); every {@link #updateWeights} writes into the same memory.
+   */
   JavaRecurrentTraining(
-      Op.RecurrentLayer op, String node, Map<String, Tensor> weights, WorkerPool pool) {
+      Op.RecurrentLayer op,
+      String node,
+      Map<String, Tensor> weights,
+      WorkerPool pool,
+      Arena arena) {
     this.op = op;
+    this.arena = arena;
     this.node = node;
     this.spec = op.spec();
     this.cell = spec.cell();
@@ -152,13 +163,15 @@ final class JavaRecurrentTraining implements TrainableNode {
     Dir[][] all = new Dir[layerCount][dirs];
     for (int l = 0; l < layerCount; l++) {
       for (int d = 0; d < dirs; d++) {
-        all[l][d] = pack(l, d, weights);
+        all[l][d] = pack(l, d, weights, this.weights == null ? null : this.weights[l][d]);
       }
     }
     return all;
   }
 
-  private Dir pack(int l, int d, Map<String, Tensor> weights) {
+  /** Packs layer l, direction d; into {@code old}'s panels when there are some. */
+  private Dir pack(int l, int d, Map<String, Tensor> weights, Dir old) {
+    boolean first = old == null;
     String pre = op.weightPrefix(node, l, d);
     Dir dir = new Dir();
     dir.names = new String[] {pre + "W", pre + "R", pre + "bW", pre + "bR", pre + "P", pre + "Wp"};
@@ -169,8 +182,11 @@ final class JavaRecurrentTraining implements TrainableNode {
     float[] bw = weights.get(pre + "bW").toFloatArray();
     float[] br = weights.get(pre + "bR").toFloatArray();
     int[] all = columns(0, gates);
-    dir.w = Sgemm.packRows(w, 0, dir.inSize, dir.inSize, all);
-    dir.wB = Sgemm.pack(rows(w, dir.inSize, all), 0, dir.inSize, gw, dir.inSize);
+    dir.w = place(Sgemm.packRows(w, 0, dir.inSize, dir.inSize, all), first ? null : old.w);
+    dir.wB =
+        place(
+            Sgemm.pack(rows(w, dir.inSize, all), 0, dir.inSize, gw, dir.inSize),
+            first ? null : old.wB);
     dir.bias = new float[ldg];
     for (int j = 0; j < gw; j++) {
       int row = all[j];
@@ -182,13 +198,13 @@ final class JavaRecurrentTraining implements TrainableNode {
     if (resetFirst) {
       int[] zr = columns(0, 2);
       int[] n = columns(2, 1);
-      dir.r = Sgemm.packRows(r, 0, hout, hout, zr);
-      dir.rn = Sgemm.packRows(r, 0, hout, hout, n);
-      dir.rB = Sgemm.pack(rows(r, hout, zr), 0, hout, 2 * hp, hout);
-      dir.rnB = Sgemm.pack(rows(r, hout, n), 0, hout, hp, hout);
+      dir.r = place(Sgemm.packRows(r, 0, hout, hout, zr), first ? null : old.r);
+      dir.rn = place(Sgemm.packRows(r, 0, hout, hout, n), first ? null : old.rn);
+      dir.rB = place(Sgemm.pack(rows(r, hout, zr), 0, hout, 2 * hp, hout), first ? null : old.rB);
+      dir.rnB = place(Sgemm.pack(rows(r, hout, n), 0, hout, hp, hout), first ? null : old.rnB);
     } else {
-      dir.r = Sgemm.packRows(r, 0, hout, hout, all);
-      dir.rB = Sgemm.pack(rows(r, hout, all), 0, hout, gw, hout);
+      dir.r = place(Sgemm.packRows(r, 0, hout, hout, all), first ? null : old.r);
+      dir.rB = place(Sgemm.pack(rows(r, hout, all), 0, hout, gw, hout), first ? null : old.rB);
     }
     if (spec.projection() > 0) {
       float[] wp = weights.get(pre + "Wp").toFloatArray();
@@ -196,8 +212,8 @@ final class JavaRecurrentTraining implements TrainableNode {
       for (int j = 0; j < hout; j++) {
         map[j] = j;
       }
-      dir.wp = Sgemm.packRows(wp, 0, hidden, hidden, map);
-      dir.wpB = Sgemm.pack(wp, 0, hidden, hout, hidden);
+      dir.wp = place(Sgemm.packRows(wp, 0, hidden, hidden, map), first ? null : old.wp);
+      dir.wpB = place(Sgemm.pack(wp, 0, hidden, hout, hidden), first ? null : old.wpB);
     }
     Act f = JavaOps.act(spec.activation(d, 0));
     switch (cell) {
@@ -231,6 +247,11 @@ final class JavaRecurrentTraining implements TrainableNode {
       case RNN -> dir.rnn = new Cells.Rnn(f, spec.clip());
     }
     return dir;
+  }
+
+  /** Fresh panels in native memory: {@code old}'s, overwritten, or new ones from the arena. */
+  private Sgemm.Panels place(Sgemm.Panels fresh, Sgemm.Panels old) {
+    return old != null ? fresh.copyTo(old) : fresh.aligned(arena);
   }
 
   /**

@@ -14,6 +14,7 @@ import dev.jrnn.spi.DropoutStreams;
 import dev.jrnn.spi.ExecContext;
 import dev.jrnn.spi.FoldBackward;
 import dev.jrnn.spi.TrainableNode;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
@@ -32,10 +33,10 @@ final class JavaTraining {
   private JavaTraining() {}
 
   /** A trainable node for every op but the recurrent stack, which has its own class. */
-  static TrainableNode compile(Node node, Map<String, Tensor> weights) {
+  static TrainableNode compile(Node node, Map<String, Tensor> weights, Arena arena) {
     String name = node.name();
     return switch (node.op()) {
-      case Op.Linear l -> new Linear(l, name, weights);
+      case Op.Linear l -> new Linear(l, name, weights, arena);
       case Op.Embedding e -> new Embedding(node, weights, e);
       case Op.Unary u -> new Unary(JavaOps.compile(node, weights), u.fn());
       case Op.Softmax s -> new Softmax(JavaOps.compile(node, weights), s);
@@ -96,23 +97,28 @@ final class JavaTraining {
     private final String name;
     private final String weightName;
     private final String biasName;
-    private CompiledNode forward;
-    private Sgemm.Panels w; // W [out, in] as B [k = out, n = in], for dX = dY·W
-    private final Object forwardScratch = new Object(); // one workspace entry for every repack
+    private final JavaOps.Linear forward;
+    private final Sgemm.Panels w; // W [out, in] as B [k = out, n = in], for dX = dY·W
 
-    Linear(Op.Linear op, String name, Map<String, Tensor> weights) {
+    /** Packs into native memory from {@code arena}; updates write into the same memory. */
+    Linear(Op.Linear op, String name, Map<String, Tensor> weights, Arena arena) {
       this.op = op;
       this.name = name;
       this.weightName = name + ".weight";
       this.biasName = name + ".bias";
-      updateWeights(weights);
+      this.forward = new JavaOps.Linear(op, weights, name, arena);
+      this.w = transposed(weights).aligned(arena);
+    }
+
+    private Sgemm.Panels transposed(Map<String, Tensor> weights) {
+      float[] wt = weights.get(weightName).toFloatArray();
+      return Sgemm.pack(wt, 0, op.in(), op.out(), op.in());
     }
 
     @Override
     public void updateWeights(Map<String, Tensor> weights) {
-      forward = new JavaOps.Linear(op, weights, name, forwardScratch);
-      float[] wt = weights.get(weightName).toFloatArray();
-      w = Sgemm.pack(wt, 0, op.in(), op.out(), op.in());
+      forward.update(weights);
+      transposed(weights).copyTo(w);
     }
 
     private static final class Buffers {

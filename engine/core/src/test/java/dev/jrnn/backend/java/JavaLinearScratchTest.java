@@ -1,5 +1,6 @@
 package dev.jrnn.backend.java;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.jrnn.DType;
@@ -21,9 +22,9 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * A training Linear repacks its weights after every optimizer step; its forward scratch must stay
- * under one workspace key, or a workspace gains an entry (and its buffers) per step for as long as
- * training runs.
+ * A training Linear repacks its weights after every optimizer step, into the memory it packed them
+ * into first: its forward scratch must stay under one workspace key (or a workspace gains an entry,
+ * and its buffers, per step for as long as training runs), and the new values must take effect.
  */
 class JavaLinearScratchTest {
 
@@ -65,7 +66,7 @@ class JavaLinearScratchTest {
         Tensor y = Tensor.allocate(DType.F32, 2, 3)) {
       Map<String, Tensor> weights = new LinkedHashMap<>();
       w.names().forEach(n -> weights.put(n, w.get(n)));
-      TrainableNode node = JavaTraining.compile(linear, weights);
+      TrainableNode node = JavaTraining.compile(linear, weights, ctx.arena);
       for (int step = 0; step < 5; step++) {
         node.updateWeights(weights);
         node.run(new Tensor[] {x}, new Tensor[] {y}, ctx);
@@ -74,5 +75,41 @@ class JavaLinearScratchTest {
     } finally {
       ctx.arena.close();
     }
+  }
+
+  @Test
+  void repackedValuesTakeEffect() {
+    Graph g =
+        Graph.build(
+            b -> b.output("y", b.linear(b.input("x", DType.F32, Dim.dyn("N"), Dim.of(5)), 3)));
+    Node linear =
+        IrGraph.of(g).nodes().stream()
+            .filter(n -> n.op() instanceof Op.Linear)
+            .findFirst()
+            .orElseThrow();
+    Recording ctx = new Recording();
+    try (Weights w1 = Weights.random(g, 1);
+        Weights w2 = Weights.random(g, 2);
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 2, 5);
+        Tensor updated = Tensor.allocate(DType.F32, 2, 3);
+        Tensor fresh = Tensor.allocate(DType.F32, 2, 3)) {
+      TrainableNode node = JavaTraining.compile(linear, map(w1), ctx.arena);
+      node.updateWeights(map(w2));
+      node.run(new Tensor[] {x}, new Tensor[] {updated}, ctx);
+      JavaTraining.compile(linear, map(w2), ctx.arena)
+          .run(new Tensor[] {x}, new Tensor[] {fresh}, ctx);
+      assertArrayEquals(
+          fresh.toFloatArray(),
+          updated.toFloatArray(),
+          "a node updated to w2 equals one built on it");
+    } finally {
+      ctx.arena.close();
+    }
+  }
+
+  private static Map<String, Tensor> map(Weights w) {
+    Map<String, Tensor> m = new LinkedHashMap<>();
+    w.names().forEach(n -> m.put(n, w.get(n)));
+    return m;
   }
 }
