@@ -50,23 +50,26 @@ class JavaLinearScratchTest {
     }
   }
 
+  /** y = x · Wᵀ + b, x [N, 5], y [N, 3]. */
+  private static final Graph G =
+      Graph.build(
+          b -> b.output("y", b.linear(b.input("x", DType.F32, Dim.dyn("N"), Dim.of(5)), 3)));
+
+  private static final Node LINEAR =
+      IrGraph.of(G).nodes().stream()
+          .filter(n -> n.op() instanceof Op.Linear)
+          .findFirst()
+          .orElseThrow();
+
   @Test
   void repackingKeepsOneScratchEntry() {
-    Graph g =
-        Graph.build(
-            b -> b.output("y", b.linear(b.input("x", DType.F32, Dim.dyn("N"), Dim.of(5)), 3)));
-    Node linear =
-        IrGraph.of(g).nodes().stream()
-            .filter(n -> n.op() instanceof Op.Linear)
-            .findFirst()
-            .orElseThrow();
     Recording ctx = new Recording();
-    try (Weights w = Weights.random(g, 1);
+    try (Weights w = Weights.random(G, 1);
         Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 2, 5);
         Tensor y = Tensor.allocate(DType.F32, 2, 3)) {
       Map<String, Tensor> weights = new LinkedHashMap<>();
       w.names().forEach(n -> weights.put(n, w.get(n)));
-      TrainableNode node = JavaTraining.compile(linear, weights, ctx.arena);
+      TrainableNode node = JavaTraining.compile(LINEAR, weights, ctx.arena);
       for (int step = 0; step < 5; step++) {
         node.updateWeights(weights);
         node.run(new Tensor[] {x}, new Tensor[] {y}, ctx);
@@ -79,24 +82,16 @@ class JavaLinearScratchTest {
 
   @Test
   void repackedValuesTakeEffect() {
-    Graph g =
-        Graph.build(
-            b -> b.output("y", b.linear(b.input("x", DType.F32, Dim.dyn("N"), Dim.of(5)), 3)));
-    Node linear =
-        IrGraph.of(g).nodes().stream()
-            .filter(n -> n.op() instanceof Op.Linear)
-            .findFirst()
-            .orElseThrow();
     Recording ctx = new Recording();
-    try (Weights w1 = Weights.random(g, 1);
-        Weights w2 = Weights.random(g, 2);
+    try (Weights w1 = Weights.random(G, 1);
+        Weights w2 = Weights.random(G, 2);
         Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 2, 5);
         Tensor updated = Tensor.allocate(DType.F32, 2, 3);
         Tensor fresh = Tensor.allocate(DType.F32, 2, 3)) {
-      TrainableNode node = JavaTraining.compile(linear, map(w1), ctx.arena);
+      TrainableNode node = JavaTraining.compile(LINEAR, map(w1), ctx.arena);
       node.updateWeights(map(w2));
       node.run(new Tensor[] {x}, new Tensor[] {updated}, ctx);
-      JavaTraining.compile(linear, map(w2), ctx.arena)
+      JavaTraining.compile(LINEAR, map(w2), ctx.arena)
           .run(new Tensor[] {x}, new Tensor[] {fresh}, ctx);
       assertArrayEquals(
           fresh.toFloatArray(),
