@@ -2,6 +2,7 @@ package dev.jrnn.bench.jmh;
 
 import dev.jrnn.kernels.Quant;
 import dev.jrnn.kernels.Sgemm;
+import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -16,6 +17,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -68,7 +70,8 @@ public class ReducedGemvBench {
   private int n;
   private float[] a; // [m, k]
   private float[] c; // [m, columns]
-  private Sgemm.Panels w;
+  private Sgemm.Panels w; // in aligned native memory, as the backends hold weights
+  private Arena arena;
 
   @Setup
   public void setup() {
@@ -107,11 +110,18 @@ public class ReducedGemvBench {
           }
           default -> throw new IllegalArgumentException("format " + format);
         };
+    arena = Arena.ofShared();
+    w = w.aligned(arena);
     a = new float[m * k];
     for (int i = 0; i < a.length; i++) {
       a[i] = (float) (r.nextDouble() * 2 - 1);
     }
     c = new float[m * w.columns()];
+  }
+
+  @TearDown
+  public void close() {
+    arena.close();
   }
 
   @Benchmark

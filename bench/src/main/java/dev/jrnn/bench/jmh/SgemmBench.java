@@ -1,6 +1,7 @@
 package dev.jrnn.bench.jmh;
 
 import dev.jrnn.kernels.Sgemm;
+import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -13,12 +14,14 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The SGEMM kernel alone, one core, square {@code size³}: {@code prepacked} times C = A·B with B
- * packed beforehand (how the recurrent layers use it: weights are packed once at open); {@code
- * packing} includes packing B in every call.
+ * packed beforehand into aligned native memory (how the backends use it: weights are packed once at
+ * open); {@code packing} includes packing B in every call into that memory again, as a training
+ * step does.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SampleTime)
@@ -37,6 +40,7 @@ public class SgemmBench {
   private float[] b;
   private float[] c;
   private Sgemm.Panels packed;
+  private Arena arena;
 
   @Setup
   public void setup() {
@@ -47,8 +51,14 @@ public class SgemmBench {
       a[i] = (float) r.nextDouble();
       b[i] = (float) r.nextDouble();
     }
-    packed = Sgemm.pack(b, 0, size, size, size);
+    arena = Arena.ofShared();
+    packed = Sgemm.pack(b, 0, size, size, size).aligned(arena);
     c = new float[size * packed.columns()];
+  }
+
+  @TearDown
+  public void close() {
+    arena.close();
   }
 
   @Benchmark
@@ -72,7 +82,7 @@ public class SgemmBench {
 
   @Benchmark
   public float[] packing() {
-    Sgemm.Panels p = Sgemm.pack(b, 0, size, size, size);
+    Sgemm.Panels p = Sgemm.pack(b, 0, size, size, size).copyTo(packed);
     Sgemm.gemm(
         size, a, 0, size, p, 0, p.panels(), c, 0, p.columns(), Sgemm.Mode.OVERWRITE, null, 0);
     return c;
