@@ -95,6 +95,14 @@ public interface Session extends AutoCloseable {
   /** Node name to the backend that runs it, for the nodes the outputs need. */
   Map<String, String> placement();
 
+  /**
+   * Each weight matrix the session's nodes use (recurrent {@code W}, {@code R}, {@code Wp}, linear
+   * weights) to the precision their kernels read it in: the session's {@link Options#precision} or,
+   * unset, the one it is stored in — or {@link Precision#F32} where the node's backend has no
+   * kernels for that precision and the session widened the rounded values at open.
+   */
+  Map<String, Precision> weightPrecisions();
+
   /** Frees everything the session holds once calls in progress end. Idempotent. */
   @Override
   void close();

@@ -2,6 +2,7 @@ package dev.jrnn.exec;
 
 import dev.jrnn.Graph;
 import dev.jrnn.Options;
+import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Result;
 import dev.jrnn.Session;
@@ -199,6 +200,11 @@ final class LocalSession implements Session {
   @Override
   public Map<String, String> placement() {
     return program.placement();
+  }
+
+  @Override
+  public Map<String, Precision> weightPrecisions() {
+    return program.weightPrecisions();
   }
 
   private void checkOpen() {

@@ -33,7 +33,8 @@ final class NodeWeights {
    * Node {@code n}'s weights by canonical name (int8 matrices with their {@code .scale}) for
    * backend {@code b}: views of {@code weights} where nothing changes, else new tensors added to
    * {@code owned} (the caller closes them once the node is compiled). {@code requested}: the
-   * session's precision, or null for the stored one; {@code widened} collects what was logged.
+   * session's precision, or null for the stored one; {@code widened} collects what was logged;
+   * {@code read} gets each weight matrix's name and the precision the backend's kernels read it in.
    */
   static Map<String, Tensor> of(
       Node n,
@@ -41,7 +42,8 @@ final class NodeWeights {
       Precision requested,
       Backend b,
       List<Tensor> owned,
-      Set<String> widened) {
+      Set<String> widened,
+      Map<String, Precision> read) {
     Map<String, Tensor> w = new LinkedHashMap<>();
     for (WeightSpec s : n.weights()) {
       String name = s.name();
@@ -56,7 +58,11 @@ final class NodeWeights {
         v = c.get(name);
         vs = c.get(Precisions.scaleName(name));
       }
-      if (p == Precision.F32 || b.reducedWeights(n, p)) {
+      boolean kernels = p == Precision.F32 || b.reducedWeights(n, p);
+      if (s.matrix()) {
+        read.put(name, kernels ? p : Precision.F32);
+      }
+      if (kernels) {
         w.put(name, v);
         if (vs != null) {
           w.put(Precisions.scaleName(name), vs);

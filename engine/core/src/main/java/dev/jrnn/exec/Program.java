@@ -19,6 +19,7 @@ import dev.jrnn.spi.FoldKernel;
 import java.lang.foreign.Arena;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -42,6 +43,7 @@ final class Program implements AutoCloseable {
   private final Node[] order; // nodes to run, topological, inputs excluded
   private final CompiledNode[] kernels;
   private final String[] placement;
+  private final Map<String, Precision> weightPrecisions = new LinkedHashMap<>();
   private final Map<IrValue, Integer> slots = new IdentityHashMap<>();
   private final int[][] inSlots;
   private final int[][] outSlots; // -1: nobody reads this output
@@ -110,7 +112,9 @@ final class Program implements AutoCloseable {
       List<Tensor> owned = new ArrayList<>();
       try {
         kernels[k] =
-            ctx.get(b).compile(n, NodeWeights.of(n, weights, precision, b, owned, widened));
+            ctx.get(b)
+                .compile(
+                    n, NodeWeights.of(n, weights, precision, b, owned, widened, weightPrecisions));
       } finally {
         owned.forEach(Tensor::close);
       }
@@ -177,6 +181,11 @@ final class Program implements AutoCloseable {
       }
     }
     return needed;
+  }
+
+  /** Weight matrix name to the precision its node's kernels read it in, in node order. */
+  Map<String, Precision> weightPrecisions() {
+    return Collections.unmodifiableMap(weightPrecisions);
   }
 
   /** Backend name per node that runs, in order. */

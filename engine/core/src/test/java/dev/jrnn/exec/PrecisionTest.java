@@ -29,6 +29,7 @@ import dev.jrnn.kernels.Quant;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -112,14 +113,20 @@ class PrecisionTest {
         }
         List<Tensor> owned = new ArrayList<>();
         try {
+          Map<String, Precision> jread = new HashMap<>();
+          Map<String, Precision> rread = new HashMap<>();
           Map<String, Tensor> jw =
-              NodeWeights.of(n, w, Precision.INT8, new JavaBackend(), owned, new HashSet<>());
+              NodeWeights.of(
+                  n, w, Precision.INT8, new JavaBackend(), owned, new HashSet<>(), jread);
           Map<String, Tensor> rw =
-              NodeWeights.of(n, w, Precision.INT8, new ReferenceBackend(), owned, new HashSet<>());
+              NodeWeights.of(
+                  n, w, Precision.INT8, new ReferenceBackend(), owned, new HashSet<>(), rread);
           for (var s : n.weights()) {
             Tensor jt = jw.get(s.name());
             Tensor rt = rw.get(s.name());
             assertEquals(DType.F32, rt.dtype(), s.name());
+            assertEquals(s.matrix() ? Precision.INT8 : null, jread.get(s.name()), s.name());
+            assertEquals(s.matrix() ? Precision.F32 : null, rread.get(s.name()), s.name());
             if (s.matrix()) {
               assertEquals(DType.I8, jt.dtype(), s.name());
               Tensor scale = jw.get(Precisions.scaleName(s.name()));
@@ -134,6 +141,31 @@ class PrecisionTest {
           owned.forEach(Tensor::close);
         }
       }
+    }
+  }
+
+  @Test
+  void sessionsReportThePrecisionTheirKernelsRead() {
+    Graph g = graph();
+    try (Weights w = Weights.random(g, 5);
+        Weights stored = w.toPrecision(g, Precision.INT8);
+        Session javaBf16 = Session.open(g, w, Options.backend("java").precision(Precision.BF16));
+        Session refBf16 =
+            Session.open(g, w, Options.backend("reference").precision(Precision.BF16));
+        Session javaStored = Session.open(g, stored, Options.backend("java"));
+        Session javaF32 = Session.open(g, w, Options.backend("java"))) {
+      Map<String, Precision> jb = javaBf16.weightPrecisions();
+      assertTrue(jb.size() >= 3, "matrices reported: " + jb);
+      jb.forEach((name, p) -> assertEquals(Precision.BF16, p, name));
+      assertEquals(jb.keySet(), refBf16.weightPrecisions().keySet());
+      refBf16.weightPrecisions().forEach((name, p) -> assertEquals(Precision.F32, p, name));
+      javaStored.weightPrecisions().forEach((name, p) -> assertEquals(Precision.INT8, p, name));
+      javaF32.weightPrecisions().forEach((name, p) -> assertEquals(Precision.F32, p, name));
+      java.util.Set<String> matrices = new HashSet<>();
+      for (Node n : IrGraph.of(g).nodes()) {
+        n.weights().stream().filter(s -> s.matrix()).forEach(s -> matrices.add(s.name()));
+      }
+      assertEquals(matrices, jb.keySet(), "every matrix, and only matrices");
     }
   }
 
