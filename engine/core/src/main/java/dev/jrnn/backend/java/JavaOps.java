@@ -22,6 +22,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
+import java.util.Objects;
 
 /** The non-recurrent ops: loops over the tensors' memory that allocate nothing once warm. */
 final class JavaOps {
@@ -31,13 +32,14 @@ final class JavaOps {
 
   private JavaOps() {}
 
+  /** A node without packed weight matrices (not a Linear). */
   static CompiledNode compile(Node node, Map<String, Tensor> weights) {
     return compile(node, weights, null);
   }
 
   /**
-   * {@link #compile} with packed weight matrices copied into {@code arena} (cache-line aligned,
-   * freed with it), or kept in Java arrays when null.
+   * A node; packed weight matrices (a Linear's) go into {@code arena}, cache-line aligned and freed
+   * with it: the kernels are only ever given native panels (see {@link Sgemm.Panels}).
    */
   static CompiledNode compile(Node node, Map<String, Tensor> weights, Arena arena) {
     String name = node.name();
@@ -111,12 +113,12 @@ final class JavaOps {
   /**
    * Packs weight matrix {@code name} ({@code [*, k]}, row-major) for {@code x · Wᵀ} as {@link
    * Sgemm#packRows} does, in the precision it comes in: F32, BF16, or I8 with its {@code .scale};
-   * into {@code arena}'s aligned native memory unless it is null.
+   * into {@code arena}'s aligned native memory.
    */
   static Sgemm.Panels packRows(
       Map<String, Tensor> weights, String name, int k, int[] colToRow, Arena arena) {
-    Sgemm.Panels p = packRows(weights, name, k, colToRow);
-    return arena == null ? p : p.aligned(arena);
+    Objects.requireNonNull(arena, "packed weights go into the session's arena");
+    return packRows(weights, name, k, colToRow).aligned(arena);
   }
 
   private static Sgemm.Panels packRows(
@@ -146,7 +148,7 @@ final class JavaOps {
     private final Sgemm.Panels w;
     private final float[] bias;
 
-    /** The packed weights go to {@code arena} (aligned, freed with it) unless it is null. */
+    /** The packed weights go to {@code arena} (aligned, freed with it). */
     Linear(Op.Linear op, Map<String, Tensor> weights, String name, Arena arena) {
       this.op = op;
       this.name = name;
