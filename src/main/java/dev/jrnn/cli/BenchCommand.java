@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -205,11 +206,7 @@ final class BenchCommand implements Callable<Integer> {
       description = "The size of a dynamic dimension of a MODEL's random inputs; repeat for each.")
   Map<String, Integer> dims = new HashMap<>();
 
-  @Option(
-      names = "--description",
-      paramLabel = "MODEL.json",
-      description = "The layers of a PyTorch state_dict (see the README).")
-  Path description;
+  @Mixin DescriptionFlag description;
 
   @Spec CommandSpec spec;
 

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -45,11 +46,7 @@ final class ConvertCommand implements Callable<Integer> {
       description = "An ONNX weight input from a NumPy .npy file; repeat for each.")
   List<String> inputs = new ArrayList<>();
 
-  @Option(
-      names = "--description",
-      paramLabel = "MODEL.json",
-      description = "The layers of a PyTorch state_dict (see the README).")
-  Path description;
+  @Mixin DescriptionFlag description;
 
   @Spec CommandSpec spec;
 
@@ -60,7 +57,7 @@ final class ConvertCommand implements Callable<Integer> {
       if (Files.exists(dst) && Files.isSameFile(src, dst)) {
         throw new UsageException("IN and OUT are the same file");
       }
-      try (LoadedModel m = LoadedModel.open(src, in.values, description)) {
+      try (LoadedModel m = LoadedModel.open(src, in.values, description.path)) {
         JrnnModel.save(dst, m.graph(), m.weights());
         long params = LoadedModel.parameters(m.graph().weightShapes());
         out.printf(

@@ -2,7 +2,7 @@ package dev.jrnn.cli;
 
 import dev.jrnn.Options;
 import dev.jrnn.Precision;
-import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -33,11 +33,7 @@ final class EngineFlags {
               + " quantize).")
   Precision precision;
 
-  @Option(
-      names = "--description",
-      paramLabel = "MODEL.json",
-      description = "The layers of a PyTorch state_dict (see the README).")
-  Path description;
+  @Mixin DescriptionFlag description;
 
   /** The session options these flags ask for. */
   Options options() {

@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -48,18 +49,14 @@ final class InfoCommand implements Callable<Integer> {
           "The backend asked for: reference, java, onednn, opencl or auto (default: ${DEFAULT-VALUE}).")
   String backend = "auto";
 
-  @Option(
-      names = "--description",
-      paramLabel = "MODEL.json",
-      description = "The layers of a PyTorch state_dict (see the README).")
-  Path description;
+  @Mixin DescriptionFlag description;
 
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    try (LoadedModel m = LoadedModel.open(model, null, description)) {
+    try (LoadedModel m = LoadedModel.open(model, null, description.path)) {
       IrGraph g = IrGraph.of(m.graph());
       out.println(model + ": " + m.format());
       out.println("inputs:");

@@ -34,7 +34,7 @@ final class ModelBench {
     int threads = bench.threads;
     boolean json = bench.json;
     try (Inputs in = Inputs.read(bench.inputs);
-        LoadedModel m = LoadedModel.open(model, in.values, bench.description)) {
+        LoadedModel m = LoadedModel.open(model, in.values, bench.description.path)) {
       in.fillMissing(m.graph(), bench.dims, 7);
       Map<String, Tensor> feed = in.forGraph(m.graph());
       List<String> engines = new ArrayList<>();

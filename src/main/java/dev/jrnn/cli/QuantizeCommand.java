@@ -8,8 +8,10 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -44,11 +46,7 @@ final class QuantizeCommand implements Callable<Integer> {
       description = "bf16, int8 or f32.")
   Precision to;
 
-  @Option(
-      names = "--description",
-      paramLabel = "MODEL.json",
-      description = "The layers of a PyTorch state_dict (see the README).")
-  Path description;
+  @Mixin DescriptionFlag description;
 
   @Spec CommandSpec spec;
 
@@ -58,7 +56,7 @@ final class QuantizeCommand implements Callable<Integer> {
     if (Files.exists(dst) && Files.isSameFile(src, dst)) {
       throw new UsageException("MODEL and OUT are the same file");
     }
-    try (LoadedModel m = LoadedModel.open(src, java.util.Map.of(), description);
+    try (LoadedModel m = LoadedModel.open(src, Map.of(), description.path);
         Weights w = m.weights().toPrecision(m.graph(), to)) {
       JrnnModel.save(dst, m.graph(), w);
       out.printf(

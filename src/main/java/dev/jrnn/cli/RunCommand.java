@@ -99,7 +99,7 @@ final class RunCommand implements Callable<Integer> {
       throw new UsageException("--output-dir is required: where the outputs go");
     }
     try (Inputs in = Inputs.read(inputs)) {
-      try (LoadedModel m = LoadedModel.open(model, in.values, engine.description);
+      try (LoadedModel m = LoadedModel.open(model, in.values, engine.description.path);
           Session s = Session.open(m.graph(), m.weights(), engine.options());
           Result r = s.run(in.forGraph(m.graph()))) {
         Files.createDirectories(dir);

@@ -220,7 +220,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     try (Inputs in = Inputs.read(inputs);
         Tensor target = Npy.read(targetFile);
-        LoadedModel m = LoadedModel.open(model, null, engine.description)) {
+        LoadedModel m = LoadedModel.open(model, null, engine.description.path)) {
       if (!m.weightInputs().isEmpty()) {
         throw new IllegalArgumentException(
             "the model takes its weights "

@@ -58,18 +58,41 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
   }
 
   private void runF32(RnnStack.Call call, ExecContext ec) {
-    boolean lstm = stack.lstm;
     long hBytes = stack.stateBytes(call.batch(), stack.hout);
-    long cBytes = stack.stateBytes(call.batch(), stack.hidden);
-    // Missing states are zeros in, or discarded out, from the call's scratch.
-    MemorySegment h0s = call.h0() != null ? OneDnn.segment(call.h0()) : zeros(ec.scratch(hBytes));
-    MemorySegment c0s =
-        !lstm ? null : call.c0() != null ? OneDnn.segment(call.c0()) : zeros(ec.scratch(cBytes));
-    MemorySegment hNs = call.hN() != null ? OneDnn.segment(call.hN()) : ec.scratch(hBytes);
-    MemorySegment cNs =
-        !lstm ? null : call.cN() != null ? OneDnn.segment(call.cN()) : ec.scratch(cBytes);
-    MemorySegment ys = OneDnn.segment(call.y());
-    runGroups(call, ec, 0, OneDnn.segment(call.x()), ys, h0s, c0s, hNs, cNs);
+    MemorySegment h0s = stateIn(call.h0(), ec, hBytes);
+    MemorySegment hNs = stateOut(call.hN(), ec, hBytes);
+    runGroups(
+        call,
+        ec,
+        0,
+        OneDnn.segment(call.x()),
+        OneDnn.segment(call.y()),
+        h0s,
+        cellIn(call, ec),
+        hNs,
+        cellOut(call, ec));
+  }
+
+  /** A state the call gives, or zeros from the call's scratch where it gives none. */
+  private static MemorySegment stateIn(Tensor t, ExecContext ec, long bytes) {
+    return t != null ? OneDnn.segment(t) : zeros(ec.scratch(bytes));
+  }
+
+  /** A final state the call asks for, or scratch to discard it into. */
+  private static MemorySegment stateOut(Tensor t, ExecContext ec, long bytes) {
+    return t != null ? OneDnn.segment(t) : ec.scratch(bytes);
+  }
+
+  /** The initial LSTM cell state (f32 in every precision); null for other cells. */
+  private MemorySegment cellIn(RnnStack.Call call, ExecContext ec) {
+    return stack.lstm ? stateIn(call.c0(), ec, stack.stateBytes(call.batch(), stack.hidden)) : null;
+  }
+
+  /** The final LSTM cell state; null for other cells. */
+  private MemorySegment cellOut(RnnStack.Call call, ExecContext ec) {
+    return stack.lstm
+        ? stateOut(call.cN(), ec, stack.stateBytes(call.batch(), stack.hidden))
+        : null;
   }
 
   /**
@@ -77,10 +100,8 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
    * between groups stay bf16, the LSTM cell state f32.
    */
   private void runBf16(RnnStack.Call call, ExecContext ec) {
-    boolean lstm = stack.lstm;
     int batch = call.batch();
     long hN = stack.stateBytes(batch, stack.hout) / 4; // elements
-    long cBytes = stack.stateBytes(batch, stack.hidden);
     long xN = call.x().size();
     MemorySegment x16 = ec.scratch(xN * 2);
     Reduced.toBf16(OneDnn.segment(call.x()), x16, xN);
@@ -90,13 +111,9 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
     } else {
       zeros(h0s);
     }
-    MemorySegment c0s =
-        !lstm ? null : call.c0() != null ? OneDnn.segment(call.c0()) : zeros(ec.scratch(cBytes));
     MemorySegment hNs = ec.scratch(hN * 2);
-    MemorySegment cNs =
-        !lstm ? null : call.cN() != null ? OneDnn.segment(call.cN()) : ec.scratch(cBytes);
     MemorySegment y16 = ec.scratch(stack.layerBytes(call.steps(), batch, 2));
-    runGroups(call, ec, 0, x16, y16, h0s, c0s, hNs, cNs);
+    runGroups(call, ec, 0, x16, y16, h0s, cellIn(call, ec), hNs, cellOut(call, ec));
     if (call.y() != null) {
       Reduced.fromBf16(y16, OneDnn.segment(call.y()), call.y().size());
     }
@@ -120,16 +137,19 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
     int range = Reduced.rangeExponent(max);
     MemorySegment x8 = ec.scratch(xN);
     Reduced.toU8(xs, x8, xN, Reduced.dataScale(range));
-    boolean lstm = stack.lstm;
     long hBytes = stack.stateBytes(call.batch(), stack.hout);
-    long cBytes = stack.stateBytes(call.batch(), stack.hidden);
-    MemorySegment h0s = call.h0() != null ? OneDnn.segment(call.h0()) : zeros(ec.scratch(hBytes));
-    MemorySegment c0s =
-        !lstm ? null : call.c0() != null ? OneDnn.segment(call.c0()) : zeros(ec.scratch(cBytes));
-    MemorySegment hNs = call.hN() != null ? OneDnn.segment(call.hN()) : ec.scratch(hBytes);
-    MemorySegment cNs =
-        !lstm ? null : call.cN() != null ? OneDnn.segment(call.cN()) : ec.scratch(cBytes);
-    runGroups(call, ec, range, x8, OneDnn.segment(call.y()), h0s, c0s, hNs, cNs);
+    MemorySegment h0s = stateIn(call.h0(), ec, hBytes);
+    MemorySegment hNs = stateOut(call.hN(), ec, hBytes);
+    runGroups(
+        call,
+        ec,
+        range,
+        x8,
+        OneDnn.segment(call.y()),
+        h0s,
+        cellIn(call, ec),
+        hNs,
+        cellOut(call, ec));
   }
 
   /**
