@@ -105,7 +105,7 @@ public final class Sgemm {
    * ran 11.3 µs, 28 µs once native ones had run through the same kernel (two segment kinds at one
    * call site), and made the native ones slower too.
    */
-  public static final class Panels {
+  public static final class Panels implements PackedWeights {
     final Format format;
     final MemorySegment seg; // F32: [panels][k][NR] floats; BF16: [panels][k][NR/2] ints, see
     // Format.BF16; I8: [panels][k][NR] bytes
@@ -164,19 +164,32 @@ public final class Sgemm {
       return dst;
     }
 
-    /** Depth (rows of B). */
+    @Override
     public int k() {
       return k;
     }
 
-    /** Number of column panels. */
+    @Override
     public int panels() {
       return panels;
     }
 
-    /** Packed columns: {@code panels · NR}. */
-    public int columns() {
-      return panels * NR;
+    @Override
+    public void multiply(
+        int m,
+        float[] a,
+        int aOff,
+        int lda,
+        int p0,
+        int p1,
+        float[] c,
+        int cOff,
+        int ldc,
+        Mode mode,
+        float[] bias,
+        int biasOff,
+        boolean descending) {
+      gemm(m, a, aOff, lda, this, p0, p1, c, cOff, ldc, mode, bias, biasOff, descending);
     }
 
     /** How the elements are stored. */

@@ -5,6 +5,7 @@ import dev.jrnn.Precision;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
+import dev.jrnn.kernels.PackedWeights;
 import dev.jrnn.kernels.Simd;
 import dev.jrnn.kernels.WorkerPool;
 import dev.jrnn.spi.Availability;
@@ -51,6 +52,30 @@ public final class JavaBackend implements Backend {
     return null; // every op, dropout inside recurrent stacks included
   }
 
+  /**
+   * Packs weight matrix {@code name} of {@code weights} ({@code [*, k]}, row-major, with its {@code
+   * .scale} when int8) for products {@code x · Wᵀ}: packed column {@code j} is row {@code
+   * colToRow[j]}, or zeros where that is -1.
+   */
+  @FunctionalInterface
+  public interface WeightPacker {
+    PackedWeights pack(Map<String, Tensor> weights, String name, int k, int[] colToRow);
+  }
+
+  /**
+   * A recurrent layer stack for inference on java's step loop and fused cells, with its matrix
+   * products packed by {@code packer}, on {@code pool}'s threads: how another backend runs layers
+   * with products of its own (onednn's bf16 and int8 at small batch).
+   */
+  public static CompiledNode recurrentLayer(
+      Op.RecurrentLayer op,
+      String node,
+      Map<String, Tensor> weights,
+      WorkerPool pool,
+      WeightPacker packer) {
+    return new JavaRecurrent(op, node, weights, pool, packer);
+  }
+
   @Override
   public Context open(Options options) {
     WorkerPool pool = new WorkerPool(options.threadCount());
@@ -60,7 +85,12 @@ public final class JavaBackend implements Backend {
       @Override
       public CompiledNode compile(Node node, Map<String, Tensor> weights) {
         if (node.op() instanceof Op.RecurrentLayer r) {
-          return new JavaRecurrent(r, node.name(), weights, pool, packed);
+          return new JavaRecurrent(
+              r,
+              node.name(),
+              weights,
+              pool,
+              (w, name, k, map) -> JavaOps.packRows(w, name, k, map, packed));
         }
         return JavaOps.compile(node, weights, packed);
       }

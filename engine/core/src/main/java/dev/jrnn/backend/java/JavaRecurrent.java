@@ -5,12 +5,12 @@ import dev.jrnn.Tensor;
 import dev.jrnn.ir.Op;
 import dev.jrnn.kernels.Act;
 import dev.jrnn.kernels.Cells;
+import dev.jrnn.kernels.PackedWeights;
 import dev.jrnn.kernels.Sgemm;
 import dev.jrnn.kernels.Simd;
 import dev.jrnn.kernels.WorkerPool;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.ExecContext;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
@@ -72,11 +72,11 @@ final class JavaRecurrent implements CompiledNode {
   private static final class Dir {
     final boolean reverse;
     final int inSize;
-    Sgemm.Panels w; // [inSize -> ldg]
+    PackedWeights w; // [inSize -> ldg]
     float[] bias; // [ldg]
-    Sgemm.Panels r; // [hout -> ldg] (GRU reset-first: z, r gates only)
-    Sgemm.Panels rn; // GRU reset-first: n gate [hout -> hp]
-    Sgemm.Panels wp; // projection [hidden -> pp]
+    PackedWeights r; // [hout -> ldg] (GRU reset-first: z, r gates only)
+    PackedWeights rn; // GRU reset-first: n gate [hout -> hp]
+    PackedWeights wp; // projection [hidden -> pp]
     Cells.Lstm lstm;
     Cells.Gru gru;
     Cells.Rnn rnn;
@@ -87,13 +87,13 @@ final class JavaRecurrent implements CompiledNode {
     }
   }
 
-  /** Packs the weights of {@code node} into {@code arena} (aligned, freed with the session). */
+  /** Packs the weights of {@code node} with {@code packer}. */
   JavaRecurrent(
       Op.RecurrentLayer op,
       String node,
       Map<String, Tensor> weights,
       WorkerPool pool,
-      Arena arena) {
+      JavaBackend.WeightPacker packer) {
     this.op = op;
     this.spec = op.spec();
     this.cell = spec.cell();
@@ -118,18 +118,19 @@ final class JavaRecurrent implements CompiledNode {
     this.layers = new Dir[spec.layers()][dirs];
     for (int l = 0; l < spec.layers(); l++) {
       for (int d = 0; d < dirs; d++) {
-        layers[l][d] = pack(node, l, d, weights, arena);
+        layers[l][d] = pack(node, l, d, weights, packer);
       }
     }
   }
 
-  private Dir pack(String node, int l, int d, Map<String, Tensor> weights, Arena arena) {
+  private Dir pack(
+      String node, int l, int d, Map<String, Tensor> weights, JavaBackend.WeightPacker packer) {
     String pre = op.weightPrefix(node, l, d);
     Dir dir = new Dir(op.isReverse(d), op.layerInputSize(l));
     float[] bw = weights.get(pre + "bW").toFloatArray();
     float[] br = weights.get(pre + "bR").toFloatArray();
     int[] all = columns(0, gates, gates);
-    dir.w = JavaOps.packRows(weights, pre + "W", dir.inSize, all, arena);
+    dir.w = packer.pack(weights, pre + "W", dir.inSize, all);
     dir.bias = new float[dir.w.columns()];
     boolean lbr = cell == Recurrent.Cell.GRU && spec.isLinearBeforeReset();
     for (int j = 0; j < all.length; j++) {
@@ -140,17 +141,17 @@ final class JavaRecurrent implements CompiledNode {
       }
     }
     if (resetFirst) {
-      dir.r = JavaOps.packRows(weights, pre + "R", hout, columns(0, 2, 2), arena);
-      dir.rn = JavaOps.packRows(weights, pre + "R", hout, columns(2, 1, 1), arena);
+      dir.r = packer.pack(weights, pre + "R", hout, columns(0, 2, 2));
+      dir.rn = packer.pack(weights, pre + "R", hout, columns(2, 1, 1));
     } else {
-      dir.r = JavaOps.packRows(weights, pre + "R", hout, all, arena);
+      dir.r = packer.pack(weights, pre + "R", hout, all);
     }
     if (spec.projection() > 0) {
       int[] map = new int[pp];
       for (int j = 0; j < pp; j++) {
         map[j] = j < hout ? j : -1;
       }
-      dir.wp = JavaOps.packRows(weights, pre + "Wp", hidden, map, arena);
+      dir.wp = packer.pack(weights, pre + "Wp", hidden, map);
     }
     int dd = d;
     Act f = JavaOps.act(spec.activation(dd, 0));
@@ -454,12 +455,11 @@ final class JavaRecurrent implements CompiledNode {
       int chunkStart = timeReversed ? t - c0 - tc : c0;
       float[] gbuf = gatesBuf[d];
       if (k == c0) { // input projection of the next chunk of steps, my columns only
-        Sgemm.gemm(
+        dir.w.multiply(
             tc * n,
             x,
             chunkStart * n * dir.inSize,
             dir.inSize,
-            dir.w,
             b0 * gates * BW / NR,
             b1 * gates * BW / NR,
             gbuf,
@@ -467,7 +467,8 @@ final class JavaRecurrent implements CompiledNode {
             ldg,
             Sgemm.Mode.BIAS,
             dir.bias,
-            0);
+            0,
+            false);
       }
       int tIn = timeReversed ? t - 1 - k : k; // time index of step k in the projected chunk
       int gOff = (tIn - chunkStart) * n * ldg;
@@ -535,12 +536,11 @@ final class JavaRecurrent implements CompiledNode {
                 gbuf, gOff, ldg, gh, ldzr, hsq, prev, hs, rhBuf[d], hp, rows, b0, b1, dir.gru);
             team.barrier(stepBarrier, workers); // R_n needs all of r⊙h
             // R_n reads r⊙h [N, hp] instead of h
-            Sgemm.gemm(
+            dir.rn.multiply(
                 rows,
                 rhBuf[d],
                 0,
                 hp,
-                dir.rn,
                 b0 * BW / NR,
                 b1 * BW / NR,
                 ghnBuf[d],
@@ -558,8 +558,8 @@ final class JavaRecurrent implements CompiledNode {
       }
       if (pp > 0) {
         team.barrier(stepBarrier, workers); // the projection needs all of h before it
-        Sgemm.gemm(
-            rows, hraw[d], 0, hp, dir.wp, q0, q1, hsq, next, hs, Sgemm.Mode.OVERWRITE, null, 0);
+        dir.wp.multiply(
+            rows, hraw[d], 0, hp, q0, q1, hsq, next, hs, Sgemm.Mode.OVERWRITE, null, 0, false);
       }
     }
 
@@ -571,7 +571,7 @@ final class JavaRecurrent implements CompiledNode {
         int rows,
         float[] h,
         int hOff,
-        Sgemm.Panels r,
+        PackedWeights r,
         int width,
         int b0,
         int b1,
@@ -580,12 +580,11 @@ final class JavaRecurrent implements CompiledNode {
         int ldc,
         Sgemm.Mode mode,
         boolean zigzag) {
-      Sgemm.gemm(
+      r.multiply(
           rows,
           h,
           hOff,
           hs,
-          r,
           b0 * width * BW / NR,
           b1 * width * BW / NR,
           c,
