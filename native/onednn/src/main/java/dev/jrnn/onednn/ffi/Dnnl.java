@@ -123,6 +123,15 @@ public class Dnnl extends Dnnl$shared {
     public static int dnnl_not_required() {
         return dnnl_not_required;
     }
+    private static final int dnnl_bf16 = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_bf16 = 2
+     * }
+     */
+    public static int dnnl_bf16() {
+        return dnnl_bf16;
+    }
     private static final int dnnl_f32 = (int)3L;
     /**
      * {@snippet lang=c :
@@ -132,6 +141,33 @@ public class Dnnl extends Dnnl$shared {
     public static int dnnl_f32() {
         return dnnl_f32;
     }
+    private static final int dnnl_s32 = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_s32 = 4
+     * }
+     */
+    public static int dnnl_s32() {
+        return dnnl_s32;
+    }
+    private static final int dnnl_s8 = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_s8 = 5
+     * }
+     */
+    public static int dnnl_s8() {
+        return dnnl_s8;
+    }
+    private static final int dnnl_u8 = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_u8 = 6
+     * }
+     */
+    public static int dnnl_u8() {
+        return dnnl_u8;
+    }
     private static final int dnnl_format_tag_any = (int)1L;
     /**
      * {@snippet lang=c :
@@ -140,6 +176,15 @@ public class Dnnl extends Dnnl$shared {
      */
     public static int dnnl_format_tag_any() {
         return dnnl_format_tag_any;
+    }
+    private static final int dnnl_ab = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_ab = 3
+     * }
+     */
+    public static int dnnl_ab() {
+        return dnnl_ab;
     }
     private static final int dnnl_tnc = (int)4L;
     /**
@@ -366,6 +411,24 @@ public class Dnnl extends Dnnl$shared {
     public static int dnnl_scratchpad_mode_user() {
         return dnnl_scratchpad_mode_user;
     }
+    private static final int dnnl_query_impl_info_str = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_query_impl_info_str = 8
+     * }
+     */
+    public static int dnnl_query_impl_info_str() {
+        return dnnl_query_impl_info_str;
+    }
+    private static final int dnnl_query_weights_md = (int)131L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_query_weights_md = 131
+     * }
+     */
+    public static int dnnl_query_weights_md() {
+        return dnnl_query_weights_md;
+    }
     private static final int dnnl_query_workspace_md = (int)135L;
     /**
      * {@snippet lang=c :
@@ -520,6 +583,69 @@ public class Dnnl extends Dnnl$shared {
                 traceDowncall("dnnl_primitive_desc_destroy", primitive_desc);
             }
             return (int)mh$.invokeExact(primitive_desc);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_primitive_desc_query {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Dnnl.C_INT,
+            Dnnl.C_POINTER,
+            Dnnl.C_INT,
+            Dnnl.C_INT,
+            Dnnl.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_desc_query");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
+     * }
+     */
+    public static FunctionDescriptor dnnl_primitive_desc_query$descriptor() {
+        return dnnl_primitive_desc_query.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
+     * }
+     */
+    public static MethodHandle dnnl_primitive_desc_query$handle() {
+        return dnnl_primitive_desc_query.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
+     * }
+     */
+    public static MemorySegment dnnl_primitive_desc_query$address() {
+        return dnnl_primitive_desc_query.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, dnnl_query_t what, int index, void *result)
+     * }
+     */
+    public static int dnnl_primitive_desc_query(MemorySegment primitive_desc, int what, int index, MemorySegment result) {
+        var mh$ = dnnl_primitive_desc_query.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_primitive_desc_query", primitive_desc, what, index, result);
+            }
+            return (int)mh$.invokeExact(primitive_desc, what, index, result);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1381,6 +1507,71 @@ public class Dnnl extends Dnnl$shared {
                 traceDowncall("dnnl_reorder_primitive_desc_create", reorder_primitive_desc, src_desc, src_engine, dst_desc, dst_engine, attr);
             }
             return (int)mh$.invokeExact(reorder_primitive_desc, src_desc, src_engine, dst_desc, dst_engine, attr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_inner_product_forward_desc_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Dnnl.C_INT,
+            Dnnl.C_POINTER,
+            Dnnl.C_INT,
+            Dnnl.C_POINTER,
+            Dnnl.C_POINTER,
+            Dnnl.C_POINTER,
+            Dnnl.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_inner_product_forward_desc_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_desc_init(dnnl_inner_product_desc_t *ip_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static FunctionDescriptor dnnl_inner_product_forward_desc_init$descriptor() {
+        return dnnl_inner_product_forward_desc_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_desc_init(dnnl_inner_product_desc_t *ip_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static MethodHandle dnnl_inner_product_forward_desc_init$handle() {
+        return dnnl_inner_product_forward_desc_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_desc_init(dnnl_inner_product_desc_t *ip_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static MemorySegment dnnl_inner_product_forward_desc_init$address() {
+        return dnnl_inner_product_forward_desc_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_inner_product_forward_desc_init(dnnl_inner_product_desc_t *ip_desc, dnnl_prop_kind_t prop_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static int dnnl_inner_product_forward_desc_init(MemorySegment ip_desc, int prop_kind, MemorySegment src_desc, MemorySegment weights_desc, MemorySegment bias_desc, MemorySegment dst_desc) {
+        var mh$ = dnnl_inner_product_forward_desc_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_inner_product_forward_desc_init", ip_desc, prop_kind, src_desc, weights_desc, bias_desc, dst_desc);
+            }
+            return (int)mh$.invokeExact(ip_desc, prop_kind, src_desc, weights_desc, bias_desc, dst_desc);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -2619,7 +2810,7 @@ public class Dnnl extends Dnnl$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
+     * const dnnl_version_t *dnnl_version(void)
      * }
      */
     public static FunctionDescriptor dnnl_version$descriptor() {
@@ -2629,7 +2820,7 @@ public class Dnnl extends Dnnl$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
+     * const dnnl_version_t *dnnl_version(void)
      * }
      */
     public static MethodHandle dnnl_version$handle() {
@@ -2639,7 +2830,7 @@ public class Dnnl extends Dnnl$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
+     * const dnnl_version_t *dnnl_version(void)
      * }
      */
     public static MemorySegment dnnl_version$address() {
@@ -2648,7 +2839,7 @@ public class Dnnl extends Dnnl$shared {
 
     /**
      * {@snippet lang=c :
-     * const dnnl_version_t *dnnl_version()
+     * const dnnl_version_t *dnnl_version(void)
      * }
      */
     public static MemorySegment dnnl_version() {
@@ -2663,6 +2854,15 @@ public class Dnnl extends Dnnl$shared {
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
+    }
+    private static final int DNNL_ARG_SRC = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_SRC 1
+     * }
+     */
+    public static int DNNL_ARG_SRC() {
+        return DNNL_ARG_SRC;
     }
     private static final int DNNL_ARG_SRC_LAYER = (int)1L;
     /**
@@ -2700,6 +2900,15 @@ public class Dnnl extends Dnnl$shared {
     public static int DNNL_ARG_SRC_ITER_C() {
         return DNNL_ARG_SRC_ITER_C;
     }
+    private static final int DNNL_ARG_DST = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_DST 17
+     * }
+     */
+    public static int DNNL_ARG_DST() {
+        return DNNL_ARG_DST;
+    }
     private static final int DNNL_ARG_TO = (int)17L;
     /**
      * {@snippet lang=c :
@@ -2735,6 +2944,15 @@ public class Dnnl extends Dnnl$shared {
      */
     public static int DNNL_ARG_DST_ITER_C() {
         return DNNL_ARG_DST_ITER_C;
+    }
+    private static final int DNNL_ARG_WEIGHTS = (int)33L;
+    /**
+     * {@snippet lang=c :
+     * #define DNNL_ARG_WEIGHTS 33
+     * }
+     */
+    public static int DNNL_ARG_WEIGHTS() {
+        return DNNL_ARG_WEIGHTS;
     }
     private static final int DNNL_ARG_WEIGHTS_LAYER = (int)33L;
     /**
