@@ -45,13 +45,13 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * {@code make bench}: the standard suite in one run and one table. Measures the machine's FMA peak
  * (1 and 2 threads), the SGEMM kernel at 1024³ on one core, and W1–W5 on every available jrnn
  * backend and on ONNX Runtime Java, with 1 and 2 threads, all under JMH; then the reduced-precision
- * weights (bf16, int8) on each jrnn backend whose session reads them natively: {@code java} at W1,
- * W2, W4 and W5, the others at W4 and W5 (a backend the session widens to f32 is listed, not
- * timed). Checks every engine's output against the {@code reference} backend in f32; prints
- * workload × engine × precision × threads → median ms, GFLOP/s, % of peak, GB/s of recurrent weight
- * traffic, time relative to the best f32 peer (ONNX Runtime, oneDNN) and the max difference. The
- * table is also written to {@code bench/target/bench-table.md}, and a chart of each workload's
- * times relative to the best peer to {@code bench/target/bench-chart.png}.
+ * weights (bf16, int8) on each jrnn backend whose session reads them natively, at W1, W2, W4 and W5
+ * (a backend the session widens to f32 is listed, not timed). Checks every engine's output against
+ * the {@code reference} backend in f32; prints workload × engine × precision × threads → median ms,
+ * GFLOP/s, % of peak, GB/s of recurrent weight traffic, time relative to the best f32 peer (ONNX
+ * Runtime, oneDNN) and the max difference. The table is also written to {@code
+ * bench/target/bench-table.md}, and a chart of each workload's times relative to the best peer to
+ * {@code bench/target/bench-chart.png}.
  *
  * <p>Options: {@code --workloads W1,W3}, {@code --engines java,ort}, {@code --threads 1,2}, {@code
  * --precisions f32,bf16,int8}, {@code --reduced-workloads W1,W2} (where every backend's reduced
@@ -65,17 +65,11 @@ public final class Suite {
   static final List<String> PEERS = List.of("ort", "onednn");
 
   /**
-   * Where {@code java}'s reduced precisions are timed by default: batch 1 (bandwidth-bound) and
-   * batch 64 (compute-bound), LSTM and GRU. W3 is left out to keep {@code make bench} near five
-   * minutes.
+   * Where the jrnn backends' reduced precisions are timed by default: batch 1 (bandwidth-bound, and
+   * onednn's step loop on AMX/VNNI products) and batch 64 (compute-bound), LSTM and GRU. W3 is left
+   * out to keep {@code make bench} near eight minutes.
    */
-  static final List<String> JAVA_REDUCED = List.of("W1", "W2", "W4", "W5");
-
-  /**
-   * Where any other jrnn backend's reduced precisions (oneDNN's bf16 on AVX512_BF16, its int8) are
-   * timed by default: batch 64, where the issue's goal compares them.
-   */
-  static final List<String> OTHER_REDUCED = List.of("W4", "W5");
+  static final List<String> REDUCED = List.of("W1", "W2", "W4", "W5");
 
   /** One-second JMH iterations per workload trial (without {@code --quick}). */
   static final int WORKLOAD_WARMUPS = 2;
@@ -138,9 +132,7 @@ public final class Suite {
             : null;
     BiPredicate<String, String> reducedAt =
         (engine, workload) ->
-            (reducedOption != null
-                    ? reducedOption
-                    : engine.equals("java") ? JAVA_REDUCED : OTHER_REDUCED)
+            (reducedOption != null ? reducedOption : REDUCED)
                 .stream().anyMatch(workload::equalsIgnoreCase);
     boolean quick = opt.containsKey("quick");
     System.out.println(
@@ -230,13 +222,9 @@ public final class Suite {
                 + " (a reduced precision's accuracy cost).%n"
                 + "Reduced precisions are timed %s.%n",
             PEERS,
-            reducedOption != null
-                ? "at " + String.join(", ", reducedOption)
-                : "at "
-                    + String.join(", ", JAVA_REDUCED)
-                    + " on java and at "
-                    + String.join(", ", OTHER_REDUCED)
-                    + " on the other jrnn backends whose sessions read them"));
+            "at "
+                + String.join(", ", reducedOption != null ? reducedOption : REDUCED)
+                + " on the jrnn backends whose sessions read them"));
     check
         .widened()
         .forEach(

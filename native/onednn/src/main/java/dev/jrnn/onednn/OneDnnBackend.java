@@ -9,8 +9,10 @@ import dev.jrnn.Options;
 import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
 import dev.jrnn.Tensor;
+import dev.jrnn.backend.java.JavaBackend;
 import dev.jrnn.ir.Node;
 import dev.jrnn.ir.Op;
+import dev.jrnn.kernels.WorkerPool;
 import dev.jrnn.onednn.ffi.Dnnl;
 import dev.jrnn.spi.Availability;
 import dev.jrnn.spi.Backend;
@@ -27,7 +29,9 @@ import java.util.Map;
  * logistic), LSTM with peepholes and projection, GRU and linear-before-reset GRU, in every
  * direction and merge. Runs recurrent layers only; everything else, and the recurrent features
  * oneDNN lacks (per-row sequence lengths, clip, coupled gates, other activations), is placed on
- * {@code java} by the session, which logs it.
+ * {@code java} by the session, which logs it. With bf16 or int8 weights, small batches run on
+ * java's step loop and fused cells with oneDNN's inner-product primitive for the matrix products
+ * (see {@link Reduced}).
  *
  * <p>Training: {@code forward_training} keeps oneDNN's workspace for the backward primitives
  * ({@link OneDnnTrainable}). Primitives are made per shape (T, N) and the most recently used shapes
@@ -35,7 +39,9 @@ import java.util.Map;
  *
  * <p>Threads: Debian's libdnnl2 is built with OpenMP. Each call sets the calling thread's OpenMP
  * thread count to {@code Options.threads} ({@code omp_set_num_threads}), so the option takes effect
- * per session; {@code OMP_NUM_THREADS} only sets the default for other callers.
+ * per session; {@code OMP_NUM_THREADS} only sets the default for other callers. The step loop runs
+ * on a jrnn thread pool of {@code Options.threads} threads per session, each calling oneDNN on one
+ * OpenMP thread for its share of the columns.
  */
 public final class OneDnnBackend implements Backend {
 
@@ -88,9 +94,10 @@ public final class OneDnnBackend implements Backend {
   }
 
   /**
-   * Recurrent layers in bf16 (where the CPU has AVX512_BF16) and in int8 (LSTM without peepholes or
-   * projection, GRU without linear-before-reset, on AVX512_VNNI); see {@link Reduced} for the
-   * formats and {@link #reducedWhyNot} for the reasons of a refusal.
+   * Recurrent layers in bf16 (where the CPU has AVX512_BF16) and in int8 (where it has
+   * AVX512_VNNI): small batches on java's step loop with oneDNN's products, larger ones on the RNN
+   * primitive where it takes the layer; see {@link Reduced} for the paths and formats and {@link
+   * #reducedWhyNot} for the reasons of a refusal.
    */
   @Override
   public boolean reducedWeights(Node node, Precision p) {
@@ -147,7 +154,9 @@ public final class OneDnnBackend implements Backend {
     final Arena arena = Arena.ofShared();
     final MemorySegment engine;
     final int threads;
+    private final int stepwiseBatch = OneDnnRecurrent.stepwiseBatch();
     private final List<AutoCloseable> nodes = new ArrayList<>(); // guarded by this
+    private WorkerPool pool; // guarded by this
     private boolean closed; // guarded by this
 
     OneDnnContext(int threads) {
@@ -164,9 +173,14 @@ public final class OneDnnBackend implements Backend {
 
     @Override
     public CompiledNode compile(Node node, Map<String, Tensor> weights) {
+      Op.RecurrentLayer op = (Op.RecurrentLayer) node.op();
+      Precision p = RnnStack.matrixPrecision(op, node.name(), weights);
+      if (p == Precision.BF16 || p == Precision.INT8) {
+        return compileReduced(node, op, p, weights);
+      }
       RnnStack stack = stack(node, weights);
       try {
-        OneDnnRecurrent r = new OneDnnRecurrent(stack);
+        OneDnnRecurrent r = new OneDnnRecurrent(stack, null, stack.precision, false, 0);
         return register(
             r,
             () -> {
@@ -177,6 +191,61 @@ public final class OneDnnBackend implements Backend {
         stack.close(); // register closes it too when the context is closed: close is idempotent
         throw e;
       }
+    }
+
+    /**
+     * A layer with bf16 or int8 weights: java's step loop on {@link OneDnnProduct}s, and oneDNN's
+     * RNN primitive for batches above {@link OneDnnRecurrent#stepwiseBatch} where it runs the
+     * layer.
+     */
+    private CompiledNode compileReduced(
+        Node node, Op.RecurrentLayer op, Precision p, Map<String, Tensor> weights) {
+      checkOpen();
+      List<OneDnnProduct> products = new ArrayList<>();
+      RnnStack stack = null;
+      OneDnnRecurrent r = null;
+      try {
+        CompiledNode stepwise =
+            JavaBackend.recurrentLayer(
+                op,
+                node.name(),
+                weights,
+                pool(),
+                (w, name, k, columns) -> {
+                  OneDnnProduct product = new OneDnnProduct(engine, w, name, k, columns);
+                  products.add(product);
+                  return product;
+                });
+        if (Reduced.primitiveWhyNot(op.spec(), p) == null) {
+          stack = stack(node, weights);
+        }
+        r = new OneDnnRecurrent(stack, stepwise, p, op.spec().isBatchFirst(), stepwiseBatch);
+      } catch (RuntimeException | Error e) {
+        if (stack != null) {
+          stack.close();
+        }
+        products.forEach(OneDnnProduct::close);
+        throw e;
+      }
+      OneDnnRecurrent node1 = r;
+      RnnStack stack1 = stack;
+      return register(
+          r,
+          () -> {
+            node1.close();
+            if (stack1 != null) {
+              stack1.close();
+            }
+            products.forEach(OneDnnProduct::close);
+          });
+    }
+
+    /** The threads of java's step loop for layers on {@link OneDnnProduct}s, made on first use. */
+    private synchronized WorkerPool pool() {
+      if (pool == null) {
+        pool = new WorkerPool(threads);
+      }
+      return pool;
     }
 
     /** forward_training with the workspace and the backward primitives, for nodes onednn runs. */
@@ -248,6 +317,9 @@ public final class OneDnnBackend implements Backend {
         } catch (RuntimeException e) {
           failure = failure == null ? e : failure;
         }
+      }
+      if (pool != null) {
+        pool.close();
       }
       arena.close();
       if (failure != null) {

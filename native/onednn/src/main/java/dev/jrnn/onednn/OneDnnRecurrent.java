@@ -2,6 +2,7 @@ package dev.jrnn.onednn;
 
 import dev.jrnn.Precision;
 import dev.jrnn.Tensor;
+import dev.jrnn.ir.Op;
 import dev.jrnn.spi.CompiledNode;
 import dev.jrnn.spi.ExecContext;
 import java.lang.foreign.MemorySegment;
@@ -23,21 +24,61 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
    */
   static final int CAPACITY = Math.max(1, Integer.getInteger("jrnn.onednn.shapes", 16));
 
-  private final RnnStack stack;
+  /**
+   * The largest batch a layer with reduced weights runs on java's step loop with oneDNN's products
+   * rather than on the RNN primitive, unless {@code -Djrnn.onednn.stepwiseBatch} (read when a
+   * session opens) says otherwise.
+   */
+  static final int STEPWISE_BATCH = 2;
+
+  /** The stepwise batch limit for sessions opened now. */
+  static int stepwiseBatch() {
+    return Integer.getInteger("jrnn.onednn.stepwiseBatch", STEPWISE_BATCH);
+  }
+
+  private final RnnStack stack; // null where only the step loop runs the layer
+  private final CompiledNode stepwise; // null for f32 layers
+  private final boolean batchFirst;
+  private final int stepwiseBatch;
+  private final boolean stepwiseInt8;
   private final PrimitiveCache<Primitives[]> primitives;
 
-  OneDnnRecurrent(RnnStack stack) {
+  /**
+   * A layer on {@code stack}, and on {@code stepwise} at batches up to {@code stepwiseBatch};
+   * either may be null, not both; {@code batchFirst}: x is {@code [N, T, I]}.
+   */
+  OneDnnRecurrent(
+      RnnStack stack,
+      CompiledNode stepwise,
+      Precision precision,
+      boolean batchFirst,
+      int stepwiseBatch) {
     this.stack = stack;
+    this.stepwise = stepwise;
+    this.stepwiseInt8 = stepwise != null && precision == Precision.INT8;
+    this.batchFirst = batchFirst;
+    this.stepwiseBatch = stepwiseBatch;
     this.primitives =
-        new PrimitiveCache<>(
-            CAPACITY,
-            (steps, batch, range) ->
-                stack.create(steps, batch, range, RnnDescriptors.Prop.INFERENCE, null),
-            RnnStack::close);
+        stack == null
+            ? null
+            : new PrimitiveCache<>(
+                CAPACITY,
+                (steps, batch, range) ->
+                    stack.create(steps, batch, range, RnnDescriptors.Prop.INFERENCE, null),
+                RnnStack::close);
   }
 
   @Override
   public void run(Tensor[] in, Tensor[] out, ExecContext ec) {
+    if (stepwise != null
+        && (stack == null || in[Op.RecurrentLayer.X].dim(batchFirst ? 0 : 1) <= stepwiseBatch)) {
+      if (stepwiseInt8) { // the products quantize x and the states: name a non-finite input here
+        finite(in[Op.RecurrentLayer.X], "input x");
+        finite(in[Op.RecurrentLayer.H0], "h0");
+      }
+      stepwise.run(in, out, ec);
+      return;
+    }
     RnnStack.Call call = stack.call(in, out);
     if (call.empty()) {
       stack.runEmpty(call);
@@ -193,6 +234,13 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
     }
   }
 
+  /** Throws naming {@code what} where {@code t} (if given) holds a NaN or an infinity. */
+  private static void finite(Tensor t, String what) {
+    if (t != null) {
+      Reduced.maxAbs(t.segment(), t.size(), what);
+    }
+  }
+
   static MemorySegment zeros(MemorySegment s) {
     s.fill((byte) 0);
     return s;
@@ -200,12 +248,14 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
 
   /** Shapes whose primitives are kept now. */
   int cachedShapes() {
-    return primitives.size();
+    return primitives == null ? 0 : primitives.size();
   }
 
   /** Destroys every primitive; the stack's owner closes the stack. */
   @Override
   public void close() {
-    primitives.close();
+    if (primitives != null) {
+      primitives.close();
+    }
   }
 }

@@ -46,7 +46,7 @@ final class OneDnnTrainable implements TrainableNode, AutoCloseable {
 
   OneDnnTrainable(RnnStack stack) {
     this.stack = stack;
-    this.inference = new OneDnnRecurrent(stack);
+    this.inference = new OneDnnRecurrent(stack, null, stack.precision, false, 0);
     this.primitives = new PrimitiveCache<>(CAPACITY, this::createPair, Pair::close);
   }
 

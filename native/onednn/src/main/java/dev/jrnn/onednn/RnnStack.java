@@ -120,6 +120,26 @@ final class RnnStack implements AutoCloseable {
    */
   private static Precision precisionOf(
       Op.RecurrentLayer op, String node, Map<String, Tensor> weights) {
+    Precision p = matrixPrecision(op, node, weights);
+    if (p == null) {
+      return null;
+    }
+    Recurrent s = op.spec();
+    if (p != Precision.F32) {
+      String why = Reduced.primitiveWhyNot(s, p);
+      if (why != null) {
+        throw new IllegalArgumentException(
+            "onednn cannot run '" + node + "' with " + p + " weights: " + why);
+      }
+    }
+    return p;
+  }
+
+  /**
+   * The one precision of every weight matrix of the stack ({@code W}, {@code R}, {@code Wp}), or
+   * null when they differ.
+   */
+  static Precision matrixPrecision(Op.RecurrentLayer op, String node, Map<String, Tensor> weights) {
     Precision p = null;
     for (String m : matrices(op, node)) {
       Tensor t = weights.get(m);
@@ -131,14 +151,6 @@ final class RnnStack implements AutoCloseable {
         p = q;
       } else if (q != p) {
         return null;
-      }
-    }
-    Recurrent s = op.spec();
-    if (p != Precision.F32) {
-      String why = Reduced.whyNot(s, p);
-      if (why != null) {
-        throw new IllegalArgumentException(
-            "onednn cannot run '" + node + "' with " + p + " weights: " + why);
       }
     }
     return p;

@@ -21,9 +21,9 @@ import org.junit.jupiter.api.AfterAll;
  * initialisation) with an activation that is off by up to u; independent errors grow like √K
  * (u·√(K/H) per step and layer), and over T·L steps and layers like √(T·L); {@code s} counts the
  * independent sources (bf16: activations; int8: activations and the weights re-rounded to the
- * per-channel scale oneDNN shares between W and R). The leading 1 is the rounding of the outputs
- * themselves; 2 covers a bidirectional sum of two rounded outputs. Cases on {@code java} or widened
- * to f32 keep the suite's 1e-5.
+ * per-channel scale oneDNN's RNN primitive shares between W and R). The leading 1 is the rounding
+ * of the outputs themselves; 2 covers a bidirectional sum of two rounded outputs. Cases on {@code
+ * java} or widened to f32 keep the suite's 1e-5.
  */
 abstract class OneDnnReducedSuite extends DifferentialSuite {
 
