@@ -114,33 +114,14 @@ final class OneDnn {
    * oneDNN keeps a process-wide cache of primitives (1,024 by default): with one entry per input
    * shape it grew the RSS by ~185 MB over T = 1…2000 even though each node keeps only its 16 most
    * recent shapes. Unless {@code ONEDNN_PRIMITIVE_CACHE_CAPACITY} says otherwise, jrnn caps it at
-   * {@code -Djrnn.onednn.primitiveCache} (default 64). Called through a handle of its own, like
-   * omp_set_num_threads: the function is outside the filter of the committed bindings
-   * (jextract/dnnl.args); adding it there and running make bindings would make it a plain call.
+   * {@code -Djrnn.onednn.primitiveCache} (default 64).
    */
   private static void limitPrimitiveCache() {
     if (System.getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY") != null) {
       return;
     }
     int capacity = Integer.getInteger("jrnn.onednn.primitiveCache", 64);
-    MethodHandle set =
-        SymbolLookup.libraryLookup("libdnnl.so.2", Arena.global())
-            .find("dnnl_set_primitive_cache_capacity")
-            .map(
-                f ->
-                    Linker.nativeLinker()
-                        .downcallHandle(f, FunctionDescriptor.of(JAVA_INT, JAVA_INT)))
-            .orElseThrow(
-                () ->
-                    new IllegalStateException(
-                        "libdnnl.so.2 has no dnnl_set_primitive_cache_capacity"));
-    try {
-      check((int) set.invokeExact(capacity), "dnnl_set_primitive_cache_capacity");
-    } catch (RuntimeException | Error e) {
-      throw e;
-    } catch (Throwable e) {
-      throw new IllegalStateException("dnnl_set_primitive_cache_capacity failed", e);
-    }
+    check(Dnnl.dnnl_set_primitive_cache_capacity(capacity), "dnnl_set_primitive_cache_capacity");
   }
 
   /**
@@ -177,8 +158,8 @@ final class OneDnn {
   }
 
   /**
-   * A memory descriptor of {@code dims} of data type {@code dt} ({@link #BF16}, ...); a name of its
-   * own, as an overload of {@link #md} would take int dimensions for the type and tag.
+   * A memory descriptor of {@code dims} of data type {@code dt} ({@code Dnnl.dnnl_bf16()}, ...); a
+   * name of its own, as an overload of {@link #md} would take int dimensions for the type and tag.
    */
   static MemorySegment typedMd(Arena arena, int dt, int tag, long... dims) {
     MemorySegment md = dnnl_memory_desc_t.allocate(arena);
@@ -189,56 +170,18 @@ final class OneDnn {
     return md;
   }
 
-  // dnnl_data_type_t values of oneDNN 2.6 (dnnl_types.h) outside the committed bindings' filter.
-  static final int BF16 = 2;
-  static final int S8 = 5;
-  static final int U8 = 6;
-
   // dnnl_cpu_isa_t bits (dnnl_types.h): an ISA's value contains the bits of every ISA it extends.
+  // Plain values, not the bindings' constants: reading those loads libdnnl.so.2, which this class
+  // must survive the absence of (see availability).
   static final int ISA_AVX512_CORE_VNNI = 0x67;
   static final int ISA_AVX512_CORE_BF16 = 0xe7;
-
-  /*
-   * Functions of libdnnl.so.2 outside the filter of the committed bindings (jextract/dnnl.args),
-   * called through handles of their own like omp_set_num_threads; adding them there and running
-   * make bindings would make them plain calls.
-   */
-  private static final MethodHandle EFFECTIVE_ISA =
-      dnnlFunction("dnnl_get_effective_cpu_isa", FunctionDescriptor.of(JAVA_INT));
-  private static final MethodHandle SET_DATA_QPARAMS =
-      dnnlFunction(
-          "dnnl_primitive_attr_set_rnn_data_qparams",
-          FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_FLOAT, JAVA_FLOAT));
-  private static final MethodHandle SET_WEIGHTS_QPARAMS =
-      dnnlFunction(
-          "dnnl_primitive_attr_set_rnn_weights_qparams",
-          FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
-
-  /** A handle on {@code name} of libdnnl.so.2, or null where the library does not load. */
-  private static MethodHandle dnnlFunction(String name, FunctionDescriptor fd) {
-    try {
-      return SymbolLookup.libraryLookup("libdnnl.so.2", Arena.global())
-          .find(name)
-          .map(f -> Linker.nativeLinker().downcallHandle(f, fd))
-          .orElse(null);
-    } catch (IllegalArgumentException e) {
-      return null;
-    }
-  }
 
   /**
    * The {@code dnnl_cpu_isa_t} oneDNN dispatches to on this machine (its CPU, capped by {@code
    * ONEDNN_MAX_CPU_ISA}), or 0 where unknown.
    */
   static int effectiveIsa() {
-    if (EFFECTIVE_ISA == null || !availability().available()) {
-      return 0;
-    }
-    try {
-      return (int) EFFECTIVE_ISA.invokeExact();
-    } catch (Throwable e) {
-      throw new IllegalStateException("dnnl_get_effective_cpu_isa failed", e);
-    }
+    return availability().available() ? Dnnl.dnnl_get_effective_cpu_isa() : 0;
   }
 
   /** Whether the effective ISA includes every bit of {@code isa}. */
@@ -248,15 +191,9 @@ final class OneDnn {
 
   /** {@code dnnl_primitive_attr_set_rnn_data_qparams}: u8 = x · scale + shift, for every state. */
   static void setRnnDataQparams(MemorySegment attr, float scale, float shift) {
-    try {
-      check(
-          (int) SET_DATA_QPARAMS.invokeExact(attr, scale, shift),
-          "dnnl_primitive_attr_set_rnn_data_qparams");
-    } catch (RuntimeException | Error e) {
-      throw e;
-    } catch (Throwable e) {
-      throw new IllegalStateException("dnnl_primitive_attr_set_rnn_data_qparams failed", e);
-    }
+    check(
+        Dnnl.dnnl_primitive_attr_set_rnn_data_qparams(attr, scale, shift),
+        "dnnl_primitive_attr_set_rnn_data_qparams");
   }
 
   /**
@@ -265,15 +202,9 @@ final class OneDnn {
    */
   static void setRnnWeightsQparams(MemorySegment attr, float[] scales, Arena tmp) {
     MemorySegment s = tmp.allocateFrom(JAVA_FLOAT, scales);
-    try {
-      check(
-          (int) SET_WEIGHTS_QPARAMS.invokeExact(attr, (long) scales.length, 24, s),
-          "dnnl_primitive_attr_set_rnn_weights_qparams");
-    } catch (RuntimeException | Error e) {
-      throw e;
-    } catch (Throwable e) {
-      throw new IllegalStateException("dnnl_primitive_attr_set_rnn_weights_qparams failed", e);
-    }
+    check(
+        Dnnl.dnnl_primitive_attr_set_rnn_weights_qparams(attr, scales.length, 24, s),
+        "dnnl_primitive_attr_set_rnn_weights_qparams");
   }
 
   /** A new primitive attribute, freed with {@code tmp}. */

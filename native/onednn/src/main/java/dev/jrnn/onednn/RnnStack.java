@@ -196,12 +196,12 @@ final class RnnStack implements AutoCloseable {
       case BF16 ->
           switch (a) {
             case SRC_ITER_C, DST_ITER_C -> Dnnl.dnnl_f32();
-            default -> OneDnn.BF16;
+            default -> Dnnl.dnnl_bf16();
           };
       case INT8 ->
           switch (a) {
-            case SRC_LAYER -> OneDnn.U8;
-            case DST_LAYER -> last ? Dnnl.dnnl_f32() : OneDnn.U8;
+            case SRC_LAYER -> Dnnl.dnnl_u8();
+            case DST_LAYER -> last ? Dnnl.dnnl_f32() : Dnnl.dnnl_u8();
             default -> Dnnl.dnnl_f32();
           };
     };
@@ -214,8 +214,8 @@ final class RnnStack implements AutoCloseable {
         ? Dnnl.dnnl_f32()
         : switch (precision) {
           case F32 -> Dnnl.dnnl_f32();
-          case BF16 -> OneDnn.BF16;
-          case INT8 -> OneDnn.S8;
+          case BF16 -> Dnnl.dnnl_bf16();
+          case INT8 -> Dnnl.dnnl_s8();
         };
   }
 

@@ -299,7 +299,7 @@ final class WeightGroup implements AutoCloseable {
     int h = stack.hidden;
     // int8 matrices are f32 values in ldigo (see matrix); bf16 ones bf16
     boolean int8 = stack.precision == Precision.INT8;
-    int mt = stack.precision == Precision.BF16 ? OneDnn.BF16 : Dnnl.dnnl_f32();
+    int mt = stack.precision == Precision.BF16 ? Dnnl.dnnl_bf16() : Dnnl.dnnl_f32();
     int goi = int8 ? Dnnl.dnnl_ldigo() : Dnnl.dnnl_ldgoi();
     return switch (arg) {
       case WEIGHTS_LAYER -> OneDnn.typedMd(a, mt, goi, l, dirs, slc, g, h);

@@ -1579,6 +1579,131 @@ public class Dnnl extends Dnnl$shared {
         }
     }
 
+    private static class dnnl_primitive_attr_set_rnn_data_qparams {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Dnnl.C_INT,
+            Dnnl.C_POINTER,
+            Dnnl.C_FLOAT,
+            Dnnl.C_FLOAT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_set_rnn_data_qparams");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_rnn_data_qparams(dnnl_primitive_attr_t attr, const float scale, const float shift)
+     * }
+     */
+    public static FunctionDescriptor dnnl_primitive_attr_set_rnn_data_qparams$descriptor() {
+        return dnnl_primitive_attr_set_rnn_data_qparams.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_rnn_data_qparams(dnnl_primitive_attr_t attr, const float scale, const float shift)
+     * }
+     */
+    public static MethodHandle dnnl_primitive_attr_set_rnn_data_qparams$handle() {
+        return dnnl_primitive_attr_set_rnn_data_qparams.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_rnn_data_qparams(dnnl_primitive_attr_t attr, const float scale, const float shift)
+     * }
+     */
+    public static MemorySegment dnnl_primitive_attr_set_rnn_data_qparams$address() {
+        return dnnl_primitive_attr_set_rnn_data_qparams.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_rnn_data_qparams(dnnl_primitive_attr_t attr, const float scale, const float shift)
+     * }
+     */
+    public static int dnnl_primitive_attr_set_rnn_data_qparams(MemorySegment attr, float scale, float shift) {
+        var mh$ = dnnl_primitive_attr_set_rnn_data_qparams.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_primitive_attr_set_rnn_data_qparams", attr, scale, shift);
+            }
+            return (int)mh$.invokeExact(attr, scale, shift);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_primitive_attr_set_rnn_weights_qparams {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Dnnl.C_INT,
+            Dnnl.C_POINTER,
+            Dnnl.C_LONG,
+            Dnnl.C_INT,
+            Dnnl.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_primitive_attr_set_rnn_weights_qparams");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_rnn_weights_qparams(dnnl_primitive_attr_t attr, dnnl_dim_t count, int mask, const float *scales)
+     * }
+     */
+    public static FunctionDescriptor dnnl_primitive_attr_set_rnn_weights_qparams$descriptor() {
+        return dnnl_primitive_attr_set_rnn_weights_qparams.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_rnn_weights_qparams(dnnl_primitive_attr_t attr, dnnl_dim_t count, int mask, const float *scales)
+     * }
+     */
+    public static MethodHandle dnnl_primitive_attr_set_rnn_weights_qparams$handle() {
+        return dnnl_primitive_attr_set_rnn_weights_qparams.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_rnn_weights_qparams(dnnl_primitive_attr_t attr, dnnl_dim_t count, int mask, const float *scales)
+     * }
+     */
+    public static MemorySegment dnnl_primitive_attr_set_rnn_weights_qparams$address() {
+        return dnnl_primitive_attr_set_rnn_weights_qparams.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_primitive_attr_set_rnn_weights_qparams(dnnl_primitive_attr_t attr, dnnl_dim_t count, int mask, const float *scales)
+     * }
+     */
+    public static int dnnl_primitive_attr_set_rnn_weights_qparams(MemorySegment attr, long count, int mask, MemorySegment scales) {
+        var mh$ = dnnl_primitive_attr_set_rnn_weights_qparams.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_primitive_attr_set_rnn_weights_qparams", attr, count, mask, scales);
+            }
+            return (int)mh$.invokeExact(attr, count, mask, scales);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dnnl_vanilla_rnn_forward_desc_init {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Dnnl.C_INT,
@@ -2798,6 +2923,66 @@ public class Dnnl extends Dnnl$shared {
         }
     }
 
+    private static class dnnl_set_primitive_cache_capacity {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Dnnl.C_INT,
+            Dnnl.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_set_primitive_cache_capacity");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_set_primitive_cache_capacity(int capacity)
+     * }
+     */
+    public static FunctionDescriptor dnnl_set_primitive_cache_capacity$descriptor() {
+        return dnnl_set_primitive_cache_capacity.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_set_primitive_cache_capacity(int capacity)
+     * }
+     */
+    public static MethodHandle dnnl_set_primitive_cache_capacity$handle() {
+        return dnnl_set_primitive_cache_capacity.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_set_primitive_cache_capacity(int capacity)
+     * }
+     */
+    public static MemorySegment dnnl_set_primitive_cache_capacity$address() {
+        return dnnl_set_primitive_cache_capacity.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_set_primitive_cache_capacity(int capacity)
+     * }
+     */
+    public static int dnnl_set_primitive_cache_capacity(int capacity) {
+        var mh$ = dnnl_set_primitive_cache_capacity.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_set_primitive_cache_capacity", capacity);
+            }
+            return (int)mh$.invokeExact(capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dnnl_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Dnnl.C_POINTER    );
@@ -2849,6 +3034,64 @@ public class Dnnl extends Dnnl$shared {
                 traceDowncall("dnnl_version");
             }
             return (MemorySegment)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_get_effective_cpu_isa {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Dnnl.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_get_effective_cpu_isa");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_cpu_isa_t dnnl_get_effective_cpu_isa(void)
+     * }
+     */
+    public static FunctionDescriptor dnnl_get_effective_cpu_isa$descriptor() {
+        return dnnl_get_effective_cpu_isa.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_cpu_isa_t dnnl_get_effective_cpu_isa(void)
+     * }
+     */
+    public static MethodHandle dnnl_get_effective_cpu_isa$handle() {
+        return dnnl_get_effective_cpu_isa.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_cpu_isa_t dnnl_get_effective_cpu_isa(void)
+     * }
+     */
+    public static MemorySegment dnnl_get_effective_cpu_isa$address() {
+        return dnnl_get_effective_cpu_isa.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_cpu_isa_t dnnl_get_effective_cpu_isa(void)
+     * }
+     */
+    public static int dnnl_get_effective_cpu_isa() {
+        var mh$ = dnnl_get_effective_cpu_isa.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_get_effective_cpu_isa");
+            }
+            return (int)mh$.invokeExact();
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
