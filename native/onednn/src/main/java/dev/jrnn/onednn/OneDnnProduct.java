@@ -17,6 +17,7 @@ import dev.jrnn.kernels.Simd;
 import dev.jrnn.onednn.ffi.Dnnl;
 import dev.jrnn.onednn.ffi.dnnl_exec_arg_t;
 import dev.jrnn.onednn.ffi.dnnl_inner_product_desc_t;
+import dev.jrnn.onednn.ffi.dnnl_matmul_desc_t;
 import dev.jrnn.onednn.ffi.dnnl_memory_desc_t;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,12 +32,15 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A bf16 or int8 weight matrix multiplied by oneDNN's inner-product primitive, for java's recurrent
- * step loop ({@code JavaBackend.recurrentLayer}): the products C = A·B of a layer whose weights are
- * reduced, on the instructions the Vector API does not reach — AVX512_BF16 and AMX-BF16 dot
- * products for bf16, AVX512_VNNI and AMX-INT8 for int8 (measured on this project's Intel machine, M
- * = 1, K = 256, N = 1024, one thread: 5.4 µs bf16 and 3.1 µs int8 against 6.9–7.8 and 10.9–11.1 µs
- * for java's widening GEMVs; M = 128: 50 and 28 µs against ~400 µs f32).
+ * A bf16 or int8 weight matrix multiplied by a oneDNN primitive, for java's recurrent step loop
+ * ({@code JavaBackend.recurrentLayer}): the products C = A·B of a layer whose weights are reduced,
+ * on the instructions the Vector API does not reach — AVX512_BF16 and AMX-BF16 dot products for
+ * bf16, AVX512_VNNI and AMX-INT8 for int8. Which primitive is measured (this project's Intel
+ * machine, one thread, W1's recurrent product M = 1, K = 256, N = 1024, alone): bf16 on the inner
+ * product (5.4 µs, AMX; matmul 6.7 µs, and W1 1.24 against 1.07 ms in the step loop), int8 on
+ * matmul (2.6 µs, VNNI; the inner product picks AMX, 3.1 µs, and W1 took 0.75 against 0.58 ms in
+ * the step loop). java's widening GEMVs take 6.9–7.8 (bf16) and 10.9–11.1 µs (int8); W1's input
+ * projection (M = 128) 50 µs bf16 and 28 µs int8 on AMX against ~400 µs in f32.
  *
  * <ul>
  *   <li><b>bf16</b>: each row of A is rounded to bf16 (nearest, ties to even); the primitive
@@ -400,7 +404,12 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
       MemorySegment data = arena.allocate(Dnnl.dnnl_memory_desc_get_size(md), 64);
       MemorySegment memory = OneDnn.memory(engine, md, data, tmp);
       reordered.add(new Reordered(p0, p1, md, memory));
-      MemorySegment plainMd = OneDnn.typedMd(tmp, type, Dnnl.dnnl_ab(), columns, k);
+      // the plain rows are [columns][k]: the inner product's [columns, k] in ab, matmul's B [k,
+      // columns] in ba
+      MemorySegment plainMd =
+          int8
+              ? OneDnn.typedMd(tmp, type, Dnnl.dnnl_ba(), k, columns)
+              : OneDnn.typedMd(tmp, type, Dnnl.dnnl_ab(), columns, k);
       OneDnn.reorder(
           engine,
           plainMd,
@@ -439,13 +448,28 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
         dstMd =
             OneDnn.typedMd(
                 memory, int8 ? Dnnl.dnnl_s32() : Dnnl.dnnl_f32(), Dnnl.dnnl_ab(), m, columns);
-        MemorySegment anyWeights =
-            OneDnn.typedMd(tmp, weightType, Dnnl.dnnl_format_tag_any(), columns, k);
-        MemorySegment desc = dnnl_inner_product_desc_t.allocate(tmp);
-        check(
-            Dnnl.dnnl_inner_product_forward_desc_init(
-                desc, Dnnl.dnnl_forward_inference(), srcMd, anyWeights, MemorySegment.NULL, dstMd),
-            "dnnl_inner_product_forward_desc_init");
+        MemorySegment desc;
+        if (int8) { // matmul: B is [k, columns]
+          MemorySegment anyWeights =
+              OneDnn.typedMd(tmp, weightType, Dnnl.dnnl_format_tag_any(), k, columns);
+          desc = dnnl_matmul_desc_t.allocate(tmp);
+          check(
+              Dnnl.dnnl_matmul_desc_init(desc, srcMd, anyWeights, MemorySegment.NULL, dstMd),
+              "dnnl_matmul_desc_init");
+        } else { // inner product: weights are [columns, k]
+          MemorySegment anyWeights =
+              OneDnn.typedMd(tmp, weightType, Dnnl.dnnl_format_tag_any(), columns, k);
+          desc = dnnl_inner_product_desc_t.allocate(tmp);
+          check(
+              Dnnl.dnnl_inner_product_forward_desc_init(
+                  desc,
+                  Dnnl.dnnl_forward_inference(),
+                  srcMd,
+                  anyWeights,
+                  MemorySegment.NULL,
+                  dstMd),
+              "dnnl_inner_product_forward_desc_init");
+        }
         MemorySegment attr = OneDnn.attr(tmp);
         check(
             Dnnl.dnnl_primitive_attr_set_scratchpad_mode(attr, Dnnl.dnnl_scratchpad_mode_user()),

@@ -186,6 +186,15 @@ public class Dnnl extends Dnnl$shared {
     public static int dnnl_ab() {
         return dnnl_ab;
     }
+    private static final int dnnl_ba = (int)22L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.dnnl_ba = 22
+     * }
+     */
+    public static int dnnl_ba() {
+        return dnnl_ba;
+    }
     private static final int dnnl_tnc = (int)4L;
     /**
      * {@snippet lang=c :
@@ -2612,6 +2621,70 @@ public class Dnnl extends Dnnl$shared {
                 traceDowncall("dnnl_lbr_gru_backward_desc_init", rnn_desc, prop_kind, direction, src_layer_desc, src_iter_desc, weights_layer_desc, weights_iter_desc, bias_desc, dst_layer_desc, dst_iter_desc, diff_src_layer_desc, diff_src_iter_desc, diff_weights_layer_desc, diff_weights_iter_desc, diff_bias_desc, diff_dst_layer_desc, diff_dst_iter_desc, flags);
             }
             return (int)mh$.invokeExact(rnn_desc, prop_kind, direction, src_layer_desc, src_iter_desc, weights_layer_desc, weights_iter_desc, bias_desc, dst_layer_desc, dst_iter_desc, diff_src_layer_desc, diff_src_iter_desc, diff_weights_layer_desc, diff_weights_iter_desc, diff_bias_desc, diff_dst_layer_desc, diff_dst_iter_desc, flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dnnl_matmul_desc_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Dnnl.C_INT,
+            Dnnl.C_POINTER,
+            Dnnl.C_POINTER,
+            Dnnl.C_POINTER,
+            Dnnl.C_POINTER,
+            Dnnl.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("dnnl_matmul_desc_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_desc_init(dnnl_matmul_desc_t *matmul_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static FunctionDescriptor dnnl_matmul_desc_init$descriptor() {
+        return dnnl_matmul_desc_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_desc_init(dnnl_matmul_desc_t *matmul_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static MethodHandle dnnl_matmul_desc_init$handle() {
+        return dnnl_matmul_desc_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_desc_init(dnnl_matmul_desc_t *matmul_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static MemorySegment dnnl_matmul_desc_init$address() {
+        return dnnl_matmul_desc_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_desc_init(dnnl_matmul_desc_t *matmul_desc, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc)
+     * }
+     */
+    public static int dnnl_matmul_desc_init(MemorySegment matmul_desc, MemorySegment src_desc, MemorySegment weights_desc, MemorySegment bias_desc, MemorySegment dst_desc) {
+        var mh$ = dnnl_matmul_desc_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dnnl_matmul_desc_init", matmul_desc, src_desc, weights_desc, bias_desc, dst_desc);
+            }
+            return (int)mh$.invokeExact(matmul_desc, src_desc, weights_desc, bias_desc, dst_desc);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
