@@ -30,8 +30,8 @@ import java.util.Map;
  * direction and merge. Runs recurrent layers only; everything else, and the recurrent features
  * oneDNN lacks (per-row sequence lengths, clip, coupled gates, other activations), is placed on
  * {@code java} by the session, which logs it. With bf16 or int8 weights, small batches run on
- * java's step loop and fused cells with oneDNN's inner-product primitive for the matrix products
- * (see {@link Reduced}).
+ * java's step loop and fused cells with oneDNN's inner-product (bf16) and matmul (int8) primitives
+ * for the matrix products (see {@link Reduced}).
  *
  * <p>Training: {@code forward_training} keeps oneDNN's workspace for the backward primitives
  * ({@link OneDnnTrainable}). Primitives are made per shape (T, N) and the most recently used shapes
@@ -203,7 +203,6 @@ public final class OneDnnBackend implements Backend {
       checkOpen();
       List<OneDnnProduct> products = new ArrayList<>();
       RnnStack stack = null;
-      OneDnnRecurrent r = null;
       try {
         CompiledNode stepwise =
             JavaBackend.recurrentLayer(
@@ -219,25 +218,25 @@ public final class OneDnnBackend implements Backend {
         if (Reduced.primitiveWhyNot(op.spec(), p) == null) {
           stack = stack(node, weights);
         }
-        r = new OneDnnRecurrent(stack, stepwise, p, op.spec().isBatchFirst(), stepwiseBatch);
+        OneDnnRecurrent r =
+            new OneDnnRecurrent(stack, stepwise, p, op.spec().isBatchFirst(), stepwiseBatch);
+        RnnStack s = stack;
+        return register( // closes all of it itself when the context is closed already
+            r,
+            () -> {
+              r.close();
+              if (s != null) {
+                s.close();
+              }
+              products.forEach(OneDnnProduct::close);
+            });
       } catch (RuntimeException | Error e) {
         if (stack != null) {
-          stack.close();
+          stack.close(); // idempotent, like the products' close
         }
         products.forEach(OneDnnProduct::close);
         throw e;
       }
-      OneDnnRecurrent node1 = r;
-      RnnStack stack1 = stack;
-      return register(
-          r,
-          () -> {
-            node1.close();
-            if (stack1 != null) {
-              stack1.close();
-            }
-            products.forEach(OneDnnProduct::close);
-          });
     }
 
     /** The threads of java's step loop for layers on {@link OneDnnProduct}s, made on first use. */

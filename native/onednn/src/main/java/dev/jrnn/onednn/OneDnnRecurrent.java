@@ -11,7 +11,9 @@ import java.util.EnumMap;
 /**
  * Inference on a {@link RnnStack}: {@code forward_inference} primitives for each shape (T, N), the
  * {@link #CAPACITY} most recently used shapes kept ({@link PrimitiveCache}). T = 0 or N = 0 never
- * reaches oneDNN. Concurrent calls share the primitives, each with its own scratch and stream.
+ * reaches oneDNN. Concurrent calls share the primitives, each with its own scratch and stream. A
+ * layer with bf16 or int8 weights runs batches up to {@link #STEPWISE_BATCH} (and every batch where
+ * there is no stack) on java's step loop with {@link OneDnnProduct}s instead.
  */
 final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
 
@@ -47,7 +49,8 @@ final class OneDnnRecurrent implements CompiledNode, AutoCloseable {
 
   /**
    * A layer on {@code stack}, and on {@code stepwise} at batches up to {@code stepwiseBatch};
-   * either may be null, not both; {@code batchFirst}: x is {@code [N, T, I]}.
+   * either may be null, not both; {@code precision}: the weights'; {@code batchFirst}: x is {@code
+   * [N, T, I]}.
    */
   OneDnnRecurrent(
       RnnStack stack,

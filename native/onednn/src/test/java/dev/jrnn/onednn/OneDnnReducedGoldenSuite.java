@@ -16,9 +16,9 @@ import org.junit.jupiter.api.AfterAll;
  * The golden fixtures on onednn with the weight matrices in a reduced precision, against the f32
  * outputs. A layer onednn runs in that precision itself rounds or quantizes its activations too
  * (see {@link Reduced}), so its bound counts those sources beside the weights' ({@link
- * #reducedBound}); a layer onednn refuses in that precision runs f32 over the reduced weights
- * (widened, or on java's reduced kernels where onednn lacks the feature), and gets the weights-only
- * bound the java suites use.
+ * #reducedBound}); a layer onednn does not run in that precision (one with a feature onednn lacks,
+ * on java's reduced kernels; or any, widened to f32, on a CPU without the instructions) gets the
+ * weights-only bound the java suites use.
  */
 abstract class OneDnnReducedGoldenSuite extends GoldenSuite {
 
