@@ -161,21 +161,25 @@ final class Reduced {
           ? null
           : VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
 
+  /** The lanes of {@code v} rounded to bf16 as {@link Quant#toBf16} rounds (half-width lanes). */
+  private static ShortVector bf16(FloatVector v) {
+    IntVector bits = v.reinterpretAsInts();
+    IntVector rounded =
+        bits.add(0x7FFF)
+            .add(bits.lanewise(VectorOperators.LSHR, 16).and(1))
+            .lanewise(VectorOperators.LSHR, 16);
+    IntVector nan = bits.lanewise(VectorOperators.LSHR, 16).or(0x40); // as Quant.toBf16
+    rounded = rounded.blend(nan, v.test(VectorOperators.IS_NAN).cast(I));
+    return (ShortVector) rounded.convertShape(VectorOperators.I2S, S, 0);
+  }
+
   /** {@code n} floats of {@code src} rounded to bf16 (nearest, ties to even) into {@code dst}. */
   static void toBf16(MemorySegment src, MemorySegment dst, long n) {
     long i = 0;
     if (F != null) {
       for (long end = n - n % F.length(); i < end; i += F.length()) {
         FloatVector v = FloatVector.fromMemorySegment(F, src, i * 4, ORDER);
-        IntVector bits = v.reinterpretAsInts();
-        IntVector rounded =
-            bits.add(0x7FFF)
-                .add(bits.lanewise(VectorOperators.LSHR, 16).and(1))
-                .lanewise(VectorOperators.LSHR, 16);
-        IntVector nan = bits.lanewise(VectorOperators.LSHR, 16).or(0x40); // as Quant.toBf16
-        rounded = rounded.blend(nan, v.test(VectorOperators.IS_NAN).cast(I));
-        ((ShortVector) rounded.convertShape(VectorOperators.I2S, S, 0))
-            .intoMemorySegment(dst, i * 2, ORDER);
+        bf16(v).intoMemorySegment(dst, i * 2, ORDER);
       }
     }
     for (; i < n; i++) {
@@ -245,19 +249,23 @@ final class Reduced {
     return Math.scalb(127f, -e);
   }
 
+  /** The lanes of {@code v} as u8 = rint(x · scale + shift), saturated (quarter-width lanes). */
+  private static ByteVector u8(FloatVector v, float scale) {
+    FloatVector q =
+        v.mul(scale)
+            .add(SHIFT)
+            .max(0f)
+            .min(255f)
+            .add(0x1p23f); // in [2^23, 2^23 + 255] the sum is rounded to an integer, to even
+    return (ByteVector) q.reinterpretAsInts().convertShape(VectorOperators.I2B, B, 0);
+  }
+
   /** {@code n} floats quantized to u8 = rint(x · scale + shift), saturated, as oneDNN does. */
   static void toU8(MemorySegment src, MemorySegment dst, long n, float scale) {
     long i = 0;
     if (B != null) {
       for (long end = n - n % F.length(); i < end; i += F.length()) {
-        FloatVector q =
-            FloatVector.fromMemorySegment(F, src, i * 4, ORDER)
-                .mul(scale)
-                .add(SHIFT)
-                .max(0f)
-                .min(255f)
-                .add(0x1p23f); // in [2^23, 2^23 + 255] the sum is rounded to an integer, to even
-        ((ByteVector) q.reinterpretAsInts().convertShape(VectorOperators.I2B, B, 0))
+        u8(FloatVector.fromMemorySegment(F, src, i * 4, ORDER), scale)
             .intoMemorySegment(dst, i, ORDER);
       }
     }
@@ -279,15 +287,7 @@ final class Reduced {
       if (F != null) {
         for (int end = k - k % F.length(); i < end; i += F.length()) {
           FloatVector v = FloatVector.fromArray(F, a, from + i);
-          IntVector bits = v.reinterpretAsInts();
-          IntVector rounded =
-              bits.add(0x7FFF)
-                  .add(bits.lanewise(VectorOperators.LSHR, 16).and(1))
-                  .lanewise(VectorOperators.LSHR, 16);
-          IntVector nan = bits.lanewise(VectorOperators.LSHR, 16).or(0x40); // as Quant.toBf16
-          rounded = rounded.blend(nan, v.test(VectorOperators.IS_NAN).cast(I));
-          ((ShortVector) rounded.convertShape(VectorOperators.I2S, S, 0))
-              .intoMemorySegment(dst, to + i * 2L, ORDER);
+          bf16(v).intoMemorySegment(dst, to + i * 2L, ORDER);
         }
       }
       for (; i < k; i++) {
@@ -328,15 +328,7 @@ final class Reduced {
       i = 0;
       if (B != null) {
         for (int end = k - k % F.length(); i < end; i += F.length()) {
-          FloatVector q =
-              FloatVector.fromArray(F, a, from + i)
-                  .mul(scale)
-                  .add(SHIFT)
-                  .max(0f)
-                  .min(255f)
-                  .add(0x1p23f); // in [2^23, 2^23 + 255] the sum is rounded to an integer, to even
-          ((ByteVector) q.reinterpretAsInts().convertShape(VectorOperators.I2B, B, 0))
-              .intoMemorySegment(dst, to + i, ORDER);
+          u8(FloatVector.fromArray(F, a, from + i), scale).intoMemorySegment(dst, to + i, ORDER);
         }
       }
       for (; i < k; i++) {

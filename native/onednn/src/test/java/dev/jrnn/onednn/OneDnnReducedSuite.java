@@ -8,6 +8,7 @@ import dev.jrnn.testing.GoldenSuite;
 import dev.jrnn.testing.ReducedBounds;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The differential suite on onednn in a reduced precision, against {@code reference} given the same
@@ -72,6 +73,29 @@ abstract class OneDnnReducedSuite extends DifferentialSuite {
     int above = c.merge() == Recurrent.Merge.SUM ? c.hidden() : c.hidden() * dirs;
     int k = c.hidden() + (c.layers() > 1 ? Math.max(c.input(), above) : c.input());
     return ReducedBounds.bound(u, sources, c.hidden(), k, c.steps(), c.layers());
+  }
+
+  /**
+   * Whether every batch runs on java's step loop with oneDNN's products (sessions opened with
+   * {@code -Djrnn.onednn.stepwiseBatch} at its maximum), so that the batches above the stepwise
+   * limit, which the RNN primitive would take, run stepwise too, within the same bounds.
+   */
+  boolean stepwiseAtEveryBatch() {
+    return false;
+  }
+
+  @BeforeAll
+  void stepwiseLimit() {
+    if (stepwiseAtEveryBatch()) {
+      System.setProperty("jrnn.onednn.stepwiseBatch", String.valueOf(Integer.MAX_VALUE));
+    }
+  }
+
+  @AfterAll
+  void stepwiseLimitBack() {
+    if (stepwiseAtEveryBatch()) {
+      System.clearProperty("jrnn.onednn.stepwiseBatch");
+    }
   }
 
   @AfterAll
