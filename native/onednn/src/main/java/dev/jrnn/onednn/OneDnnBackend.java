@@ -241,6 +241,9 @@ public final class OneDnnBackend implements Backend {
 
     /** The threads of java's step loop for layers on {@link OneDnnProduct}s, made on first use. */
     private synchronized WorkerPool pool() {
+      if (closed) {
+        throw closedError();
+      }
       if (pool == null) {
         pool = new WorkerPool(threads);
       }
@@ -301,6 +304,7 @@ public final class OneDnnBackend implements Backend {
     @Override
     public void close() {
       List<AutoCloseable> all;
+      WorkerPool threads;
       synchronized (this) {
         if (closed) {
           return;
@@ -308,6 +312,7 @@ public final class OneDnnBackend implements Backend {
         closed = true;
         all = new ArrayList<>(nodes);
         nodes.clear();
+        threads = pool;
       }
       RuntimeException failure = null;
       for (int i = all.size() - 1; i >= 0; i--) {
@@ -317,8 +322,8 @@ public final class OneDnnBackend implements Backend {
           failure = failure == null ? e : failure;
         }
       }
-      if (pool != null) {
-        pool.close();
+      if (threads != null) {
+        threads.close();
       }
       arena.close();
       if (failure != null) {

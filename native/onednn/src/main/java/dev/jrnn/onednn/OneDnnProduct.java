@@ -22,10 +22,12 @@ import dev.jrnn.onednn.ffi.dnnl_memory_desc_t;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -36,26 +38,28 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@code JavaBackend.recurrentLayer}): the products C = A·B of a layer whose weights are reduced,
  * on the instructions the Vector API does not reach — AVX512_BF16 and AMX-BF16 dot products for
  * bf16, AVX512_VNNI and AMX-INT8 for int8. Which primitive is measured (this project's Intel
- * machine, one thread, W1's recurrent product M = 1, K = 256, N = 1024, alone): bf16 on the inner
- * product (5.4 µs, AMX; matmul 6.7 µs, and W1 1.24 against 1.07 ms in the step loop), int8 on
- * matmul (2.6 µs, VNNI; the inner product picks AMX, 3.1 µs, and W1 took 0.75 against 0.58 ms in
- * the step loop). java's widening GEMVs take 6.9–7.8 (bf16) and 10.9–11.1 µs (int8); W1's input
- * projection (M = 128) 50 µs bf16 and 28 µs int8 on AMX against ~400 µs in f32.
+ * machine, one thread; W1's recurrent product M = 1, K = 256, N = 1024 timed alone from C; W1 whole
+ * with {@code bin/jrnn bench}): bf16 on the inner product (5.4 µs, AMX; matmul 6.7 µs, and W1 1.24
+ * against 1.07 ms), int8 on matmul (2.6 µs, VNNI; the inner product picks AMX, 3.1 µs, and W1 took
+ * 0.75 against 0.58 ms). java's widening GEMVs take 6.9–7.8 (bf16) and 10.9–11.1 µs (int8); W1's
+ * input projection (M = 128) 50 µs bf16 and 28 µs int8 on AMX against ~400 µs in f32.
  *
  * <ul>
  *   <li><b>bf16</b>: each row of A is rounded to bf16 (nearest, ties to even); the primitive
  *       accumulates in f32.
  *   <li><b>int8</b>: each row of A is quantized dynamically to u8 with its own scale, {@code u8 =
  *       rint(x · s + 128)} with {@code s = 127 / max |row|}; the primitive's s32 sums are
- *       dequantized here: {@code (acc − 128·Σ_k w) · scale_w / s}, exact integer arithmetic up to
- *       the two roundings of the formats.
+ *       dequantized here as {@code (acc − 128·Σ_k w) · scale_w / s}: the difference is exact in
+ *       integers and rounded once to f32 (exact below 2²⁴, i.e. for K up to ~1,000 at full scale).
  * </ul>
  *
  * The packed column {@code j} is weight row {@code colToRow[j]}, as {@link Sgemm.Panels} pack it,
- * so C comes out in the layout java's cells read. A primitive is made per panel range and row count
- * (rounded up, {@link #bucket}), kept until {@link #close}, with the weights reordered into the
- * layout it chose (one copy per layout); each thread runs it on one OpenMP thread with buffers of
- * its own, the step loop's threads taking disjoint panel ranges.
+ * so C comes out in the layout java's cells read. A primitive ("slice") is made per panel range and
+ * row count (rounded up, {@link #bucket}), kept until {@link #close}, with the weights reordered
+ * into the layout it chose; it runs on one OpenMP thread per call, the step loop's threads taking
+ * disjoint panel ranges, each call on a set of buffers it takes from the slice (as many sets as
+ * calls ran at once). Memory: the packed weights once, plus one reordered copy per layout and panel
+ * range (a layer that also has the RNN primitive keeps that one's copy too).
  */
 final class OneDnnProduct implements PackedWeights, AutoCloseable {
 
@@ -84,10 +88,11 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
   private final MemorySegment plain; // [columns][k] bf16 or s8
   private final float[] scale; // int8: the weight scale of each column (0 for padding)
   private final int[] compensation; // int8: 128 · Σ_k w[j][k], the u8 zero point's share
-  private final ConcurrentHashMap<Long, Slice> slices = new ConcurrentHashMap<>();
+  private volatile Slice[] slices = new Slice[0]; // copied on write, under this
   private final List<Reordered> reordered = new ArrayList<>(); // guarded by this
-  private final ThreadLocal<Call> last = new ThreadLocal<>();
   private volatile boolean closed;
+
+  private static final AtomicInteger SLICES_MADE = new AtomicInteger();
 
   /**
    * Packs weight {@code name} ({@code [*, k]}, BF16, or I8 with its {@code .scale}) with column
@@ -114,15 +119,20 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
     int columns = colToRow.length;
     try {
       this.plain = arena.allocate((long) columns * k * (int8 ? 1 : 2), 64);
+      this.scale = int8 ? new float[columns] : null;
+      this.compensation = int8 ? new int[columns] : null;
+      pack(t, rowScales, colToRow);
     } catch (RuntimeException | Error e) {
       arena.close();
       throw e;
     }
+  }
+
+  /** The weight's rows into {@link #plain} in packed column order, with int8's scales and sums. */
+  private void pack(Tensor t, float[] rowScales, int[] colToRow) {
+    int columns = colToRow.length;
     if (int8) {
       byte[] q = Precisions.int8(t);
-      float[] rows = rowScales;
-      scale = new float[columns];
-      compensation = new int[columns];
       for (int j = 0; j < columns; j++) {
         int row = colToRow[j];
         if (row >= 0) {
@@ -131,7 +141,7 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
           for (int i = 0; i < k; i++) {
             sum += q[row * k + i];
           }
-          scale[j] = rows[row];
+          scale[j] = rowScales[row];
           compensation[j] = 128 * sum;
         }
       }
@@ -143,8 +153,6 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
           MemorySegment.copy(b, row * k, plain, JAVA_SHORT, (long) j * k * 2, k);
         }
       }
-      scale = null;
-      compensation = null;
     }
   }
 
@@ -204,46 +212,70 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
       Sgemm.Mode mode,
       float[] bias,
       int biasOff) {
-    Call call = call(m, p0, p1);
-    if (int8) {
-      Reduced.rowsToU8(a, aOff, lda, m, k, call.src, call.rowScale, quantizing);
-    } else {
-      Reduced.rowsToBf16(a, aOff, lda, m, k, call.src);
-    }
-    OneDnn.setThreads(1);
-    check(
-        Dnnl.dnnl_primitive_execute(call.slice.primitive, call.stream, call.argCount, call.args),
-        "dnnl_primitive_execute (inner product)");
-    check(Dnnl.dnnl_stream_wait(call.stream), "dnnl_stream_wait");
-    int c0 = p0 * NR;
-    int nc = (p1 - p0) * NR;
-    for (int r = 0; r < m; r++) {
-      long from = (long) r * nc * 4;
-      int to = cOff + r * ldc + c0;
+    Slice s = slice(bucket(m), p0, p1);
+    Call call = s.take();
+    try {
       if (int8) {
-        storeInt8(call.dst, from, 1f / call.rowScale[r], c0, nc, c, to, mode, bias, biasOff);
+        Reduced.rowsToU8(a, aOff, lda, m, k, call.src, call.rowScale, quantizing);
       } else {
-        storeF32(call.dst, from, nc, c, to, mode, bias, biasOff + c0);
+        Reduced.rowsToBf16(a, aOff, lda, m, k, call.src);
       }
+      OneDnn.setThreads(1);
+      check(
+          Dnnl.dnnl_primitive_execute(s.primitive, call.stream, call.argCount, call.args),
+          "dnnl_primitive_execute (" + kind() + ")");
+      check(Dnnl.dnnl_stream_wait(call.stream), "dnnl_stream_wait");
+      int c0 = p0 * NR;
+      int nc = (p1 - p0) * NR;
+      for (int r = 0; r < m; r++) {
+        long from = (long) r * nc * 4;
+        int to = cOff + r * ldc + c0;
+        if (int8) {
+          storeInt8(call.dst, from, 1f / call.rowScale[r], c0, nc, c, to, mode, bias, biasOff);
+        } else {
+          storeF32(call.dst, from, nc, c, to, mode, bias, biasOff + c0);
+        }
+      }
+    } finally {
+      s.give(call);
     }
   }
 
+  /** The oneDNN primitive the products run on. */
+  private String kind() {
+    return int8 ? "matmul" : "inner product";
+  }
+
   /**
-   * This thread's buffers for {@code m} rows and panels {@code [p0, p1)}: the last ones it used
-   * when they match (the step loop's threads repeat one shape every step), else its call on the
-   * slice of that shape, made on first use. No lock on this path.
+   * The slice for {@code rows} rows (already rounded by {@link #bucket}) and panels {@code [p0,
+   * p1)}: found without a lock (the step loop repeats one shape every step), made under this
+   * product's monitor on first use.
    */
-  private Call call(int m, int p0, int p1) {
-    int rows = bucket(m);
-    long key = (long) rows << 42 | (long) p0 << 21 | p1;
-    checkOpen(); // a thread's cached call too: its primitive is gone once closed
-    Call last = this.last.get();
-    if (last != null && last.key == key) {
-      return last;
+  private Slice slice(int rows, int p0, int p1) {
+    checkOpen(); // its primitives are gone once closed
+    for (Slice s : slices) {
+      if (s.m == rows && s.p0 == p0 && s.p1 == p1) {
+        return s;
+      }
     }
-    Call c = slices.computeIfAbsent(key, x -> new Slice(rows, p0, p1)).call(key);
-    this.last.set(c);
-    return c;
+    synchronized (this) {
+      checkOpen();
+      for (Slice s : slices) {
+        if (s.m == rows && s.p0 == p0 && s.p1 == p1) {
+          return s;
+        }
+      }
+      Slice made = new Slice(rows, p0, p1);
+      Slice[] grown = Arrays.copyOf(slices, slices.length + 1);
+      grown[grown.length - 1] = made;
+      slices = grown;
+      return made;
+    }
+  }
+
+  /** Slices (primitives) made in this process, for tests. */
+  static int slicesMade() {
+    return SLICES_MADE.get();
   }
 
   /**
@@ -374,8 +406,10 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
       return;
     }
     closed = true;
-    slices.values().forEach(Slice::close);
-    slices.clear();
+    for (Slice s : slices) {
+      s.close();
+    }
+    slices = new Slice[0];
     for (Reordered r : reordered) {
       Dnnl.dnnl_memory_destroy(r.memory);
     }
@@ -403,20 +437,25 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
     try (Arena tmp = Arena.ofConfined()) {
       MemorySegment data = arena.allocate(Dnnl.dnnl_memory_desc_get_size(md), 64);
       MemorySegment memory = OneDnn.memory(engine, md, data, tmp);
-      reordered.add(new Reordered(p0, p1, md, memory));
       // the plain rows are [columns][k]: the inner product's [columns, k] in ab, matmul's B [k,
       // columns] in ba
-      MemorySegment plainMd =
-          int8
-              ? OneDnn.typedMd(tmp, type, Dnnl.dnnl_ba(), k, columns)
-              : OneDnn.typedMd(tmp, type, Dnnl.dnnl_ab(), columns, k);
-      OneDnn.reorder(
-          engine,
-          plainMd,
-          plain.asSlice((long) p0 * NR * k * elementBytes, (long) columns * k * elementBytes),
-          md,
-          memory,
-          tmp);
+      try {
+        MemorySegment plainMd =
+            int8
+                ? OneDnn.typedMd(tmp, type, Dnnl.dnnl_ba(), k, columns)
+                : OneDnn.typedMd(tmp, type, Dnnl.dnnl_ab(), columns, k);
+        OneDnn.reorder(
+            engine,
+            plainMd,
+            plain.asSlice((long) p0 * NR * k * elementBytes, (long) columns * k * elementBytes),
+            md,
+            memory,
+            tmp);
+      } catch (RuntimeException | Error e) {
+        Dnnl.dnnl_memory_destroy(memory); // never handed out half filled
+        throw e;
+      }
+      reordered.add(new Reordered(p0, p1, md, memory));
       return memory;
     }
   }
@@ -427,6 +466,8 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
    */
   private final class Slice implements AutoCloseable {
     final int m;
+    final int p0;
+    final int p1;
     final int columns;
     final Arena memory = Arena.ofShared(); // descriptors, reordered weights, the calls' buffers
     final MemorySegment srcMd;
@@ -436,10 +477,12 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
     MemorySegment primitive = MemorySegment.NULL;
     MemorySegment weights = MemorySegment.NULL; // the product's reordered copy, not owned
     private final List<Call> calls = new ArrayList<>(); // guarded by this
-    private final ThreadLocal<Call> mine = new ThreadLocal<>();
+    private final ArrayDeque<Call> idle = new ArrayDeque<>(); // guarded by this
 
     Slice(int m, int p0, int p1) {
       this.m = m;
+      this.p0 = p0;
+      this.p1 = p1;
       this.columns = (p1 - p0) * NR;
       try (Arena tmp = Arena.ofConfined()) {
         int srcType = int8 ? Dnnl.dnnl_u8() : Dnnl.dnnl_bf16();
@@ -478,11 +521,11 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
         MemorySegment pdOut = tmp.allocate(ADDRESS);
         check(
             Dnnl.dnnl_primitive_desc_create(pdOut, desc, attr, engine, MemorySegment.NULL),
-            "dnnl_primitive_desc_create (inner product)");
+            "dnnl_primitive_desc_create (" + kind() + ")");
         MemorySegment pd = handle(pdOut);
         try {
           MemorySegment primOut = tmp.allocate(ADDRESS);
-          check(Dnnl.dnnl_primitive_create(primOut, pd), "dnnl_primitive_create (inner product)");
+          check(Dnnl.dnnl_primitive_create(primOut, pd), "dnnl_primitive_create (" + kind() + ")");
           primitive = handle(primOut);
           if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
             LOG.log(
@@ -507,6 +550,7 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
         close();
         throw e;
       }
+      SLICES_MADE.incrementAndGet();
     }
 
     /** oneDNN's name for the implementation {@code pd} chose ("brgemm:avx512_core_amx_bf16"). */
@@ -524,17 +568,22 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
       return out;
     }
 
-    /** This thread's buffers and arguments ({@code key}: the slice's), made on its first call. */
-    Call call(long key) {
-      Call c = mine.get();
+    /**
+     * A set of buffers no call is using, made when every one is taken: as many as calls ran at
+     * once, not one per thread that ever called.
+     */
+    synchronized Call take() {
+      Call c = idle.pollFirst();
       if (c == null) {
-        synchronized (this) {
-          c = new Call(this, key);
-          calls.add(c);
-        }
-        mine.set(c);
+        c = new Call(this);
+        calls.add(c);
       }
       return c;
+    }
+
+    /** Gives back a set {@link #take} gave out. */
+    synchronized void give(Call c) {
+      idle.addFirst(c);
     }
 
     @Override
@@ -543,6 +592,7 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
         c.close();
       }
       calls.clear();
+      idle.clear();
       if (!primitive.equals(MemorySegment.NULL)) {
         Dnnl.dnnl_primitive_destroy(primitive);
         primitive = MemorySegment.NULL;
@@ -553,41 +603,41 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
     }
   }
 
-  /** One thread's A and C buffers for a slice, the memories over them, its stream and arguments. */
+  /** One call's A and C buffers for a slice, the memories over them, a stream and arguments. */
   private final class Call {
-    final Slice slice;
-    final long key;
     final MemorySegment src;
     final MemorySegment dst;
     final float[] rowScale;
     final MemorySegment args;
     final int argCount;
     final MemorySegment stream;
-    private final MemorySegment[] memories;
+    private final MemorySegment[] memories = new MemorySegment[3]; // src, dst, scratchpad
 
-    Call(Slice s, long key) {
-      this.slice = s;
-      this.key = key;
+    Call(Slice s) {
       Arena a = s.memory;
       src = a.allocate((long) s.m * k * (int8 ? 1 : 2), 64);
       dst = a.allocate((long) s.m * s.columns * 4, 64);
       rowScale = new float[s.m];
-      MemorySegment scratch = a.allocate(Math.max(1, s.scratchBytes), 64);
-      memories =
-          new MemorySegment[] {
-            OneDnn.memory(engine, s.srcMd, src, a),
-            OneDnn.memory(engine, s.dstMd, dst, a),
-            s.scratchBytes > 0 ? OneDnn.memory(engine, s.scratchMd, scratch, a) : null
-          };
       argCount = s.scratchBytes > 0 ? 4 : 3;
       args = dnnl_exec_arg_t.allocateArray(argCount, a);
+      try {
+        memories[0] = OneDnn.memory(engine, s.srcMd, src, a);
+        memories[1] = OneDnn.memory(engine, s.dstMd, dst, a);
+        if (s.scratchBytes > 0) {
+          MemorySegment scratch = a.allocate(s.scratchBytes, 64);
+          memories[2] = OneDnn.memory(engine, s.scratchMd, scratch, a);
+        }
+        stream = OneDnn.stream(engine);
+      } catch (RuntimeException | Error e) {
+        destroyMemories();
+        throw e;
+      }
       put(0, Dnnl.DNNL_ARG_SRC(), memories[0]);
       put(1, Dnnl.DNNL_ARG_WEIGHTS(), s.weights);
       put(2, Dnnl.DNNL_ARG_DST(), memories[1]);
       if (s.scratchBytes > 0) {
         put(3, Dnnl.DNNL_ARG_SCRATCHPAD(), memories[2]);
       }
-      stream = OneDnn.stream(engine);
     }
 
     private void put(int i, int arg, MemorySegment memory) {
@@ -596,12 +646,16 @@ final class OneDnnProduct implements PackedWeights, AutoCloseable {
       dnnl_exec_arg_t.memory(e, memory);
     }
 
-    void close() {
+    private void destroyMemories() {
       for (MemorySegment m : memories) {
         if (m != null) {
           Dnnl.dnnl_memory_destroy(m);
         }
       }
+    }
+
+    void close() {
+      destroyMemories();
       Dnnl.dnnl_stream_destroy(stream);
     }
   }

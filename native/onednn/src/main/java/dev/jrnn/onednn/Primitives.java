@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Primitives implements AutoCloseable {
 
   private static final AtomicInteger LIVE = new AtomicInteger();
+  private static final AtomicInteger CREATED = new AtomicInteger();
 
   private final WeightGroup group;
   private final MemorySegment engine;
@@ -91,7 +92,13 @@ final class Primitives implements AutoCloseable {
       throw e;
     }
     LIVE.incrementAndGet();
+    CREATED.incrementAndGet();
     counted = true;
+  }
+
+  /** Primitives made in the process so far, for tests. */
+  static int created() {
+    return CREATED.get();
   }
 
   /** Primitives alive in the process, for tests. */

@@ -320,7 +320,7 @@ final class Reduced {
       }
       if (!(max <= Float.MAX_VALUE)) {
         throw new IllegalArgumentException(
-            what + " to u8: its row " + r + " holds a NaN or an infinity, which has no u8 code");
+            what + " to u8, and it holds a NaN or an infinity, which has no u8 code");
       }
       float scale = max == 0f ? 1f : Quant.I8_MAX / max;
       scales[r] = scale;

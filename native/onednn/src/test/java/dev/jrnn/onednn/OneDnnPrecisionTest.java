@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jrnn.DType;
 import dev.jrnn.Dim;
@@ -284,9 +285,7 @@ class OneDnnPrecisionTest {
    */
   @Test
   void int8NamesANonFiniteInputOnEitherPath() {
-    if (!OneDnn.hasIsa(OneDnn.ISA_AVX512_CORE_VNNI)) {
-      return;
-    }
+    assumeTrue(OneDnn.hasIsa(OneDnn.ISA_AVX512_CORE_VNNI), "no AVX512_VNNI");
     Graph g = graph(Recurrent.lstm(8), 4, true);
     try (Weights w = Weights.random(g, 1);
         Session s = Session.open(g, w, Options.backend("onednn").precision(Precision.INT8))) {

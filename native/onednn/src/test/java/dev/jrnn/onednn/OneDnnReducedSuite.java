@@ -1,5 +1,8 @@
 package dev.jrnn.onednn;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.jrnn.Options;
 import dev.jrnn.Precision;
 import dev.jrnn.Recurrent;
@@ -84,17 +87,42 @@ abstract class OneDnnReducedSuite extends DifferentialSuite {
     return false;
   }
 
+  private String limitBefore;
+  private int primitivesBefore;
+  private int slicesBefore;
+
   @BeforeAll
   void stepwiseLimit() {
+    limitBefore = System.getProperty("jrnn.onednn.stepwiseBatch");
     if (stepwiseAtEveryBatch()) {
       System.setProperty("jrnn.onednn.stepwiseBatch", String.valueOf(Integer.MAX_VALUE));
     }
+    primitivesBefore = Primitives.created();
+    slicesBefore = OneDnnProduct.slicesMade();
   }
 
+  /**
+   * The paths really ran: oneDNN products for the small batches, and RNN primitives for the larger
+   * ones unless every batch was to go stepwise, in which case none.
+   */
   @AfterAll
-  void stepwiseLimitBack() {
-    if (stepwiseAtEveryBatch()) {
-      System.clearProperty("jrnn.onednn.stepwiseBatch");
+  void pathsRan() {
+    try {
+      if (reducedCases.get() > 0) {
+        assertTrue(OneDnnProduct.slicesMade() > slicesBefore, "no case ran on the step loop");
+        int primitives = Primitives.created() - primitivesBefore;
+        if (stepwiseAtEveryBatch()) {
+          assertEquals(0, primitives, "RNN primitives made with every batch stepwise");
+        } else {
+          assertTrue(primitives > 0, "no case ran on the RNN primitive");
+        }
+      }
+    } finally {
+      if (limitBefore == null) {
+        System.clearProperty("jrnn.onednn.stepwiseBatch");
+      } else {
+        System.setProperty("jrnn.onednn.stepwiseBatch", limitBefore);
+      }
     }
   }
 
