@@ -30,9 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
  *       the layers oneDNN's RNN primitive refuses below: java's step loop and fused cells with the
  *       matrix products on oneDNN's inner-product (bf16) and matmul (int8) primitives ({@link
  *       OneDnnProduct}: bf16 rows of x and h, or u8 rows with a scale each; AMX and VNNI
- *       underneath). At batch 1 this is the fast one (W1, one thread: bf16 1.05 against 1.63 ms on
- *       the RNN primitive, int8 0.58 against 1.08), as the primitive's own per-step work dominates
- *       there.
+ *       underneath). At batch 1 this is the fast one (W1, one thread, {@code bin/jrnn bench}: bf16
+ *       1.05 against 1.63 ms on the RNN primitive, int8 0.58 against 1.08), as the primitive's own
+ *       per-step work dominates there.
  *   <li><b>The RNN primitive</b>. oneDNN 2.6 ties the activations' type to the weights' (rnn.md,
  *       "Data Type Support"; {@code check_data_type_consistency_fwd} in src/common/rnn.cpp):
  *       <ul>
