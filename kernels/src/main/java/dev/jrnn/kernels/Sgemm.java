@@ -233,20 +233,73 @@ public final class Sgemm {
    */
   public static Panels packRows(float[] w, int wOff, int ldw, int k, int[] colToRow) {
     int panels = (colToRow.length + NR - 1) / NR;
-    float[] d = new float[Math.multiplyExact(Math.multiplyExact(panels, k), NR)];
+    Panels d =
+        new Panels(new float[Math.multiplyExact(Math.multiplyExact(panels, k), NR)], k, panels);
+    return packRowsInto(d, MemorySegment.ofArray(w).asSlice(4L * wOff), ldw, colToRow);
+  }
+
+  /**
+   * Zeroed f32 panels for a {@code B [k, columns]} (columns padded to {@link #NR}) in native memory
+   * from {@code arena}, cache-line aligned: the destination of {@link #packRowsInto} and {@link
+   * #packGatheredInto} for weights packed again in place every training step.
+   */
+  public static Panels f32Panels(Arena arena, int k, int columns) {
+    int panels = (columns + NR - 1) / NR;
+    long bytes = 4L * Math.multiplyExact(Math.multiplyExact(panels, k), NR);
+    return new Panels(Format.F32, arena.allocate(Math.max(1, bytes), LINE), null, k, panels);
+  }
+
+  /**
+   * {@link #packRows} into {@code dst}'s elements, overwritten in place: packed column {@code j} is
+   * row {@code colToRow[j]} of the f32 row-major {@code W} in {@code w} ({@code ldw} floats a row),
+   * or zeros where that is negative; {@code dst} is F32 of depth {@code k} with room for every
+   * column. Reads the weights where they are and allocates nothing. Returns {@code dst}.
+   */
+  public static Panels packRowsInto(Panels dst, MemorySegment w, long ldw, int[] colToRow) {
+    requireF32(dst, colToRow.length);
+    int k = dst.k;
     for (int j = 0; j < colToRow.length; j++) {
       int row = colToRow[j];
-      if (row < 0) {
-        continue;
-      }
-      int p = j / NR;
-      int col = j % NR;
-      int base = wOff + row * ldw;
+      long at = (long) (j / NR) * k * NR + j % NR;
       for (int kk = 0; kk < k; kk++) {
-        d[(p * k + kk) * NR + col] = w[base + kk];
+        float v = row < 0 ? 0f : w.getAtIndex(ValueLayout.JAVA_FLOAT, row * ldw + kk);
+        dst.seg.setAtIndex(ValueLayout.JAVA_FLOAT, at + (long) kk * NR, v);
       }
     }
-    return new Panels(d, k, panels);
+    return dst;
+  }
+
+  /**
+   * {@link #pack} into {@code dst}'s elements, overwritten in place, of the {@code B [k, n]} whose
+   * row {@code kk} is row {@code rowMap[kk]} of the f32 row-major matrix in {@code w} ({@code ldw}
+   * floats a row; zeros where {@code rowMap[kk]} is negative; row {@code kk} itself where {@code
+   * rowMap} is null), {@code k = dst.k()}. Allocates nothing. Returns {@code dst}.
+   */
+  public static Panels packGatheredInto(
+      Panels dst, MemorySegment w, long ldw, int[] rowMap, int n) {
+    requireF32(dst, n);
+    int k = dst.k;
+    for (int kk = 0; kk < k; kk++) {
+      int row = rowMap == null ? kk : rowMap[kk];
+      for (int j = 0; j < n; j++) {
+        float v = row < 0 ? 0f : w.getAtIndex(ValueLayout.JAVA_FLOAT, row * ldw + j);
+        dst.seg.setAtIndex(ValueLayout.JAVA_FLOAT, ((long) (j / NR) * k + kk) * NR + j % NR, v);
+      }
+    }
+    return dst;
+  }
+
+  private static void requireF32(Panels dst, int columns) {
+    if (dst.format != Format.F32 || dst.columns() < columns) {
+      throw new IllegalArgumentException(
+          "packing "
+              + columns
+              + " f32 columns into "
+              + dst.format
+              + " panels of "
+              + dst.columns()
+              + " columns");
+    }
   }
 
   /**
@@ -399,13 +452,9 @@ public final class Sgemm {
   /** Packs a row-major {@code B [k, n]} (columns padded to a multiple of {@link #NR}). */
   public static Panels pack(float[] b, int bOff, int ldb, int k, int n) {
     int panels = (n + NR - 1) / NR;
-    float[] d = new float[Math.multiplyExact(Math.multiplyExact(panels, k), NR)];
-    for (int kk = 0; kk < k; kk++) {
-      for (int j = 0; j < n; j++) {
-        d[((j / NR) * k + kk) * NR + j % NR] = b[bOff + kk * ldb + j];
-      }
-    }
-    return new Panels(d, k, panels);
+    Panels d =
+        new Panels(new float[Math.multiplyExact(Math.multiplyExact(panels, k), NR)], k, panels);
+    return packGatheredInto(d, MemorySegment.ofArray(b).asSlice(4L * bOff), ldb, null, n);
   }
 
   /**

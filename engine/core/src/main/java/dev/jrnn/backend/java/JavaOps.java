@@ -1,6 +1,7 @@
 package dev.jrnn.backend.java;
 
 import dev.jrnn.Activation;
+import dev.jrnn.DType;
 import dev.jrnn.Tensor;
 import dev.jrnn.ir.Const;
 import dev.jrnn.ir.DataOp;
@@ -140,6 +141,16 @@ final class JavaOps {
     };
   }
 
+  /** Weight {@code name}'s memory, which must be f32 (what training updates), read in place. */
+  static MemorySegment f32(Map<String, Tensor> weights, String name) {
+    Tensor t = weights.get(name);
+    if (t.dtype() != DType.F32) {
+      throw new IllegalArgumentException(
+          "training needs f32 weights; '" + name + "' is " + t.dtype());
+    }
+    return t.segment();
+  }
+
   /** y = x · Wᵀ + b on the packed GEMM; rows go through reusable float scratch. */
   static final class Linear implements CompiledNode {
     private final Op.Linear op;
@@ -161,9 +172,9 @@ final class JavaOps {
       copyBias(weights);
     }
 
-    /** New values for the weights (same shapes, F32), written over the packed ones. */
+    /** New values for the weights (same shapes, F32), packed over the old ones in place. */
     void update(Map<String, Tensor> weights) {
-      packRows(weights, name + ".weight", op.in(), map).copyTo(w);
+      Sgemm.packRowsInto(w, f32(weights, name + ".weight"), op.in(), map);
       copyBias(weights);
     }
 

@@ -169,7 +169,10 @@ final class JavaRecurrentTraining implements TrainableNode {
     return all;
   }
 
-  /** Packs layer l, direction d; into {@code old}'s panels when there are some. */
+  /**
+   * Packs layer l, direction d, reading the weight tensors in place; into {@code old}'s panels when
+   * there are some (every update after the first), else into new ones from the arena.
+   */
   private Dir pack(int l, int d, Map<String, Tensor> weights, Dir old) {
     boolean first = old == null;
     String pre = op.weightPrefix(node, l, d);
@@ -177,16 +180,14 @@ final class JavaRecurrentTraining implements TrainableNode {
     dir.names = new String[] {pre + "W", pre + "R", pre + "bW", pre + "bR", pre + "P", pre + "Wp"};
     dir.reverse = op.isReverse(d);
     dir.inSize = op.layerInputSize(l);
-    float[] w = weights.get(pre + "W").toFloatArray();
-    float[] r = weights.get(pre + "R").toFloatArray();
+    MemorySegment w = JavaOps.f32(weights, pre + "W");
+    MemorySegment r = JavaOps.f32(weights, pre + "R");
     float[] bw = weights.get(pre + "bW").toFloatArray();
     float[] br = weights.get(pre + "bR").toFloatArray();
     int[] all = columns(0, gates);
-    dir.w = place(Sgemm.packRows(w, 0, dir.inSize, dir.inSize, all), first ? null : old.w);
-    dir.wB =
-        place(
-            Sgemm.pack(rows(w, dir.inSize, all), 0, dir.inSize, gw, dir.inSize),
-            first ? null : old.wB);
+    int in = dir.inSize;
+    dir.w = Sgemm.packRowsInto(panels(first ? null : old.w, in, all.length), w, in, all);
+    dir.wB = Sgemm.packGatheredInto(panels(first ? null : old.wB, gw, in), w, in, all, in);
     dir.bias = new float[ldg];
     for (int j = 0; j < gw; j++) {
       int row = all[j];
@@ -198,22 +199,25 @@ final class JavaRecurrentTraining implements TrainableNode {
     if (resetFirst) {
       int[] zr = columns(0, 2);
       int[] n = columns(2, 1);
-      dir.r = place(Sgemm.packRows(r, 0, hout, hout, zr), first ? null : old.r);
-      dir.rn = place(Sgemm.packRows(r, 0, hout, hout, n), first ? null : old.rn);
-      dir.rB = place(Sgemm.pack(rows(r, hout, zr), 0, hout, 2 * hp, hout), first ? null : old.rB);
-      dir.rnB = place(Sgemm.pack(rows(r, hout, n), 0, hout, hp, hout), first ? null : old.rnB);
+      dir.r = Sgemm.packRowsInto(panels(first ? null : old.r, hout, zr.length), r, hout, zr);
+      dir.rn = Sgemm.packRowsInto(panels(first ? null : old.rn, hout, n.length), r, hout, n);
+      dir.rB =
+          Sgemm.packGatheredInto(panels(first ? null : old.rB, 2 * hp, hout), r, hout, zr, hout);
+      dir.rnB = Sgemm.packGatheredInto(panels(first ? null : old.rnB, hp, hout), r, hout, n, hout);
     } else {
-      dir.r = place(Sgemm.packRows(r, 0, hout, hout, all), first ? null : old.r);
-      dir.rB = place(Sgemm.pack(rows(r, hout, all), 0, hout, gw, hout), first ? null : old.rB);
+      dir.r = Sgemm.packRowsInto(panels(first ? null : old.r, hout, all.length), r, hout, all);
+      dir.rB = Sgemm.packGatheredInto(panels(first ? null : old.rB, gw, hout), r, hout, all, hout);
     }
     if (spec.projection() > 0) {
-      float[] wp = weights.get(pre + "Wp").toFloatArray();
+      MemorySegment wp = JavaOps.f32(weights, pre + "Wp");
       int[] map = new int[hout];
       for (int j = 0; j < hout; j++) {
         map[j] = j;
       }
-      dir.wp = place(Sgemm.packRows(wp, 0, hidden, hidden, map), first ? null : old.wp);
-      dir.wpB = place(Sgemm.pack(wp, 0, hidden, hout, hidden), first ? null : old.wpB);
+      dir.wp = Sgemm.packRowsInto(panels(first ? null : old.wp, hidden, hout), wp, hidden, map);
+      dir.wpB =
+          Sgemm.packGatheredInto(
+              panels(first ? null : old.wpB, hout, hidden), wp, hidden, null, hidden);
     }
     Act f = JavaOps.act(spec.activation(d, 0));
     switch (cell) {
@@ -249,9 +253,9 @@ final class JavaRecurrentTraining implements TrainableNode {
     return dir;
   }
 
-  /** Fresh panels in native memory: {@code old}'s, overwritten, or new ones from the arena. */
-  private Sgemm.Panels place(Sgemm.Panels fresh, Sgemm.Panels old) {
-    return old != null ? fresh.copyTo(old) : fresh.aligned(arena);
+  /** {@code old}, to be packed over, or new zeroed panels for {@code B [k, columns]}. */
+  private Sgemm.Panels panels(Sgemm.Panels old, int k, int columns) {
+    return old != null ? old : Sgemm.f32Panels(arena, k, columns);
   }
 
   /**
@@ -264,17 +268,6 @@ final class JavaRecurrentTraining implements TrainableNode {
       map[j] = u < hidden ? (first + j / hp) * hidden + u : -1;
     }
     return map;
-  }
-
-  /** The rows of {@code m [*, width]} picked by {@code map} (zero rows for -1). */
-  private static float[] rows(float[] m, int width, int[] map) {
-    float[] out = new float[map.length * width];
-    for (int j = 0; j < map.length; j++) {
-      if (map[j] >= 0) {
-        System.arraycopy(m, map[j] * width, out, j * width, width);
-      }
-    }
-    return out;
   }
 
   @Override

@@ -107,18 +107,19 @@ final class JavaTraining {
       this.weightName = name + ".weight";
       this.biasName = name + ".bias";
       this.forward = new JavaOps.Linear(op, weights, name, arena);
-      this.w = transposed(weights).aligned(arena);
+      this.w = Sgemm.f32Panels(arena, op.out(), op.in());
+      packTransposed(weights);
     }
 
-    private Sgemm.Panels transposed(Map<String, Tensor> weights) {
-      float[] wt = weights.get(weightName).toFloatArray();
-      return Sgemm.pack(wt, 0, op.in(), op.out(), op.in());
+    /** W [out, in] is already B [k = out, n = in] row-major: packed in place from the tensor. */
+    private void packTransposed(Map<String, Tensor> weights) {
+      Sgemm.packGatheredInto(w, JavaOps.f32(weights, weightName), op.in(), null, op.in());
     }
 
     @Override
     public void updateWeights(Map<String, Tensor> weights) {
       forward.update(weights);
-      transposed(weights).copyTo(w);
+      packTransposed(weights);
     }
 
     private static final class Buffers {
